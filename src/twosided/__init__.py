@@ -1,0 +1,7 @@
+"""twosided: a fast, honest simulator of two-sided marketplace platforms."""
+
+from twosided.scenario import Scenario, ScenarioError, load_scenario, preset_names
+from twosided.simulation import Result, simulate
+
+__all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "preset_names", "simulate"]
+__version__ = "0.1.0"

@@ -1,0 +1,215 @@
+"""Daily metrics -> tidy tables (the data collector).
+
+The engine returns arrays stacked as ``[seed, day, platform]``; this module turns them
+into long tables with one row per seed, day and platform (``daily``), per account
+(``accounts``), per money stream (``flows``) and per switching route (``switches``).
+Money columns are integer cents (``*_cents``); shares and averages are derived here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from twosided.sim import ledger
+from twosided.sim.state import HARM_NAMES
+
+# metrics that are not [seed, day, platform] or are internal sums
+_NOT_DAILY = {"accounts", "flows", "switches", "log", "markup_sum", "delivered_quality_sum",
+              "trust_sum", "trust_n"}
+
+# the key outcomes, in the order a summary shows them
+KEY_OUTCOMES = (
+    "sessions",
+    "active_buyers",
+    "share_sessions",
+    "share_gmv",
+    "orders",
+    "gmv_cents",
+    "revenue_cents",
+    "revenue_ads_cents",
+    "revenue_commission_cents",
+    "revenue_service_fee_cents",
+    "revenue_affiliate_cents",
+    "take_rate",
+    "consumer_surplus_cents",
+    "seller_profit_cents",
+    "active_sellers",
+)
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+
+
+def daily_table(
+    metrics: dict[str, np.ndarray],
+    platforms: Sequence[str],
+    seeds: Sequence[int],
+    start_day: int = 0,
+) -> pd.DataFrame:
+    """One row per seed, day and platform with every outcome of the day."""
+    sessions = np.asarray(metrics["sessions"])
+    n_seeds, n_days, P = sessions.shape
+    seed_col = np.repeat(np.asarray(seeds, dtype=np.int64), n_days * P)
+    day_col = np.tile(np.repeat(np.arange(start_day, start_day + n_days, dtype=np.int64), P), n_seeds)
+    plat_col = np.tile(np.arange(P, dtype=np.int64), n_seeds * n_days)
+    data: dict[str, np.ndarray] = {
+        "seed": seed_col,
+        "day": day_col,
+        "platform_id": plat_col,
+        "platform": np.asarray(platforms, dtype=object)[plat_col],
+    }
+    for name, value in metrics.items():
+        if name in _NOT_DAILY:
+            continue
+        data[name] = np.asarray(value).reshape(-1)
+
+    def total_over_platforms(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return np.repeat(x.sum(axis=2), P, axis=1).reshape(-1)
+
+    data["share_sessions"] = _safe_div(data["sessions"], total_over_platforms(sessions))
+    data["share_gmv"] = _safe_div(data["gmv_cents"], total_over_platforms(metrics["gmv_cents"]))
+    data["take_rate"] = _safe_div(data["revenue_cents"], data["gmv_cents"])
+    data["avg_markup"] = _safe_div(np.asarray(metrics["markup_sum"]).reshape(-1), data["active_sellers"])
+    data["avg_delivered_quality"] = _safe_div(
+        np.asarray(metrics["delivered_quality_sum"]).reshape(-1), data["orders"]
+    )
+    data["ad_load"] = _safe_div(data["sponsored_clicks"], data["clicks"])
+    data["conversion"] = _safe_div(data["orders"], data["sessions"])
+    data["harmful_order_share"] = _safe_div(data["harmful_orders"], data["orders"])
+    data["avg_trust"] = _safe_div(
+        np.asarray(metrics["trust_sum"]).reshape(-1), np.asarray(metrics["trust_n"]).reshape(-1)
+    )
+    sw = np.asarray(metrics["switches"])  # [seed, day, from, to, reason]
+    data["switched_in"] = sw.sum(axis=(2, 4)).reshape(-1)
+    data["switched_out"] = sw.sum(axis=(3, 4)).reshape(-1)
+    for r, reason in enumerate(HARM_NAMES):
+        data[f"switched_out_{reason}"] = sw[..., r].sum(axis=3).reshape(-1)
+    return pd.DataFrame(data)
+
+
+def accounts_table(
+    metrics: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
+) -> pd.DataFrame:
+    """One row per seed, day and account: the balance after the day, in cents."""
+    acc = np.asarray(metrics["accounts"])  # [seed, day, A]
+    n_seeds, n_days, A = acc.shape
+    names = ledger.account_names(list(platforms))
+    return pd.DataFrame(
+        {
+            "seed": np.repeat(np.asarray(seeds, dtype=np.int64), n_days * A),
+            "day": np.tile(np.repeat(np.arange(start_day, start_day + n_days), A), n_seeds),
+            "account": np.tile(np.asarray(names, dtype=object), n_seeds * n_days),
+            "balance_cents": acc.reshape(-1).astype(np.int64),
+        }
+    )
+
+
+def flows_table(
+    metrics: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
+) -> pd.DataFrame:
+    """One row per seed, day, platform and money stream: the cents moved that day."""
+    flows = np.asarray(metrics["flows"])  # [seed, day, stream, P]
+    n_seeds, n_days, n_streams, P = flows.shape
+    streams = np.asarray(ledger.STREAM_NAMES, dtype=object)
+    src = [ledger.STREAMS[s][0] for s in ledger.STREAM_NAMES]
+    dst = [ledger.STREAMS[s][1] for s in ledger.STREAM_NAMES]
+    per_day = n_streams * P
+    return pd.DataFrame(
+        {
+            "seed": np.repeat(np.asarray(seeds, dtype=np.int64), n_days * per_day),
+            "day": np.tile(np.repeat(np.arange(start_day, start_day + n_days), per_day), n_seeds),
+            "platform": np.tile(np.asarray(platforms, dtype=object), n_seeds * n_days * n_streams),
+            "stream": np.tile(np.repeat(streams, P), n_seeds * n_days),
+            "source": np.tile(np.repeat(np.asarray(src, dtype=object), P), n_seeds * n_days),
+            "destination": np.tile(np.repeat(np.asarray(dst, dtype=object), P), n_seeds * n_days),
+            "cents": flows.reshape(-1).astype(np.int64),
+        }
+    )
+
+
+def switches_table(
+    metrics: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
+) -> pd.DataFrame:
+    """Buyers' switches between platforms: seed, day, from, to, the harm met before, count.
+
+    Only non-zero routes are kept.
+    """
+    sw = np.asarray(metrics["switches"])  # [seed, day, from, to, reason]
+    idx = np.nonzero(sw)
+    names = np.asarray(platforms, dtype=object)
+    return pd.DataFrame(
+        {
+            "seed": np.asarray(seeds, dtype=np.int64)[idx[0]],
+            "day": idx[1] + start_day,
+            "from_platform": names[idx[2]],
+            "to_platform": names[idx[3]],
+            "reason": np.asarray(HARM_NAMES, dtype=object)[idx[4]],
+            "buyers": sw[idx].astype(np.int64),
+        }
+    )
+
+
+def sessions_table(
+    log: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
+) -> pd.DataFrame:
+    """The session log: one row per session and listing shown (for click-model estimation)."""
+    listing = np.asarray(log["listing"])  # [seed, day, S, L]
+    n_seeds, n_days, S, L = listing.shape
+    online = np.asarray(log["platform"]) >= 0  # [seed, day, S]
+    shown = (listing >= 0) & online[..., None]
+    seed_i, day_i, sess_i, pos_i = np.nonzero(shown)
+    names = np.asarray(platforms, dtype=object)
+
+    def per_session(x: np.ndarray) -> np.ndarray:
+        return np.asarray(x)[seed_i, day_i, sess_i]
+
+    def per_row(x: np.ndarray) -> np.ndarray:
+        return np.asarray(x)[seed_i, day_i, sess_i, pos_i]
+
+    return pd.DataFrame(
+        {
+            "seed": np.asarray(seeds, dtype=np.int64)[seed_i],
+            "day": day_i + start_day,
+            "session": sess_i,
+            "buyer": per_session(log["buyer"]),
+            "platform": names[per_session(log["platform"])],
+            "category": per_session(log["category"]),
+            "position": pos_i,
+            "listing": per_row(listing),
+            "price_cents": per_row(log["price"]),
+            "rating": per_row(log["rating"]),
+            "sponsored": per_row(log["sponsored"]),
+            "clicked": per_row(log["clicked"]),
+            "purchased": per_row(log["purchased"]),
+        }
+    )
+
+
+def summarize(daily: pd.DataFrame, last_days: int | None = None) -> pd.DataFrame:
+    """Per platform: totals of flows and means of levels over days, averaged over seeds."""
+    frame = daily
+    if last_days is not None:
+        frame = daily[daily["day"] > daily["day"].max() - last_days]
+    sums = ["sessions", "orders", "gmv_cents", "revenue_cents", "revenue_ads_cents",
+            "revenue_commission_cents", "revenue_service_fee_cents", "revenue_affiliate_cents",
+            "revenue_forfeits_cents", "consumer_surplus_cents", "seller_profit_cents",
+            "sellers_entered", "sellers_exited", "refunds_cents", "fraud_loss_cents", "claims"]
+    per_seed = frame.groupby(["platform_id", "platform", "seed"], sort=True)
+    totals = per_seed[sums].sum()
+    last_day = frame["day"].max()
+    levels = frame[frame["day"] == last_day].set_index(["platform_id", "platform", "seed"])[
+        ["active_sellers", "monthly_active_buyers", "avg_trust"]
+    ]
+    table = totals.join(levels).groupby(level=["platform_id", "platform"]).mean()
+    market = table[["sessions", "gmv_cents"]].sum()
+    table["share_sessions"] = table["sessions"] / max(market["sessions"], 1)
+    table["share_gmv"] = table["gmv_cents"] / max(market["gmv_cents"], 1)
+    table["take_rate"] = table["revenue_cents"] / table["gmv_cents"].where(table["gmv_cents"] > 0)
+    return table.reset_index()

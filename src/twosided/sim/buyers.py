@@ -1,0 +1,114 @@
+"""Buyer memory: trust in each platform, moved by what happened there.
+
+After each session on platform ``p`` the buyer's trust moves by
+``trust_learning_rate × signal`` where
+
+    signal = surplus_weight · log(1 + Σ_clicked exp(u_j − u_0))      (what the search offered)
+           − no_purchase_penalty · [bought nothing]
+           − overpay_weight · β_price · log(paid / price seen elsewhere)   (when compared)
+           − quality_gap_weight · β_quality · max(0, shown − delivered)    (unless refunded)
+           − fraud_penalty · [paid, got nothing, no refund]
+           + protection_bonus · [claim refunded]
+
+and between visits trust decays toward the platform's baseline (``shopping.decayed_trust``).
+The first term is the logit inclusive value (the expected best option over buying nothing,
+Small & Rosen 1981), so a page full of good offers builds trust; the others are harm on
+price, harm on quality, fraud and protection. Price-sensitive buyers feel price harm more
+and quality-sensitive buyers feel quality harm more, which is how different harms send
+different buyers to different rivals.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from twosided.sim.params import F32, I32, Params
+from twosided.sim.pytree import replace
+from twosided.sim.state import HARM_FRAUD, HARM_NONE, HARM_PRICE, HARM_QUALITY, Buyers
+
+PRICE_SENSITIVE, MIDDLE, QUALITY_SENSITIVE = 0, 1, 2
+SEGMENT_NAMES = ("price_sensitive", "middle", "quality_sensitive")
+_TERCILE_Z = 0.4307273  # standard-normal 2/3 quantile: splits buyers into thirds
+
+
+def segment(price_sens: jax.Array, quality_sens: jax.Array, params: Params) -> jax.Array:
+    """Buyer segment by log(β_price / β_quality): top third price-sensitive, bottom third
+    quality-sensitive. The terciles follow in closed form from the log-normal draws."""
+    mu = jnp.log(params.price_sens_median) - jnp.log(params.quality_sens_median)
+    sp, sq, rho = params.price_sens_sigma, params.quality_sens_sigma, params.sens_correlation
+    sd = jnp.sqrt(jnp.maximum(sp * sp + sq * sq - 2.0 * rho * sp * sq, 0.0))
+    t = jnp.log(price_sens) - jnp.log(quality_sens) - mu
+    cut = _TERCILE_Z * sd
+    return jnp.where(
+        sd > 0,
+        jnp.where(t > cut, PRICE_SENSITIVE, jnp.where(t < -cut, QUALITY_SENSITIVE, MIDDLE)),
+        MIDDLE,
+    ).astype(I32)
+
+
+def experience(
+    *,
+    inclusive_value: jax.Array,
+    bought: jax.Array,
+    overpay: jax.Array,
+    quality_gap: jax.Array,
+    lost_to_fraud: jax.Array,
+    refunded: jax.Array,
+    price_sens: jax.Array,
+    quality_sens: jax.Array,
+    params: Params,
+) -> tuple[jax.Array, jax.Array]:
+    """Trust signal of each session and the harm it carries (HARM_* codes)."""
+    gap = jnp.where(refunded, 0.0, quality_gap)
+    signal = (
+        params.surplus_weight * inclusive_value
+        - params.no_purchase_penalty * (~bought).astype(F32)
+        - params.overpay_weight * price_sens * overpay
+        - params.quality_gap_weight * quality_sens * gap
+        - params.fraud_penalty * lost_to_fraud.astype(F32)
+        + params.protection_bonus * refunded.astype(F32)
+    )
+    harm = jnp.where(
+        lost_to_fraud,
+        HARM_FRAUD,
+        jnp.where(
+            gap > params.harm_threshold,
+            HARM_QUALITY,
+            jnp.where(overpay > params.harm_threshold, HARM_PRICE, HARM_NONE),
+        ),
+    ).astype(jnp.int8)
+    return signal, harm
+
+
+def remember(
+    buyers: Buyers,
+    buyer: jax.Array,
+    platform: jax.Array,
+    online: jax.Array,
+    trust_now: jax.Array,
+    signal: jax.Array,
+    harm: jax.Array,
+    day: jax.Array,
+    params: Params,
+) -> Buyers:
+    """Write today's sessions into buyers' memory.
+
+    ``trust_now`` is each session's decayed trust in its platform; several sessions of
+    one buyer on one platform in a day all count (the set is idempotent, the adds sum).
+    """
+    P = buyers.trust.shape[1]
+    p = jnp.where(online, platform, P)  # offline sessions are dropped by the scatters
+    trust = buyers.trust.at[buyer, p].set(trust_now, mode="drop")
+    trust = trust.at[buyer, p].add(params.trust_learning_rate * signal, mode="drop")
+    last_visit = buyers.last_visit.at[buyer, p].set(day.astype(jnp.int16), mode="drop")
+    who = jnp.where(online, buyer, buyers.last_platform.shape[0])
+    last_platform = buyers.last_platform.at[who].set(platform.astype(jnp.int8), mode="drop")
+    last_harm = buyers.last_harm.at[who].set(harm, mode="drop")
+    return replace(
+        buyers,
+        trust=trust,
+        last_visit=last_visit,
+        last_platform=last_platform,
+        last_harm=last_harm,
+    )

@@ -1,0 +1,86 @@
+"""What platforms charge sellers: commission, the annual service fee, affiliate fees, deposits.
+
+* Commission: a rate per platform and category on each completed sale (Tmall's schedule
+  runs from 0.5% to 5% by category), taken when the order is settled, not on refunds.
+* Technical-service fee: an annual fee per listed seller, charged on listing and at the
+  start of each fee year (every 365 days); refunded (a share) at the end of the fee year
+  when the seller's sales there reached the threshold (Tmall's annual-fee refund rule).
+* Affiliate fee: cost per sale on the share of orders referred by affiliates (Taobaoke);
+  the platform keeps a share and pays the rest to the affiliates.
+* Deposit: paid on listing, returned on a voluntary exit, forfeited when punished.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from twosided.sim.params import F32, I64, Params
+
+YEAR_DAYS = 365
+
+
+def commission_due(
+    price: jax.Array, platform: jax.Array, category: jax.Array, params: Params
+) -> jax.Array:
+    """Commission on a sale, in whole cents."""
+    rate = params.commission[platform, category]
+    return jnp.round(rate * price.astype(F32)).astype(I64)
+
+
+def affiliate_split(
+    price: jax.Array, referred: jax.Array, platform: jax.Array, params: Params
+) -> tuple[jax.Array, jax.Array]:
+    """Affiliate fee on a referred sale, split into (platform's share, affiliate's payout)."""
+    fee = jnp.where(
+        referred, jnp.round(params.affiliate_fee_rate[platform] * price.astype(F32)), 0.0
+    ).astype(I64)
+    to_platform = jnp.round(fee.astype(F32) * params.affiliate_platform_share[platform]).astype(I64)
+    return to_platform, fee - to_platform
+
+
+def listing_changes(
+    before: jax.Array, after: jax.Array, forfeited: jax.Array, params: Params
+) -> dict[str, jax.Array]:
+    """Money owed for listings that appear or disappear ([P, M] masks -> [P] int64 cents).
+
+    A new listing pays the deposit and the annual service fee; a listing that ends pays back
+    its deposit unless it was ``forfeited`` (punished), in which case the deposit goes to
+    buyers or to the platform as the platform's governance says.
+    """
+    new = after & ~before
+    gone = before & ~after
+    n_new = jnp.sum(new, axis=1).astype(I64)
+    n_returned = jnp.sum(gone & ~forfeited, axis=1).astype(I64)
+    n_forfeited = jnp.sum(gone & forfeited, axis=1).astype(I64)
+    forfeit = n_forfeited * params.deposit
+    return {
+        "deposit_paid": n_new * params.deposit,
+        "service_fee": n_new * params.service_fee,
+        "deposit_returned": n_returned * params.deposit,
+        "forfeit_to_buyers": jnp.where(params.forfeit_to_buyers, forfeit, 0),
+        "forfeit_to_platform": jnp.where(params.forfeit_to_buyers, 0, forfeit),
+    }
+
+
+def annual_service_fee(
+    listed: jax.Array, year_sales: jax.Array, year_fee: jax.Array, day: jax.Array, params: Params
+) -> tuple[jax.Array, jax.Array, dict[str, jax.Array]]:
+    """Charge the fee at the start of each fee year; refund it at the end above the threshold.
+
+    Returns updated ``(year_sales, year_fee)`` and the day's flows.
+    """
+    fee = params.service_fee[:, None]
+    year_end = (day % YEAR_DAYS) == YEAR_DAYS - 1
+    year_start = (day % YEAR_DAYS) == 0
+    qualifies = listed & (year_sales >= params.service_fee_refund_threshold[:, None]) & (fee > 0)
+    refund = jnp.where(
+        year_end & qualifies,
+        jnp.round(year_fee.astype(F32) * params.service_fee_refund_share[:, None]).astype(I64),
+        0,
+    )
+    charge = jnp.where(year_start & listed, fee, 0)
+    year_sales = jnp.where(year_end, 0, year_sales)
+    year_fee = jnp.where(year_end, 0, year_fee) + charge
+    flows = {"service_fee": jnp.sum(charge, axis=1), "service_fee_refund": jnp.sum(refund, axis=1)}
+    return year_sales, year_fee, flows

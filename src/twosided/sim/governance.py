@@ -1,0 +1,37 @@
+"""Governance: platforms detect and punish harmful sellers with a chosen intensity.
+
+Each day every listing of a counterfeiter or non-shipper on platform ``p`` is caught with
+probability ``detection_rate[p]`` (0 turns a blind eye; 0.05 catches a fraudster within
+about three weeks on average), and every honest listing is wrongly punished with
+probability ``false_positive_rate[p]`` (strict policing has a cost to honest sellers).
+A punished listing is delisted and its deposit forfeited, to the harmed buyers or to the
+platform. Verified-quality platforms also screen harmful applicants when they list
+(``verification_rate``, applied where listings are created).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from twosided.sim.params import Params
+from twosided.sim.state import HONEST
+
+
+def detect(
+    key: jax.Array, listed: jax.Array, honesty: jax.Array, open_: jax.Array, params: Params
+) -> jax.Array:
+    """Listings ([P, M]) punished today."""
+    harmful = (honesty != HONEST)[None, :]
+    rate = jnp.where(
+        harmful, params.detection_rate[:, None], params.false_positive_rate[:, None]
+    )
+    return listed & open_[:, None] & (jax.random.uniform(key, listed.shape) < rate)
+
+
+def screened(key: jax.Array, applying: jax.Array, honesty: jax.Array, params: Params) -> jax.Array:
+    """Which of the applying listings ([P, M]) the platform's verification turns away."""
+    harmful = (honesty != HONEST)[None, :]
+    return applying & harmful & (
+        jax.random.uniform(key, applying.shape) < params.verification_rate[:, None]
+    )

@@ -1,0 +1,231 @@
+"""Search ranking: the results page of every platform and keyword market for one day.
+
+A page is built once per day for each (platform, category) and shown to every buyer who
+searches there that day (rankings are not personalized). It has two parts:
+
+1. Sponsored slots at the top, sold by the platform's keyword auction
+   (``auction.auction_core``), quality-scored by each ad's predicted click rate.
+2. Organic results below, ranked by the platform's *ranking policy*: a weighted sum of
+   standardized terms (z-scores within the keyword market)
+
+       score_j = w_quality·z(rating_j) + w_price·z(−log price_j)
+               + w_commission·z(expected commission per impression_j) + w_ads·z(bid_j)
+
+   The first two serve the buyer (users); the last two serve the platform's revenue from
+   sellers (customers). Listings already shown as ads are not repeated.
+
+Listing features (price, public rating, predicted click rate, bid) are computed here too,
+since both the auction and the ranking use them.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from twosided.sim.auction import auction_core
+from twosided.sim.params import F32, I32, I64, Dims, Params
+from twosided.sim.pytree import pytree_dataclass
+from twosided.sim.state import Sellers, unit_cost, unit_price_basis
+
+MIN_MARKUP = -0.9  # prices never fall below a tenth of the cost basis
+
+
+@pytree_dataclass
+class Listings:
+    """Per-listing features on one day, [P, M]."""
+
+    candidate: jax.Array  # bool: listed, active seller, platform open
+    price: jax.Array  # i64 cents
+    log_rel_price: jax.Array  # f32 log(price / category reference price)
+    rating: jax.Array  # f32 public rating (Bayesian average of experience scores)
+    attract: jax.Array  # f32 predicted click rate when examined (the ad quality score)
+    bid: jax.Array  # f32 cents per click
+    unit_cost: jax.Array  # f32 cents, what the seller pays per order
+
+
+@pytree_dataclass
+class Pages:
+    """Results pages, one row per keyword market g = platform × C + category."""
+
+    listing: jax.Array  # i32[G, L] seller slot shown, -1 if the position is empty
+    price: jax.Array  # i64[G, L] cents
+    log_rel_price: jax.Array  # f32[G, L]
+    rating: jax.Array  # f32[G, L]
+    attract: jax.Array  # f32[G, L]
+    sponsored: jax.Array  # bool[G, L]
+    cpc: jax.Array  # i64[G, L] price per click of a sponsored position, cents
+    min_price: jax.Array  # f32[G] lowest price on the page (what a comparing buyer sees)
+    n_listed: jax.Array  # i32[G] listings in the market
+
+
+def public_rating(sellers: Sellers, params: Params) -> jax.Array:
+    """Bayesian-average rating: the listed quality as a prior worth ``rating_prior_weight``
+    pseudo-reviews, updated by buyers' experience scores (0 for a parcel never delivered)."""
+    w = params.rating_prior_weight
+    return (w * sellers.quality[None, :] + sellers.rating_sum) / (w + sellers.rating_n)
+
+
+def attractiveness(rating: jax.Array, log_rel_price: jax.Array, params: Params) -> jax.Array:
+    """Click probability of an examined listing (the cascade-free position-based model's
+    attractiveness): a logistic function of rating and relative price."""
+    z = (
+        params.click_intercept
+        + params.click_quality_weight * rating
+        - params.click_price_weight * log_rel_price
+    )
+    return jax.nn.sigmoid(z)
+
+
+def listing_features(
+    sellers: Sellers, params: Params, log_ref_price: jax.Array, dims: Dims, day: jax.Array
+) -> Listings:
+    """Prices, ratings, click rates and bids of every listing on every platform."""
+    category = jnp.arange(dims.sellers, dtype=I32) // dims.seller_capacity
+    basis = unit_price_basis(sellers, params)[None, :]
+    markup = jnp.maximum(sellers.markup + params.markup_shift[:, None], MIN_MARKUP)
+    price = jnp.maximum(jnp.round(basis * (1.0 + markup)), 1.0).astype(I64)
+    price_f = price.astype(F32)
+    log_rel = jnp.log(price_f) - log_ref_price[category][None, :]
+    rating = public_rating(sellers, params)
+    attract = attractiveness(rating, log_rel, params)
+    cost = unit_cost(sellers, params)[None, :]
+    margin = jnp.maximum(price_f - cost, 0.0)
+    bid = sellers.ad_intensity * margin * params.conversion_estimate
+    open_ = day >= params.entry_day
+    candidate = sellers.listed & sellers.active[None, :] & open_[:, None]
+    return Listings(
+        candidate=candidate,
+        price=price,
+        log_rel_price=log_rel,
+        rating=rating,
+        attract=attract,
+        bid=bid,
+        unit_cost=jnp.broadcast_to(cost, price.shape),
+    )
+
+
+def _zscore(x: jax.Array, mask: jax.Array) -> jax.Array:
+    n = jnp.maximum(jnp.sum(mask), 1)
+    mean = jnp.sum(jnp.where(mask, x, 0.0)) / n
+    var = jnp.sum(jnp.where(mask, (x - mean) ** 2, 0.0)) / n
+    return (x - mean) / jnp.where(var > 0, jnp.sqrt(var), 1.0)
+
+
+def organic_score(
+    rating: jax.Array,
+    log_rel_price: jax.Array,
+    expected_commission: jax.Array,
+    bid: jax.Array,
+    candidate: jax.Array,
+    weights: tuple[jax.Array, jax.Array, jax.Array, jax.Array],
+) -> jax.Array:
+    """The ranking policy's blend of standardized terms; -inf for non-candidates."""
+    w_q, w_p, w_c, w_a = weights
+    score = (
+        w_q * _zscore(rating, candidate)
+        + w_p * _zscore(-log_rel_price, candidate)
+        + w_c * _zscore(expected_commission, candidate)
+        + w_a * _zscore(bid, candidate)
+    )
+    return jnp.where(candidate, score, -jnp.inf)
+
+
+def _market_page(
+    candidate, rating, log_rel, attract, bid, exp_comm, noise, weights, slot_clicks, reserve,
+    vcg, increment, page_length,
+):
+    """One keyword market's page: sponsored winners on top, then organic results."""
+    n = candidate.shape[0]
+    ad_bid = jnp.where(candidate, bid, 0.0)
+    winners, cpc = auction_core(ad_bid, attract, slot_clicks, reserve, vcg, increment)
+    # charged in whole cents, never above the winner's own bid
+    cpc = jnp.minimum(jnp.round(cpc), jnp.floor(ad_bid[jnp.clip(winners, 0, n - 1)]))
+    n_ads = jnp.sum(winners >= 0)
+    score = organic_score(rating, log_rel, exp_comm, bid, candidate, weights) + noise
+    is_ad = jnp.zeros((n,), bool).at[jnp.where(winners >= 0, winners, n)].set(True, mode="drop")
+    score = jnp.where(is_ad, -jnp.inf, score)
+    pad = max(0, page_length - n)
+    score_p = jnp.concatenate([score, jnp.full((pad,), -jnp.inf, score.dtype)])
+    org_score, organic = jax.lax.top_k(score_p, page_length)
+    organic = jnp.where(jnp.isfinite(org_score), organic, -1)
+    k = jnp.arange(page_length)
+    ad_part = jnp.concatenate(
+        [winners, jnp.full((max(0, page_length - winners.shape[0]),), -1, jnp.int32)]
+    )[:page_length]
+    ad_cpc = jnp.concatenate(
+        [cpc, jnp.zeros((max(0, page_length - cpc.shape[0]),), cpc.dtype)]
+    )[:page_length]
+    from_ads = k < n_ads
+    listing = jnp.where(from_ads, ad_part, organic[jnp.clip(k - n_ads, 0, page_length - 1)])
+    return listing.astype(jnp.int32), from_ads & (listing >= 0), jnp.where(from_ads, ad_cpc, 0.0)
+
+
+def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) -> Pages:
+    """Every platform's results page for every category today.
+
+    ``key`` draws the day's ranking noise (``ranking_noise`` in z units) added to each
+    organic score: the relevance and personalization differences the model leaves out.
+    """
+    P, C, Mc, L = dims.platforms, dims.categories, dims.seller_capacity, dims.page_length
+    A = dims.ad_slots
+
+    def per_market(x: jax.Array) -> jax.Array:
+        return x.reshape(P, C, Mc)
+
+    price_f = listings.price.astype(F32)
+    commission = params.commission[:, :, None]  # [P, C, 1]
+    exp_comm = (
+        commission * per_market(price_f) * per_market(listings.attract) * params.conversion_estimate
+    )
+    slot_clicks = params.examination[:A][None, :] * (
+        jnp.arange(A)[None, :] < params.slots[:, None]
+    )  # [P, A]
+    weights = (params.w_quality, params.w_price, params.w_commission, params.w_ads)
+
+    page_fn = jax.vmap(  # over categories
+        _market_page,
+        in_axes=(0, 0, 0, 0, 0, 0, 0, None, None, None, None, None, None),
+    )
+    page_fn = jax.vmap(  # over platforms
+        page_fn,
+        in_axes=(0, 0, 0, 0, 0, 0, 0, (0, 0, 0, 0), 0, 0, 0, 0, None),
+    )
+    local, sponsored, cpc = page_fn(
+        per_market(listings.candidate),
+        per_market(listings.rating),
+        per_market(listings.log_rel_price),
+        per_market(listings.attract),
+        per_market(listings.bid),
+        exp_comm,
+        params.ranking_noise * jax.random.normal(key, (P, C, Mc), F32),
+        weights,
+        slot_clicks,
+        params.reserve,
+        params.vcg,
+        params.increment,
+        L,
+    )  # [P, C, L] local index within the category block
+    valid = local >= 0
+    offset = (jnp.arange(C, dtype=jnp.int32) * Mc)[None, :, None]
+    glob = jnp.where(valid, local + offset, 0)  # global slot index
+    plat = jnp.arange(P)[:, None, None]
+
+    def gather(x: jax.Array) -> jax.Array:
+        return x[plat, glob]
+
+    price = jnp.where(valid, gather(listings.price), 0)
+    cpc_cents = jnp.where(sponsored, cpc.astype(I64), 0)
+    min_price = jnp.min(jnp.where(valid, price.astype(F32), jnp.inf), axis=-1)
+    G = P * C
+    return Pages(
+        listing=jnp.where(valid, glob, -1).reshape(G, L),
+        price=price.reshape(G, L),
+        log_rel_price=jnp.where(valid, gather(listings.log_rel_price), 0.0).reshape(G, L),
+        rating=jnp.where(valid, gather(listings.rating), 0.0).reshape(G, L),
+        attract=jnp.where(valid, gather(listings.attract), 0.0).reshape(G, L),
+        sponsored=sponsored.reshape(G, L),
+        cpc=cpc_cents.reshape(G, L),
+        min_price=min_price.reshape(G),
+        n_listed=jnp.sum(per_market(listings.candidate), axis=-1).reshape(G).astype(I32),
+    )

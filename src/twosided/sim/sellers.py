@@ -1,0 +1,222 @@
+"""Seller behaviour: sales records, strategy adaptation, multi-homing, entry and exit.
+
+* Ratings: each order adds the buyer's experience score (delivered quality; 0 when nothing
+  arrived) to the listing's rating (``ranking.public_rating``).
+* Adaptation, every ``adaptation_period`` days: each seller draws a random peer of its
+  category. Per platform where both are listed, if the peer earned more in the period the
+  seller imitates with probability ``min(1, Δprofit / imitation_scale)`` (proportional
+  imitation, Schlag 1998), moving its markup and ad intensity ``imitation_step`` of the
+  way toward the peer's. On total profit across platforms it imitates the peer's quality,
+  and with probability ``type_imitation_rate`` its honesty type. Then every strategy is
+  perturbed by a small mutation (experimentation).
+* Exit: a listing that lost money or sold nothing for ``exit_after_periods`` periods in a
+  row is withdrawn; a seller listed nowhere leaves the market (its slot becomes free).
+* Multi-homing: a seller lists on an open platform where listings of its category earned
+  more per listing than its own did, with probability ``multihome_rate`` per period.
+* Entry: each day ``Poisson(entry_per_thousand_sessions × sessions / 1000)`` new sellers
+  try to enter each platform and category, taking free slots: entry follows traffic.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from twosided.sim import governance
+from twosided.sim.params import F32, I32, I64, Dims, Params
+from twosided.sim.pytree import replace
+from twosided.sim.state import (
+    HONEST,
+    Sellers,
+    category_of,
+    draw_quality,
+    draw_strategy,
+    draw_types,
+)
+
+
+def record_sales(
+    sellers: Sellers,
+    orders: jax.Array,
+    reviews: jax.Array,
+    scores: jax.Array,
+    profit: jax.Array,
+    sales: jax.Array,
+) -> Sellers:
+    """Add a day's orders, reviews (real and fake) and their scores, profit and kept sales
+    ([P, M]) to the records."""
+    return replace(
+        sellers,
+        rating_sum=sellers.rating_sum + scores,
+        rating_n=sellers.rating_n + reviews,
+        period_profit=sellers.period_profit + profit,
+        period_orders=sellers.period_orders + orders,
+        year_sales=sellers.year_sales + sales,
+    )
+
+
+def delist(sellers: Sellers, ended: jax.Array) -> Sellers:
+    """Withdraw listings ([P, M]); a seller left with none leaves the market."""
+    listed = sellers.listed & ~ended
+    return replace(sellers, listed=listed, active=sellers.active & listed.any(axis=0))
+
+
+def _imitate(
+    key: jax.Array, own: jax.Array, peer: jax.Array, eligible: jax.Array, params: Params
+) -> jax.Array:
+    """Proportional imitation: copy with probability min(1, Δprofit / scale)."""
+    p = jnp.clip((peer - own) / params.imitation_scale, 0.0, 1.0)
+    return eligible & (jax.random.uniform(key, own.shape) < p)
+
+
+def revise(
+    key: jax.Array, sellers: Sellers, open_: jax.Array, dims: Dims, params: Params
+) -> tuple[Sellers, jax.Array]:
+    """One revision of every seller's strategy, listings and presence.
+
+    Returns the revised sellers and the mask of listings newly created by multi-homing
+    (they still owe their deposit and fee; see ``fees.listing_changes``).
+    """
+    P, M, Mc = dims.platforms, dims.sellers, dims.seller_capacity
+    k_peer, k_imit, k_simit, k_type, k_mut, k_home, k_screen = jax.random.split(key, 7)
+    category = category_of(dims)
+    peer = category * Mc + jax.random.randint(k_peer, (M,), 0, Mc, dtype=I32)
+    listed = sellers.listed & sellers.active[None, :]
+    profit = sellers.period_profit
+    step = params.imitation_step
+
+    # per platform: markup and ad intensity toward a more profitable peer
+    both = listed & listed[:, peer]
+    copy = _imitate(k_imit, profit, profit[:, peer], both, params)
+    markup = jnp.where(copy, sellers.markup + step * (sellers.markup[:, peer] - sellers.markup), sellers.markup)
+    ads = jnp.where(
+        copy,
+        sellers.ad_intensity + step * (sellers.ad_intensity[:, peer] - sellers.ad_intensity),
+        sellers.ad_intensity,
+    )
+
+    # seller level: quality and honesty type toward a more profitable peer
+    total = jnp.sum(jnp.where(listed, profit, 0.0), axis=0)
+    alike = sellers.active & sellers.active[peer] & (peer != jnp.arange(M))
+    copy_s = _imitate(k_simit, total, total[peer], alike, params)
+    adopt_type = copy_s & (jax.random.uniform(k_type, (M,)) < params.type_imitation_rate)
+    honesty = jnp.where(adopt_type, sellers.honesty[peer], sellers.honesty)
+    peer_q = sellers.quality[peer]
+    quality = jnp.where(
+        copy_s & (honesty == HONEST) & (sellers.honesty[peer] == HONEST),
+        sellers.quality + step * (peer_q - sellers.quality),
+        sellers.quality,
+    )
+    quality = jnp.where(adopt_type, peer_q, quality)  # a new trade brings the peer's goods
+
+    # experimentation
+    noise = params.mutation_sd * jax.random.normal(k_mut, (2 * P + 1, M), F32)
+    markup = jnp.maximum(markup + noise[:P], 0.0)
+    ads = jnp.maximum(ads + noise[P : 2 * P], 0.0)
+    quality = jnp.where(
+        honesty == HONEST,
+        jnp.clip(quality + noise[2 * P], params.quality_low, params.quality_high),
+        params.counterfeit_claimed_quality,
+    )
+
+    # exit after sustained losses or no sales
+    losing = listed & ((profit <= 0.0) | (sellers.period_orders <= 0.0))
+    streak = jnp.where(losing, sellers.loss_streak + 1, 0)
+    leave = listed & (streak >= params.exit_after_periods)
+
+    # multi-homing toward platforms where the category pays better
+    per_market = lambda x: x.reshape(P, dims.categories, Mc)  # noqa: E731
+    n_market = jnp.maximum(jnp.sum(per_market(listed), axis=-1), 1)
+    avg = jnp.sum(per_market(jnp.where(listed, profit, 0.0)), axis=-1) / n_market  # [P, C]
+    own_avg = total / jnp.maximum(jnp.sum(listed, axis=0), 1)
+    better = avg[:, category] > jnp.maximum(own_avg, 0.0)[None, :]
+    apply = (
+        sellers.active[None, :]
+        & ~listed
+        & open_[:, None]
+        & better
+        & (jax.random.uniform(k_home, (P, M)) < params.multihome_rate)
+    )
+    apply = apply & ~governance.screened(k_screen, apply, honesty, params)
+
+    new_listed = (listed & ~leave) | apply
+    revised = replace(
+        sellers,
+        active=sellers.active & new_listed.any(axis=0),
+        quality=quality,
+        honesty=honesty,
+        listed=new_listed,
+        markup=markup,
+        ad_intensity=ads,
+        rating_sum=jnp.where(apply, 0.0, sellers.rating_sum),
+        rating_n=jnp.where(apply, 0.0, sellers.rating_n),
+        last_profit=profit,
+        period_profit=jnp.zeros_like(profit),
+        period_orders=jnp.zeros_like(profit),
+        loss_streak=jnp.where(new_listed & ~apply, streak, 0).astype(I32),
+        year_sales=jnp.where(apply, 0, sellers.year_sales),
+    )
+    return revised, apply
+
+
+def enter(
+    key: jax.Array,
+    sellers: Sellers,
+    sessions: jax.Array,
+    open_: jax.Array,
+    log_ref_price: jax.Array,
+    dims: Dims,
+    params: Params,
+) -> tuple[Sellers, jax.Array]:
+    """New sellers take free slots, in numbers that follow each market's traffic.
+
+    ``sessions`` is [P, C]. Returns the sellers and the mask of new listings [P, M].
+    """
+    P, C, Mc, M = dims.platforms, dims.categories, dims.seller_capacity, dims.sellers
+    k_n, k_cost, k_type, k_q, k_strat, k_screen = jax.random.split(key, 6)
+    rate = params.entry_per_thousand_sessions * sessions.astype(F32) / 1000.0
+    n = jnp.where(open_[:, None], jax.random.poisson(k_n, rate, dtype=I32), 0)  # [P, C]
+    free = ~sellers.active.reshape(C, Mc)
+    rank = jnp.cumsum(free, axis=1) - 1  # order of each free slot within its category
+    cum = jnp.cumsum(n, axis=0)  # [P, C]
+    takes = free & (rank < cum[-1][:, None])
+    # slot with rank r goes to the first platform whose cumulative entrants exceed r
+    home = jnp.sum(rank[None, :, :] >= cum[:, :, None], axis=0)  # [C, Mc]
+    takes, home = takes.reshape(M), jnp.minimum(home.reshape(M), P - 1)
+
+    category = category_of(dims)
+    log_cost_level = log_ref_price - jnp.log1p(params.markup_mean)
+    base_cost = jnp.exp(
+        log_cost_level[category] + params.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
+    )
+    honesty = draw_types(k_type, M, params)
+    quality = draw_quality(k_q, honesty, params)
+    markup, ads = draw_strategy(k_strat, (P, M), params)
+    applying = takes[None, :] & (jnp.arange(P)[:, None] == home[None, :])
+    new = applying & ~governance.screened(k_screen, applying, honesty, params)
+    fresh = new.any(axis=0)
+
+    def pick(new_value: jax.Array, old: jax.Array) -> jax.Array:
+        mask = fresh if old.ndim == 1 else fresh[None, :]
+        return jnp.where(mask, new_value, old)
+
+    zf = jnp.zeros((P, M), F32)
+    entered = replace(
+        sellers,
+        active=sellers.active | fresh,
+        base_cost=pick(base_cost, sellers.base_cost),
+        quality=pick(quality, sellers.quality),
+        honesty=pick(honesty, sellers.honesty),
+        listed=jnp.where(fresh[None, :], new, sellers.listed),
+        markup=pick(markup, sellers.markup),
+        ad_intensity=pick(ads, sellers.ad_intensity),
+        rating_sum=pick(zf, sellers.rating_sum),
+        rating_n=pick(zf, sellers.rating_n),
+        period_profit=pick(zf, sellers.period_profit),
+        period_orders=pick(zf, sellers.period_orders),
+        last_profit=pick(zf, sellers.last_profit),
+        loss_streak=pick(jnp.zeros((P, M), I32), sellers.loss_streak),
+        year_sales=pick(jnp.zeros((P, M), I64), sellers.year_sales),
+        year_fee=pick(jnp.zeros((P, M), I64), sellers.year_fee),
+    )
+    return entered, new

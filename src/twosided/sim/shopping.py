@@ -1,0 +1,125 @@
+"""Shopping sessions: platform choice, examination of the results page, purchase choice.
+
+Each day ``S = buyers × sessions_per_buyer_per_day`` sessions are drawn; each picks a
+buyer uniformly at random (so a buyer's sessions per day are close to Poisson) and a
+category by the Zipf popularity of keywords. Then, for every session at once:
+
+1. Platform choice: multinomial logit over the open platforms and an offline option,
+   ``V_p = trust_weight·trust_bp + assortment_weight·log(1 + n_pc) + switching_cost·[p = last]``,
+   ``V_offline = offline_utility`` (McFadden 1974).
+2. Examination and clicks, the position-based model (Richardson et al. 2007; Craswell et
+   al. 2008): position ``k`` is examined with probability ``e_k`` and an examined listing is
+   clicked with probability ``a_j`` (its attractiveness), independently.
+3. Purchase: multinomial logit among the clicked listings with an outside option,
+   ``P(j) = exp(u_bj) / (exp(u_0) + Σ_clicked exp(u_bk))``, with
+   ``u_bj = β_quality,b · rating_j − β_price,b · log(price_j / reference price)``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from twosided.sim.draws import categorical
+from twosided.sim.params import F32, I32, Dims, Params
+from twosided.sim.ranking import Pages
+
+
+def decayed_trust(
+    trust: jax.Array, last_visit: jax.Array, day: jax.Array, params: Params
+) -> jax.Array:
+    """Trust today: its value at the last visit pulled toward the platform's baseline at
+    ``trust_decay`` per day since (exponential forgetting, applied lazily)."""
+    days = jnp.maximum(day - last_visit.astype(I32), 0).astype(F32)
+    keep = jnp.exp(days * jnp.log1p(-jnp.minimum(params.trust_decay, 0.999999)))
+    base = params.initial_trust
+    return base + (trust - base) * keep
+
+
+def platform_utilities(
+    trust: jax.Array,
+    n_listed: jax.Array,
+    last_platform: jax.Array,
+    open_: jax.Array,
+    params: Params,
+) -> jax.Array:
+    """Systematic utilities ``[S, P + 1]`` of each platform and (last column) of offline."""
+    P = trust.shape[-1]
+    is_last = last_platform[:, None].astype(I32) == jnp.arange(P, dtype=I32)[None, :]
+    v = (
+        params.trust_weight * trust
+        + params.assortment_weight * jnp.log1p(n_listed.astype(F32))
+        + params.switching_cost * is_last.astype(F32)
+    )
+    v = jnp.where(open_[None, :] & (n_listed > 0), v, -jnp.inf)
+    offline = jnp.full((v.shape[0], 1), params.offline_utility, F32)
+    return jnp.concatenate([v, offline], axis=1)
+
+
+def choose_platform(u: jax.Array, utilities: jax.Array) -> jax.Array:
+    """Logit choice of a platform; index P means the buyer stays offline."""
+    return categorical(u, utilities).astype(I32)
+
+
+def clicks(
+    u: jax.Array, examination: jax.Array, attract: jax.Array, valid: jax.Array
+) -> jax.Array:
+    """Position-based model: click iff examined (prob. e_k) and attracted (prob. a_j)."""
+    return (u < examination[None, :] * attract) & valid
+
+
+def listing_utilities(
+    price_sens: jax.Array, quality_sens: jax.Array, rating: jax.Array, log_rel_price: jax.Array
+) -> jax.Array:
+    """Buyer-specific systematic utility of each listing on the page."""
+    return quality_sens[:, None] * rating - price_sens[:, None] * log_rel_price
+
+
+def purchase_weights(
+    utilities: jax.Array, clicked: jax.Array, outside_utility: jax.Array
+) -> jax.Array:
+    """Logit weights ``exp(u_j − u_0)`` of the clicked listings (0 for the rest)."""
+    return jnp.where(clicked, jnp.exp(utilities - outside_utility), 0.0)
+
+
+def purchase_probabilities(
+    utilities: jax.Array, clicked: jax.Array, outside_utility: jax.Array
+) -> jax.Array:
+    """Closed-form logit shares ``[S, L + 1]`` over clicked listings; last column: buy nothing."""
+    w = purchase_weights(utilities, clicked, outside_utility)
+    total = 1.0 + jnp.sum(w, axis=-1, keepdims=True)
+    return jnp.concatenate([w, jnp.ones_like(total)], axis=-1) / total
+
+
+def choose_listing(u: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Draw the purchase by inverse CDF from logit weights: ``(bought, position)``.
+
+    The outside option has weight 1; position is 0 when nothing is bought.
+    """
+    cum = jnp.cumsum(weights, axis=-1)
+    r = u * (1.0 + cum[:, -1])  # r < 1: the outside option
+    bought = r >= 1.0
+    position = jnp.sum(cum <= (r - 1.0)[:, None], axis=-1)
+    position = jnp.minimum(position, weights.shape[-1] - 1)
+    return bought, jnp.where(bought, position, 0).astype(I32)
+
+
+def draw_buyers_and_categories(
+    key: jax.Array, u_category: jax.Array, dims: Dims, params: Params
+) -> tuple[jax.Array, jax.Array]:
+    """Who searches today (uniform over buyers) and for which keyword (Zipf popularity)."""
+    buyer = jax.random.randint(key, (dims.sessions,), 0, dims.buyers, dtype=I32)
+    cum = jnp.cumsum(jnp.exp(params.category_log_weights))
+    category = jnp.searchsorted(cum / cum[-1], u_category, side="right")
+    return buyer, jnp.minimum(category, dims.categories - 1).astype(I32)
+
+
+def page_rows(pages: Pages, market: jax.Array) -> dict[str, jax.Array]:
+    """The page each session sees (row ``market`` = platform × C + category)."""
+    return {
+        "listing": pages.listing[market],
+        "price": pages.price[market],
+        "log_rel_price": pages.log_rel_price[market],
+        "rating": pages.rating[market],
+        "attract": pages.attract[market],
+    }

@@ -1,0 +1,141 @@
+"""The Python API: ``simulate(scenario, days=..., seeds=...) -> Result``."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twosided import metrics as tables
+from twosided.scenario import Scenario, apply_overrides, load_scenario
+from twosided.sim.params import Dims, Params, build
+from twosided.sim.run import simulate_arrays
+from twosided.sim.state import State
+
+warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
+
+
+@dataclasses.dataclass
+class Result:
+    """What a simulation produced, as tidy tables.
+
+    Attributes:
+        scenario: the resolved scenario that ran.
+        seeds: the seeds, in the order of the batch.
+        daily: one row per seed, day and platform with every outcome (see docs/model.md).
+        accounts: ledger balances per seed, day and account (cents); their sum never changes.
+        flows: money moved per seed, day, platform and stream (cents).
+        switches: buyers' moves between platforms per day, with the harm met before.
+        sessions: the session log (one row per session and listing shown), when asked for.
+        final_states: the engine state after the last day (batched over seeds).
+    """
+
+    scenario: Scenario
+    seeds: list[int]
+    daily: pd.DataFrame
+    accounts: pd.DataFrame
+    flows: pd.DataFrame
+    switches: pd.DataFrame
+    sessions: pd.DataFrame | None = None
+    final_states: State | None = None
+
+    @property
+    def platforms(self) -> list[str]:
+        """Platform names in engine order."""
+        return [p.name for p in self.scenario.platforms]
+
+    def summary(self, last_days: int | None = None) -> pd.DataFrame:
+        """Per-platform totals and shares, averaged over seeds (optionally the last N days)."""
+        return tables.summarize(self.daily, last_days)
+
+
+def resolve_seeds(scenario: Scenario, seeds: int | Sequence[int] | None, seed: int | None) -> list[int]:
+    """``seeds`` may be a count (consecutive seeds from ``seed`` or the scenario's) or a list."""
+    first = scenario.seed if seed is None else seed
+    if seeds is None:
+        return [first]
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError("seeds must be at least 1")
+        return list(range(first, first + seeds))
+    out = [int(s) for s in seeds]
+    if not out:
+        raise ValueError("seeds must not be empty")
+    return out
+
+
+def prepare(
+    scenario: str | Path | Scenario,
+    overrides: Sequence[str] | dict[str, Any] | None = None,
+    days: int | None = None,
+) -> Scenario:
+    """Load a scenario, apply ``key.path=value`` overrides and a day count."""
+    sc = load_scenario(scenario)
+    if overrides:
+        sc = apply_overrides(sc, overrides if isinstance(overrides, dict) else list(overrides))
+    if days is not None:
+        sc = apply_overrides(sc, {"days": days})
+    return sc
+
+
+def simulate(
+    scenario: str | Path | Scenario = "taobao",
+    days: int | None = None,
+    seeds: int | Sequence[int] | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | dict[str, Any] | None = None,
+    log_sessions: bool = False,
+    keep_state: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Result:
+    """Simulate a market.
+
+    Args:
+        scenario: a preset name (``"taobao"``), a TOML file, or a ``Scenario``.
+        days: days to simulate (default: the scenario's ``days``).
+        seeds: how many seeds (consecutive from ``seed``), or an explicit list; all run
+            together in one vmapped program.
+        seed: the first seed (default: the scenario's ``seed``).
+        overrides: ``["platforms.0.ranking.ads=2", ...]`` or a dict of the same.
+        log_sessions: also return the session log (small runs only: one row per session
+            and listing shown).
+        keep_state: keep the final engine state on the result.
+        progress: called with the number of days done after each compiled chunk.
+    """
+    sc = prepare(scenario, overrides, days)
+    seed_list = resolve_seeds(sc, seeds, seed)
+    dims, params = build(sc)
+    states, raw = simulate_arrays(
+        dims, params, seed_list, sc.days, sc.chunk_days, log_sessions, progress
+    )
+    return result_from_arrays(sc, seed_list, raw, states if keep_state else None)
+
+
+def result_from_arrays(
+    sc: Scenario, seeds: list[int], raw: dict[str, np.ndarray], states: State | None = None,
+    start_day: int = 0,
+) -> Result:
+    """Build a Result from stacked engine metrics."""
+    names = [p.name for p in sc.platforms]
+    log = raw.get("log")
+    return Result(
+        scenario=sc,
+        seeds=seeds,
+        daily=tables.daily_table(raw, names, seeds, start_day),
+        accounts=tables.accounts_table(raw, names, seeds, start_day),
+        flows=tables.flows_table(raw, names, seeds, start_day),
+        switches=tables.switches_table(raw, names, seeds, start_day),
+        sessions=tables.sessions_table(log, names, seeds, start_day) if log is not None else None,
+        final_states=states,
+    )
+
+
+def engine(scenario: str | Path | Scenario = "taobao") -> tuple[Dims, Params]:
+    """The engine's static sizes and parameter arrays for a scenario (for direct use of
+    ``twosided.sim``)."""
+    return build(load_scenario(scenario))
