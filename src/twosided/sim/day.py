@@ -388,6 +388,7 @@ def _metrics(
         "false_claims": due[:, OF["false_claims"]],
         "refunds_cents": due[:, OF["refund_cents"]],
         "fraud_loss_cents": due[:, OF["fraud_loss_cents"]],
+        "counterfeit_loss_cents": due[:, OF["counterfeit_loss_cents"]],
         "seller_claim_loss_cents": due[:, OF["seller_loss_cents"]],
         "deposits_forfeited_cents": flows[ledger.S["forfeit_to_buyers"]] + flows[ledger.S["forfeit_to_platform"]],
         "switches": jnp.zeros((P * P * 4 + 1,), I64).at[switch_index].add(
