@@ -17,6 +17,7 @@ overrides, ``print_grid`` to print a table, and raise ``ScenarioError``/``StoreE
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -69,6 +70,7 @@ app = typer.Typer(
 )
 stdout = Console(highlight=False, soft_wrap=False)
 stderr = Console(stderr=True, highlight=False)
+invocation: list[str] = []  # the arguments of this invocation, for meta.json
 
 
 # --------------------------------------------------------------------------- shared parts
@@ -152,8 +154,11 @@ def open_run(ref: str, out: Path) -> RunData:
 
 
 @contextmanager
-def day_progress(days: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar over simulated days; shows 'compiling' until the first chunk is done."""
+def day_progress(days: int) -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
+    """A progress bar over simulated days; shows 'compiling' until the first chunk is done.
+
+    Yields the callback for ``simulate(progress=...)`` and a function that stops the bar.
+    """
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description:<11}"), BarColumn(),
         MofNCompleteColumn(), TextColumn("days"), TimeElapsedColumn(),
@@ -165,7 +170,35 @@ def day_progress(days: int) -> Iterator[Callable[[int], None]]:
         progress.update(task, completed=done, description="simulating")
 
     with progress:
-        yield advance
+        yield advance, progress.stop
+
+
+@contextmanager
+def exit_on_interrupt(before_exit: Callable[[], None]) -> Iterator[None]:
+    """While nothing has been written yet, Ctrl-C exits at once with status 130.
+
+    The simulation runs in compiled code that may not return to Python for many seconds,
+    and an interrupt raised inside JAX's own callbacks can be swallowed; since no file
+    exists yet there is nothing to clean up, so the process ends here and now.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        try:
+            before_exit()
+            stderr.print("interrupted: no run folder was written")
+        finally:
+            sys.stderr.flush()
+            os._exit(INTERRUPT_EXIT)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: keep Python's KeyboardInterrupt
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @app.command()
@@ -182,10 +215,10 @@ def run(
     check_out(out)
     started = time.monotonic()
     try:
-        with day_progress(sc.days) as advance:
+        with day_progress(sc.days) as (advance, stop), exit_on_interrupt(stop):
             result = twosided.simulate(sc, seeds=seeds, seed=seed, progress=advance)
         with stderr.status("writing the run folder and its report"):
-            meta = {"command": [PROG, *sys.argv[1:]], "cwd": os.getcwd(),
+            meta = {"command": [PROG, *invocation], "cwd": os.getcwd(),
                     "simulate_seconds": round(time.monotonic() - started, 3)}
             run_id, folder = save_run(
                 result, out, meta=meta,
@@ -310,10 +343,10 @@ def run_app(argv: Sequence[str] | None = None) -> int:
     usage_error, click_error = _usage_error_types()
     if not stdout.is_terminal:
         stdout.width = PIPE_WIDTH
+    invocation[:] = list(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
     try:
-        status = command.main(args=list(argv) if argv is not None else None, prog_name=PROG,
-                              standalone_mode=False)
+        status = command.main(args=list(invocation), prog_name=PROG, standalone_mode=False)
     except (ScenarioError, StoreError) as err:
         return fail(str(err), USAGE_EXIT)
     except usage_error as err:
@@ -328,6 +361,23 @@ def run_app(argv: Sequence[str] | None = None) -> int:
     return status if isinstance(status, int) else 0
 
 
+def keep_compiled_programs() -> None:
+    """Keep compiled simulations between invocations (JAX's persistent compilation cache,
+    under ``$XDG_CACHE_HOME/twosided/jax``), unless ``JAX_COMPILATION_CACHE_DIR`` chooses
+    another folder (an empty value turns the cache off)."""
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return
+    import jax
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    jax.config.update("jax_compilation_cache_dir", str(base / PROG / "jax"))
+
+
 def main() -> None:
     """The ``twosided`` console script."""
+    keep_compiled_programs()
     sys.exit(run_app())
+
+
+if __name__ == "__main__":
+    main()
