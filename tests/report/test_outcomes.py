@@ -45,8 +45,11 @@ def test_changes_are_points_for_shares_and_relative_for_amounts():
     assert Outcome("g", "GMV", "yuan").format_change(None, 100) == "-"
 
 
-def test_revenue_streams_are_found_by_column_name():
+def test_revenue_streams_are_the_ledgers_streams_present():
     assert revenue_stream_columns(A.columns) == ["revenue_ads_cents", "revenue_commission_cents"]
+    # a breakdown of a stream (not a stream of its own) is not counted twice
+    assert revenue_stream_columns([*A.columns, "revenue_ads_misaligned_cents"]) == [
+        "revenue_ads_cents", "revenue_commission_cents"]
 
 
 def test_market_row_sums_amounts_and_takes_the_ratio_of_sums():

@@ -12,6 +12,7 @@ import pytest
 import twosided
 from twosided import report
 from twosided.report import charts
+from twosided.report.outcomes import revenue_stream_columns
 from twosided.store import load_run, save_run
 
 from ..conftest import cached_run
@@ -69,6 +70,12 @@ def test_the_render_check_catches_a_broken_page(page, work):
     seen = render(broken, work, report.chart_ids())
     assert any("boom" in error for error in seen.errors)
     assert seen.charts[first]["main_svg"] == 0
+
+
+def test_revenue_streams_add_up_to_revenue(result):
+    streams = revenue_stream_columns(result.daily.columns)
+    assert len(streams) >= 4
+    assert (result.daily[streams].sum(axis=1) == result.daily["revenue_cents"]).all()
 
 
 def test_the_page_is_self_contained(page):

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
+from twosided.sim.ledger import REVENUE_STREAMS
+
 CENTS_PER_YUAN = 100
 REVENUE_PREFIX = "revenue_"
 CENTS_SUFFIX = "_cents"
@@ -59,11 +61,11 @@ class Outcome:
 
 
 def revenue_stream_columns(columns: Iterable[str]) -> list[str]:
-    """The revenue-by-stream columns (``revenue_<stream>_cents``), in table order."""
-    return [
-        c for c in columns
-        if c.startswith(REVENUE_PREFIX) and c.endswith(CENTS_SUFFIX) and c != "revenue_cents"
-    ]
+    """The columns of the platform's revenue streams (``revenue_<stream>_cents``, one per
+    stream of the ledger's ``REVENUE_STREAMS``; together they make ``revenue_cents``)."""
+    present = set(columns)
+    names = [f"{REVENUE_PREFIX}{stream}{CENTS_SUFFIX}" for stream in REVENUE_STREAMS]
+    return [c for c in names if c in present]
 
 
 def stream_name(column: str) -> str:
