@@ -86,7 +86,8 @@ def small_run(tmp_path_factory):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = cli.run_app(["run", *SMALL, "--out", "runs"])
-    return subprocess.CompletedProcess(["twosided"], status, out.getvalue(), err.getvalue()), cwd / "runs"
+    proc = subprocess.CompletedProcess(["twosided"], status, out.getvalue(), err.getvalue())
+    return proc, cwd / "runs"
 
 
 def test_run_exits_0_and_writes_every_file(small_run):
@@ -237,7 +238,7 @@ def test_presets_lists_each_preset_on_one_line_with_its_description(capsys):
     status, stdout, _ = in_process(capsys, "presets")
     lines = stdout.splitlines()
     assert status == 0 and len(lines) == len(twosided.preset_names())
-    for line, name in zip(lines, twosided.preset_names()):
+    for line, name in zip(lines, twosided.preset_names(), strict=True):
         assert line.split()[0] == name
         assert line.endswith(load_scenario(name).description)
 

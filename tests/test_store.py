@@ -178,7 +178,8 @@ def check_summary_against_daily(summary: dict, daily: pd.DataFrame) -> None:
         assert row["share_sessions"] == pytest.approx(
             mine["sessions"].sum() / n_seeds / market_sessions
         )
-        assert row["take_rate"] == pytest.approx(mine["revenue_cents"].sum() / mine["gmv_cents"].sum())
+        take_rate = mine["revenue_cents"].sum() / mine["gmv_cents"].sum()
+        assert row["take_rate"] == pytest.approx(take_rate)
     per_seed_gmv = daily.groupby("seed")["gmv_cents"].sum().mean()
     assert summary["market"]["gmv_cents"] == pytest.approx(per_seed_gmv)
     assert summary["market"]["revenue_cents"] == pytest.approx(

@@ -85,6 +85,8 @@ SET_OPTION = typer.Option(
 )
 Sets = Annotated[list[str] | None, SET_OPTION]
 Out = Annotated[Path, OUT_OPTION]
+ScenarioRef = Annotated[str, typer.Argument(help="A preset name or a scenario TOML file.")]
+RUN_HELP = "Run id, id prefix, 'latest' or run folder."
 
 
 @app.callback()
@@ -101,8 +103,9 @@ def scenario_from(ref: str, sets: Sequence[str] | None = None, days: int | None 
         scenario = load_scenario(ref)
     except ScenarioError as err:
         message = str(err)
-        is_file = ref.endswith(".toml") or Path(ref).is_file()
-        raise ScenarioError(message if not is_file or message.startswith(ref) else f"{ref}: {message}") from None
+        if (ref.endswith(".toml") or Path(ref).is_file()) and not message.startswith(ref):
+            message = f"{ref}: {message}"
+        raise ScenarioError(message) from None
     if sets:
         scenario = _with(scenario, list(sets), "--set")
     if days is not None:
@@ -203,10 +206,13 @@ def exit_on_interrupt(before_exit: Callable[[], None]) -> Iterator[None]:
 
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file.")] = DEFAULT_PRESET,
-    days: Annotated[int | None, typer.Option("--days", "-d", min=1, help="Days to simulate (default: the scenario's).")] = None,
-    seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="How many seeds (run together).")] = 1,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, max=2**31 - 1, help="First seed (default: the scenario's).")] = None,
+    scenario: ScenarioRef = DEFAULT_PRESET,
+    days: Annotated[int | None, typer.Option(
+        "--days", "-d", min=1, help="Days to simulate (default: the scenario's).")] = None,
+    seeds: Annotated[int, typer.Option(
+        "--seeds", "-n", min=1, help="How many seeds (run together).")] = 1,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", min=0, max=2**31 - 1, help="First seed (default: the scenario's).")] = None,
     out: Out = DEFAULT_ROOT,
     sets: Sets = None,
 ) -> None:
@@ -249,7 +255,7 @@ def presets() -> None:
 
 @app.command()
 def show(
-    scenario: Annotated[str, typer.Argument(help="A preset name or a scenario TOML file.")] = DEFAULT_PRESET,
+    scenario: ScenarioRef = DEFAULT_PRESET,
     sets: Sets = None,
 ) -> None:
     """Print a scenario as TOML with every field (copy it, edit it, run it)."""
@@ -262,8 +268,11 @@ def show(
 @app.command()
 def runs(
     out: Out = DEFAULT_ROOT,
-    sql: Annotated[str | None, typer.Option("--sql", help="A SQL query over the catalog: table runs; views daily, accounts, flows, switches (with run_id).")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=0, help="Rows to print at most (0: all).")] = 100,
+    sql: Annotated[str | None, typer.Option(
+        "--sql", help="A SQL query over the catalog: table runs; views daily, accounts, "
+        "flows, switches (each with run_id).")] = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", min=0, help="Rows to print at most (0: all).")] = 100,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
     """List past runs from the results catalog, or query it with --sql."""
@@ -290,7 +299,7 @@ def _run_list(catalog: Catalog) -> Any:
 
 @app.command("report")
 def report_command(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, 'latest' or run folder.")],
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help=RUN_HELP)],
     out: Out = DEFAULT_ROOT,
 ) -> None:
     """Rebuild the HTML report of a run."""
@@ -304,8 +313,8 @@ def report_command(
 
 @app.command()
 def compare(
-    run_a: Annotated[str, typer.Argument(metavar="RUN_A", help="Run id, id prefix, 'latest' or run folder.")],
-    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help="Run id, id prefix, 'latest' or run folder.")],
+    run_a: Annotated[str, typer.Argument(metavar="RUN_A", help=RUN_HELP)],
+    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help=RUN_HELP)],
     out: Out = DEFAULT_ROOT,
 ) -> None:
     """Print the differences of key outcomes and write a comparison report."""

@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -37,7 +37,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twosided.metrics import summarize
-from twosided.scenario import Scenario, load_scenario
+from twosided.scenario import load_scenario
+from twosided.simulation import Result
 
 DEFAULT_ROOT = Path("twosided-runs")
 CATALOG_NAME = "catalog.duckdb"
@@ -73,7 +74,7 @@ class StoreError(ValueError):
 
 def new_run_id(name: str) -> str:
     """A sortable, unique run id: UTC time, scenario name, and a short random suffix."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:40] or "run"
     return f"{stamp}-{safe}-{uuid.uuid4().hex[:6]}"
 
@@ -106,7 +107,8 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def write_json(data: Any, path: Path) -> None:
     """Write JSON with a stable layout."""
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 class Catalog:
@@ -158,7 +160,7 @@ class Catalog:
                     run_id,
                     kind,
                     name,
-                    dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
                     days,
                     json.dumps(seeds),
                     str(folder),
@@ -207,7 +209,8 @@ class Catalog:
     def _refresh_views(self) -> None:
         """(Re)create one view per table over the Parquet files of every registered run,
         with the run's id in a ``run_id`` column."""
-        paths = [r[0] for r in self.con.execute("SELECT path FROM runs ORDER BY created").fetchall()]
+        rows = self.con.execute("SELECT path FROM runs ORDER BY created").fetchall()
+        paths = [r[0] for r in rows]
         for table in TABLES:
             files = [str(Path(p) / f"{table}.parquet") for p in paths]
             files = [f for f in files if Path(f).exists()]
@@ -260,44 +263,19 @@ def atomic_file(final: Path) -> Iterator[Path]:
 # --------------------------------------------------------------------------- run folders
 
 
-class RunLike(Protocol):
-    """What a run folder is written from: a ``twosided.Result`` or a loaded ``RunData``."""
-
-    scenario: Scenario
-    seeds: list[int]
-    daily: pd.DataFrame
-    accounts: pd.DataFrame
-    flows: pd.DataFrame
-    switches: pd.DataFrame
-
-
 @dataclasses.dataclass
-class RunData:
-    """A run folder read back: the same tables as a ``Result``, plus its records."""
+class RunData(Result):
+    """A run folder read back: a ``Result`` (same tables, same ``summary()``) with the
+    folder it came from and its records."""
 
-    folder: Path
-    scenario: Scenario
-    seeds: list[int]
-    daily: pd.DataFrame
-    accounts: pd.DataFrame
-    flows: pd.DataFrame
-    switches: pd.DataFrame
-    meta: dict[str, Any]
-    summary_record: dict[str, Any]
+    folder: Path = Path(".")
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    summary_record: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
         """The run's id (its folder name)."""
         return str(self.meta.get("run_id", self.folder.name))
-
-    @property
-    def platforms(self) -> list[str]:
-        """Platform names in engine order."""
-        return [p.name for p in self.scenario.platforms]
-
-    def summary(self, last_days: int | None = None) -> pd.DataFrame:
-        """Per-platform totals and shares, averaged over seeds (as ``Result.summary``)."""
-        return summarize(self.daily, last_days)
 
 
 def environment() -> dict[str, Any]:
@@ -326,7 +304,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def summary_record(run: RunLike) -> dict[str, Any]:
+def summary_record(run: Result) -> dict[str, Any]:
     """``summary.json``: per-platform totals over the run (means over seeds) and market totals.
 
     Flows (sessions, orders, money) are summed over days; levels (sellers, monthly active
@@ -353,7 +331,7 @@ def summary_record(run: RunLike) -> dict[str, Any]:
     }
 
 
-def write_run(run: RunLike, folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
+def write_run(run: Result, folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
     """Write a run's files into ``folder`` (not the report); returns the summary record."""
     folder = Path(folder)
     (folder / SCENARIO_FILE).write_text(run.scenario.to_toml(), encoding="utf-8")
@@ -366,7 +344,7 @@ def write_run(run: RunLike, folder: Path, meta: dict[str, Any]) -> dict[str, Any
 
 
 def save_run(
-    run: RunLike,
+    run: Result,
     root: Path | str = DEFAULT_ROOT,
     *,
     meta: dict[str, Any] | None = None,
@@ -386,7 +364,7 @@ def save_run(
     run_id = run_id or new_run_id(run.scenario.name)
     final = root / run_id
     meta = {**environment(), **(meta or {}), "run_id": run_id, "seeds": list(run.seeds),
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     with atomic_folder(final) as tmp:
         record = write_run(run, tmp, meta)
         if extra is not None:

@@ -97,7 +97,8 @@ def test_the_headline_states_the_scenario_and_figures_from_the_data(result, rend
     first = daily[daily["day"] < 7].groupby("platform")["share_sessions"].mean()
     last = daily[daily["day"] > daily["day"].max() - 7].groupby("platform")["share_sessions"].mean()
     gainer = (last - first).idxmax()
-    assert f"{gainer} gained the most share of sessions ({first[gainer]:.1%} to {last[gainer]:.1%})" in text
+    moved = f"({first[gainer]:.1%} to {last[gainer]:.1%})"
+    assert f"{gainer} gained the most share of sessions {moved}" in text
     revenue = daily.groupby("seed")["revenue_cents"].sum().mean() / 100
     assert f"Platform revenue totalled {revenue:,.0f} yuan" in text
 

@@ -15,6 +15,7 @@ from twosided.report import charts, page
 from twosided.report.comparison import outcome_differences
 from twosided.report.headline import comparison_headline, headline
 from twosided.report.outcomes import summary_grid
+from twosided.simulation import Result
 from twosided.store import atomic_file
 
 __all__ = ["build_comparison", "build_report", "chart_ids", "write_comparison", "write_report"]
@@ -33,11 +34,11 @@ def _extra(extra_sections: Sequence[page.Section]) -> list[str]:
     return [page.section(title, body) for title, body in extra_sections]
 
 
-def _run_id(run: object) -> str:
+def _run_id(run: Result) -> str:
     return str(getattr(run, "run_id", "") or "")
 
 
-def build_report(run: object, extra_sections: Sequence[page.Section] = ()) -> str:
+def build_report(run: Result, extra_sections: Sequence[page.Section] = ()) -> str:
     """The HTML report of one run: headline, summary table, charts, then extra sections."""
     header, rows = summary_grid(run.summary())
     summary = page.section("Summary", page.table(header, rows),
@@ -50,13 +51,14 @@ def build_report(run: object, extra_sections: Sequence[page.Section] = ()) -> st
     )
 
 
-def build_comparison(run_a: object, run_b: object, labels: tuple[str, str] = ("A", "B"),
+def build_comparison(run_a: Result, run_b: Result, labels: tuple[str, str] = ("A", "B"),
                      extra_sections: Sequence[page.Section] = ()) -> str:
     """Two runs on the same charts (A solid, B dashed) and their key outcomes side by side."""
     runs = [(labels[0], run_a), (labels[1], run_b)]
     diffs = outcome_differences(run_a.summary(), run_b.summary())
     rows = [[d.platform, d.outcome.label, d.a_text, d.b_text, d.change_text] for d in diffs]
-    table = page.section("Key outcomes", page.table(["", "outcome", *labels, "change"], rows, left=2),
+    grid = page.table(["", "outcome", *labels, "change"], rows, left=2)
+    table = page.section("Key outcomes", grid,
                          f"{labels[0]} is drawn solid, {labels[1]} dashed.")
     ids = [f"{label}: {_run_id(run) or run.scenario.name}" for label, run in runs]
     return page.page(
@@ -72,12 +74,12 @@ def _write(text: str, path: Path) -> Path:
     return Path(path)
 
 
-def write_report(run: object, path: Path, extra_sections: Sequence[page.Section] = ()) -> Path:
+def write_report(run: Result, path: Path, extra_sections: Sequence[page.Section] = ()) -> Path:
     """Write (or atomically replace) a run's report at ``path``."""
     return _write(build_report(run, extra_sections), path)
 
 
-def write_comparison(run_a: object, run_b: object, path: Path,
+def write_comparison(run_a: Result, run_b: Result, path: Path,
                      labels: tuple[str, str] = ("A", "B")) -> Path:
     """Write (or atomically replace) a comparison report at ``path``."""
     return _write(build_comparison(run_a, run_b, labels), path)

@@ -17,8 +17,9 @@ from plotly.subplots import make_subplots
 
 from twosided.report import series as S
 from twosided.report.outcomes import CENTS_PER_YUAN, revenue_stream_columns, stream_name
+from twosided.simulation import Result
 
-Labeled = tuple[str, object]  # (label, run-like with .daily and .seeds)
+Labeled = tuple[str, Result]  # (label, run)
 
 PLATFORM_COLORS = plotly.colors.qualitative.Plotly
 STREAM_COLORS = plotly.colors.qualitative.Set2
@@ -93,7 +94,7 @@ def line_panels(runs: Sequence[Labeled], panels: Sequence[Panel]) -> go.Figure:
         for r, (label, run) in enumerate(runs):
             data = S.series(run.daily, panel.metric)
             several = len(run.seeds) > 1
-            for platform, rows in data.groupby("platform_id", sort=True):
+            for _, rows in data.groupby("platform_id", sort=True):
                 name = str(rows["platform"].iloc[0])
                 color, group = colors[name], f"{label}/{name}"
                 days = rows["day"].tolist()

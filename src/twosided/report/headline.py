@@ -13,6 +13,7 @@ import pandas as pd
 
 from twosided.report import series as S
 from twosided.report.outcomes import CENTS_PER_YUAN, revenue_stream_columns, stream_name
+from twosided.simulation import Result
 
 
 def _yuan(cents: float) -> str:
@@ -23,7 +24,7 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(names)
 
 
-def scenario_line(run: object) -> str:
+def scenario_line(run: Result) -> str:
     """What ran: the market, its platforms, the length and the seeds."""
     sc = run.scenario
     seeds = len(run.seeds)
@@ -37,7 +38,7 @@ def scenario_line(run: object) -> str:
     )
 
 
-def share_line(run: object) -> str:
+def share_line(run: Result) -> str:
     """Who gained and who lost share of shopping sessions between the first and last week."""
     change = S.share_change(run.daily)
     if len(change) == 1:
@@ -81,7 +82,7 @@ def welfare_line(summary: pd.DataFrame) -> str:
     )
 
 
-def headline(run: object) -> list[str]:
+def headline(run: Result) -> list[str]:
     """The paragraphs at the top of a single run's report."""
     summary = run.summary()
     lines = [scenario_line(run)]
@@ -90,7 +91,7 @@ def headline(run: object) -> list[str]:
     return [*lines, share_line(run), revenue_line(summary), welfare_line(summary)]
 
 
-def comparison_headline(runs: Sequence[tuple[str, object]]) -> list[str]:
+def comparison_headline(runs: Sequence[tuple[str, Result]]) -> list[str]:
     """The paragraphs at the top of a comparison: what each run is, then market changes."""
     lines = [f"{label}: {scenario_line(run)}" for label, run in runs]
     (label_a, a), (label_b, b) = runs[0], runs[1]

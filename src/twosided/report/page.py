@@ -46,7 +46,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -
 
     def cells(tag: str, row: Sequence[str]) -> str:
         return "".join(
-            f'<{tag}{" class=label" if i < left else ""}>{esc(c)}</{tag}>' for i, c in enumerate(row)
+            f'<{tag}{" class=label" if i < left else ""}>{esc(c)}</{tag}>'
+            for i, c in enumerate(row)
         )
 
     body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
@@ -63,7 +64,7 @@ def section(title: str, body: str, caption: str = "") -> str:
 def page(title: str, headline: Sequence[str], summary_html: str, sections: Sequence[str],
          footer: Sequence[str]) -> str:
     """The whole HTML document."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     foot = [*footer, f"twosided {twosided.__version__}, written {stamp}"]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
