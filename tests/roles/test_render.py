@@ -55,11 +55,13 @@ def test_run_table_shows_roles_figures_and_alignment(base):
     assert "alignment" in text and "at users' expense" in text
 
 
-def test_report_section_is_an_escaped_html_fragment(base):
+def test_report_section_is_a_titled_escaped_html_body(base):
+    title, body = report_section(base)
     roles = derive_run_roles(base)
-    html = report_section(roles, alignment(base.daily))
-    assert html.startswith('<section id="customers-and-users">') and html.endswith("</section>")
-    assert "<h2>Customers and users</h2>" in html
-    assert html.count("<table") == len(roles.platforms) == html.count("</table>")
-    assert "<td>customer</td><td>sellers</td>" in html
-    assert "users&#x27; expense" in html  # text is escaped, never raw
+    assert title == "Customers and users"
+    assert body.count("<table") == len(roles.platforms) == body.count("</table>")
+    for p in roles.platforms:
+        assert f"<h3>{p.platform}</h3>" in body
+    assert "<td class=label>customer</td><td class=label>sellers</td>" in body
+    assert "users&#x27; expense" in body  # text is escaped, never raw
+    assert "alignment" in body and "1 run(s), 2 seed(s)" in body

@@ -58,10 +58,11 @@ def test_taobao_sellers_are_customers_and_buyers_users_from_the_ledger(base, pro
     assert incumbent.follow("buyers", "sellers").note == "pays nothing"
 
 
-def test_every_platform_gets_the_same_roles(base, probed):
+def test_every_platform_is_paid_by_sellers_in_step_with_buyer_sessions(base, probed):
     roles = derive_run_roles([base, probed])
     for p in roles.platforms:
-        assert p.customers == ("sellers",) and list(p.users) == ["buyers"], p.platform
+        assert p.customers == ("sellers",) and p.share("buyers") == 0.0, p.platform
+        assert 0.5 < p.follow("sellers", "buyers").elasticity.estimate < 1.5, p.platform
 
 
 def test_one_run_names_users_by_the_route_of_the_money_only(base):

@@ -23,7 +23,12 @@ from twosided.roles.business import (
     load_business_model,
 )
 from twosided.roles.command import cli_roles
-from twosided.roles.render import business_renderable, report_section, run_renderable
+from twosided.roles.render import (
+    business_renderable,
+    report_body,
+    report_section,
+    run_renderable,
+)
 from twosided.roles.run import (
     PlatformRoles,
     RunDataError,
@@ -51,6 +56,7 @@ __all__ = [
     "load_business_model",
     "platform_payments",
     "probe",
+    "report_body",
     "report_section",
     "run_renderable",
 ]

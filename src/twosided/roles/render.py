@@ -14,9 +14,9 @@ from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.table import Table
 
-from twosided.roles.alignment import Alignment
+from twosided.roles.alignment import Alignment, alignment
 from twosided.roles.business import BusinessRoles, Reason
-from twosided.roles.run import Follow, PlatformRoles, RunRoles
+from twosided.roles.run import Follow, PlatformRoles, RunRoles, derive_run_roles
 
 CENTS_PER_UNIT = 100
 
@@ -184,33 +184,38 @@ def basis_text(roles: RunRoles) -> str:
 
 # --------------------------------------------------------------------------- HTML
 
+REPORT_TITLE = "Customers and users"
+REPORT_INTRO = (
+    "Who pays each platform (its customers) and whose activity those payments follow (its "
+    "users), derived from the run's ledger; and how much of its revenue was not earned at its "
+    "users' expense (alignment). Definitions: docs/roles.md."
+)
+
 
 def _html_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    """A table of plain-text cells, escaped, every cell a left-aligned label."""
+    head = "".join(f"<th class=label>{html.escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td class=label>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row in rows
     )
-    return f'<table class="roles"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table class="figures"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def report_section(roles: RunRoles, alignments: Sequence[Alignment] = ()) -> str:
-    """The run report's "Customers and users" section, as an HTML fragment."""
+def report_body(roles: RunRoles, alignments: Sequence[Alignment] = ()) -> str:
+    """The "Customers and users" section's HTML body: one table per platform."""
     by_name = {a.platform: a for a in alignments}
-    parts = [
-        '<section id="customers-and-users">',
-        "<h2>Customers and users</h2>",
-        (
-            "<p>Who pays each platform (its customers) and whose activity those payments "
-            "follow (its users), derived from the run's ledger; and how much of its revenue "
-            "was not earned at its users' expense (alignment). Definitions: docs/roles.md.</p>"
-        ),
-    ]
+    parts = [f"<p>{html.escape(REPORT_INTRO)}</p>"]
     for p in roles.platforms:
         rows = platform_rows(p)
         if p.platform in by_name:
             rows.append(("alignment", "", alignment_text(by_name[p.platform])))
         parts.append(f"<h3>{html.escape(p.platform)}</h3>")
         parts.append(_html_table(("role", "group", "why"), rows))
-    parts.append(f"<p class=\"basis\">{html.escape(basis_text(roles))}</p>")
-    parts.append("</section>")
+    parts.append(f"<p class=\"caption\">{html.escape(basis_text(roles))}</p>")
     return "\n".join(parts)
+
+
+def report_section(run: object) -> tuple[str, str]:
+    """The run report's section as ``(title, html body)``, from a Result or a loaded run."""
+    return REPORT_TITLE, report_body(derive_run_roles(run), alignment(run.daily))
