@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from twosided.roles.elasticity import log_log, t_quantile
+from twosided.roles.render import platform_rows
 from twosided.roles.run import (
     RunDataError,
     derive_run_roles,
@@ -149,6 +150,8 @@ def test_payments_that_ignore_buyers_do_not_make_them_users():
     assert p.customers == ("sellers",)
     assert p.users == {}
     assert not p.follow("sellers", "buyers").elasticity.positive
+    (neither,) = [row for row in platform_rows(p) if row[0] == "neither"]
+    assert neither[1] == "buyers" and "elasticity" in neither[2]
 
 
 def test_escrow_money_paid_to_the_platform_is_the_buyers():

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from twosided.roles.alignment import Alignment, alignment
 from twosided.roles.business import BusinessRoles, Reason
-from twosided.roles.run import Follow, PlatformRoles, RunRoles, derive_run_roles
+from twosided.roles.run import GROUPS, Follow, PlatformRoles, RunRoles, derive_run_roles
 
 CENTS_PER_UNIT = 100
 
@@ -140,10 +140,12 @@ def platform_rows(p: PlatformRoles) -> list[tuple[str, str, str]]:
     """(role, group, why) rows for one platform."""
     rows = [("customer", c, customer_text(p, c)) for c in p.customers]
     rows += [("user", u, user_text(p, u)) for u in p.users]
-    named = set(p.customers) | set(p.users)
-    rows += [
-        ("neither", f.payer, follow_text(f)) for f in p.follows if f.payer not in named
-    ]
+    for group in GROUPS:
+        if group.name in p.customers or group.name in p.users:
+            continue
+        fits = [f for c in p.customers if (f := p.follow(c, group.name)) is not None]
+        why = [f"pays {p.share(group.name):.1%} of {p.platform}'s revenue"]
+        rows.append(("neither", group.name, "; ".join(why + [follow_text(f) for f in fits])))
     return rows
 
 
