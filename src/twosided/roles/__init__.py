@@ -22,7 +22,8 @@ from twosided.roles.business import (
     example_names,
     load_business_model,
 )
-from twosided.roles.command import cli_roles
+from twosided.roles.command import cli_roles, show_roles
+from twosided.roles.errors import RolesError
 from twosided.roles.render import (
     business_renderable,
     report_body,
@@ -45,6 +46,7 @@ __all__ = [
     "BusinessModelError",
     "BusinessRoles",
     "PlatformRoles",
+    "RolesError",
     "RunDataError",
     "RunRoles",
     "alignment",
@@ -59,4 +61,5 @@ __all__ = [
     "report_body",
     "report_section",
     "run_renderable",
+    "show_roles",
 ]

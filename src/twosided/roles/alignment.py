@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from twosided.roles.elasticity import mean_interval
+from twosided.roles.errors import RolesError
 
 ALIGNMENT_COLUMNS = (
     "revenue_cents",
@@ -45,7 +46,7 @@ ALIGNMENT_COLUMNS = (
 LEVEL = 0.95
 
 
-class AlignmentError(ValueError):
+class AlignmentError(RolesError):
     """A daily table without the columns the alignment figure needs; one clear line."""
 
 

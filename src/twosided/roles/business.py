@@ -31,13 +31,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from twosided.roles.errors import RolesError
 from twosided.scenario import _format_error
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Note = Annotated[str, Field(max_length=2000)]
 
 
-class BusinessModelError(ValueError):
+class BusinessModelError(RolesError):
     """A business-model file that cannot be used; the message is one clear line."""
 
 

@@ -10,15 +10,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from twosided.roles.alignment import AlignmentError, alignment
-from twosided.roles.business import (
-    BusinessModelError,
-    derive_roles,
-    example_names,
-    load_business_model,
-)
+from twosided.roles.alignment import alignment
+from twosided.roles.business import derive_roles, example_names, load_business_model
+from twosided.roles.errors import RolesError
 from twosided.roles.render import business_renderable, run_renderable
-from twosided.roles.run import RunDataError, derive_run_roles, probe, run_data
+from twosided.roles.run import derive_run_roles, probe, run_data
 from twosided.store import DEFAULT_ROOT, Catalog, StoreError
 
 USAGE_ERROR = 2
@@ -43,6 +39,29 @@ def resolve_run(target: str, root: Path | str = DEFAULT_ROOT) -> Path:
         return catalog.resolve(target)
 
 
+def show_roles(
+    target: str | object,
+    console: Console,
+    root: Path | str = DEFAULT_ROOT,
+    with_probe: bool = False,
+) -> None:
+    """Print the customers and users of a business model or a run.
+
+    ``target``: a business-model file or example name, a run folder, a run id in the
+    catalog under ``root``, or a loaded run (anything with ``daily`` and ``flows``; with
+    ``scenario`` and ``seeds`` too for a probe). ``with_probe``: run the probe (the same
+    scenario and seeds with half the buyers) and pool it, so that the elasticities are
+    identified. Raises ``RolesError`` or ``StoreError`` (one line) on bad input.
+    """
+    if isinstance(target, str) and is_business_model(target):
+        console.print(business_renderable(derive_roles(load_business_model(target))))
+        return
+    run = resolve_run(target, root) if isinstance(target, str) else target
+    runs = [run, probe(run)] if with_probe else [run]
+    roles = derive_run_roles(runs)
+    console.print(run_renderable(roles, alignment(run_data(run).daily)))
+
+
 def cli_roles(
     target: str,
     root: Path | str = DEFAULT_ROOT,
@@ -50,24 +69,12 @@ def cli_roles(
     console: Console | None = None,
     errors: Console | None = None,
 ) -> int:
-    """Print the customers and users of a business model or a run; return the exit status.
-
-    ``with_probe``: for a run, run the probe (the same scenario and seeds with half the
-    buyers) and pool it, so that the elasticities are identified.
-    """
-    console = console or Console()
-    errors = errors or Console(stderr=True)
+    """``show_roles`` with bad input turned into one line on ``errors`` and status 2."""
     try:
-        if is_business_model(target):
-            console.print(business_renderable(derive_roles(load_business_model(target))))
-            return 0
-        folder = resolve_run(target, root)
-        runs: list[object] = [folder]
-        if with_probe:
-            runs.append(probe(folder))
-        roles = derive_run_roles(runs)
-        console.print(run_renderable(roles, alignment(run_data(folder).daily)))
-        return 0
-    except (BusinessModelError, RunDataError, StoreError, AlignmentError) as err:
-        errors.print(f"error: {err}", markup=False, highlight=False, soft_wrap=True)
+        show_roles(target, console or Console(), root, with_probe)
+    except (RolesError, StoreError) as err:
+        (errors or Console(stderr=True)).print(
+            f"error: {err}", markup=False, highlight=False, soft_wrap=True
+        )
         return USAGE_ERROR
+    return 0

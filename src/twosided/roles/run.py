@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from twosided.roles.elasticity import Elasticity, log_log
+from twosided.roles.errors import RolesError
 from twosided.scenario import Scenario, ScenarioError, load_scenario
 from twosided.sim.ledger import REVENUE_STREAMS
 from twosided.simulation import Result, simulate
@@ -54,7 +55,7 @@ WARMUP_DAYS = 14  # day-0 annual fees and the first escrow releases are not stea
 SCENARIO_FILE = "scenario.toml"  # a run folder's resolved scenario (see twosided.store)
 
 
-class RunDataError(ValueError):
+class RunDataError(RolesError):
     """A run reference or table that cannot be analysed; the message is one clear line."""
 
 
