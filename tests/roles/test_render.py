@@ -65,3 +65,11 @@ def test_report_section_is_a_titled_escaped_html_body(base):
     assert "<td class=label>customer</td><td class=label>sellers</td>" in body
     assert "users&#x27; expense" in body  # text is escaped, never raw
     assert "alignment" in body and "1 run(s), 2 seed(s)" in body
+
+
+def test_a_platform_without_revenue_says_so():
+    from twosided.roles.alignment import Alignment
+    from twosided.roles.render import alignment_text
+
+    empty = Alignment("Late", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float("nan"), 0.0, 1.0, ())
+    assert alignment_text(empty) == "no revenue over these days"

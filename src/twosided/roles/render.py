@@ -151,6 +151,8 @@ def platform_rows(p: PlatformRoles) -> list[tuple[str, str, str]]:
 
 def alignment_text(a: Alignment) -> str:
     """The alignment figure and the revenue classes behind it."""
+    if not a.revenue_cents > 0:
+        return "no revenue over these days"
     return (
         f"alignment {a.describe()}: of revenue {money(a.revenue_cents)}, "
         f"{money(a.at_expense_cents)} at users' expense (misaligned ads "
