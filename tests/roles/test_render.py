@@ -10,7 +10,9 @@ import pytest
 from rich.console import Console
 
 from twosided.roles import alignment, derive_roles, derive_run_roles, load_business_model
+from twosided.roles.alignment import Alignment
 from twosided.roles.render import (
+    alignment_text,
     business_lines,
     business_renderable,
     report_section,
@@ -68,8 +70,5 @@ def test_report_section_is_a_titled_escaped_html_body(base):
 
 
 def test_a_platform_without_revenue_says_so():
-    from twosided.roles.alignment import Alignment
-    from twosided.roles.render import alignment_text
-
     empty = Alignment("Late", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float("nan"), 0.0, 1.0, ())
     assert alignment_text(empty) == "no revenue over these days"
