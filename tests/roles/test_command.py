@@ -1,13 +1,18 @@
-"""``cli_roles``: status 0 with the roles printed for a business model, a shipped example and
-a run folder (with or without a probe); status 2 and one line on stderr for bad input."""
+"""``cli_roles`` and ``twosided roles FILE|RUN``: status 0 with the roles printed for a
+business model, a shipped example, a run folder or a catalogued run (with or without a
+probe); status 2 and one line on stderr, no traceback, for bad input."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from twosided import cli, store
 from twosided.roles.business import example_path
 from twosided.roles.command import cli_roles
 
@@ -77,3 +82,55 @@ def test_unknown_target_exits_2(tmp_path):
 def test_folder_without_tables_exits_2(tmp_path):
     status, _, err = call(str(tmp_path))
     assert status == 2 and "not a run folder" in err
+
+
+# --------------------------------------------------------------------------- twosided roles
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    status = cli.run_app(["roles", *args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_twosided_roles_on_an_example_exits_0(capsys):
+    status, out, err = run_cli(capsys, "flower_seller")
+    assert status == 0 and err == ""
+    assert "The boyfriend" in out and "The girlfriend" in out
+
+
+def test_twosided_roles_on_a_run_of_the_catalog_exits_0(tmp_path, capsys):
+    run = cached_run("taobao", 63, 2, {"market.buyers": 20_000})
+    run_id, _ = store.save_run(run, tmp_path)
+    status, out, err = run_cli(capsys, run_id[:12], "--out", str(tmp_path))
+    assert status == 0, err
+    assert "Taobao: customers and users" in out and "alignment" in out
+
+
+def test_twosided_roles_on_a_malformed_file_exits_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "model.toml"
+    path.write_text(
+        example_path("dance_school").read_text(encoding="utf-8").replace("amount = 4800", "amount = -1"),
+        encoding="utf-8",
+    )
+    status, out, err = run_cli(capsys, str(path))
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("twosided: error:") and "money.0.amount" in err
+
+
+def test_twosided_roles_on_an_unknown_run_exits_2(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "nosuchrun", "--out", str(tmp_path))
+    assert status == 2 and err.count("\n") == 1 and "nosuchrun" in err
+
+
+def test_console_script_shows_no_traceback_for_a_malformed_file(tmp_path):
+    path = tmp_path / "model.toml"
+    path.write_text("focal = [", encoding="utf-8")
+    script = Path(sys.executable).parent / "twosided"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "twosided.cli"]
+    proc = subprocess.run([*cmd, "roles", str(path)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert "invalid TOML" in proc.stderr

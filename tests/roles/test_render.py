@@ -9,6 +9,7 @@ import re
 import pytest
 from rich.console import Console
 
+from twosided import report
 from twosided.roles import alignment, derive_roles, derive_run_roles, load_business_model
 from twosided.roles.alignment import Alignment
 from twosided.roles.render import (
@@ -72,3 +73,9 @@ def test_report_section_is_a_titled_escaped_html_body(base):
 def test_a_platform_without_revenue_says_so():
     empty = Alignment("Late", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float("nan"), 0.0, 1.0, ())
     assert alignment_text(empty) == "no revenue over these days"
+
+
+def test_the_run_report_has_the_customers_and_users_section(base):
+    page = report.build_report(base)
+    assert "<h2>Customers and users</h2>" in page
+    assert page.index("<h2>Customers and users</h2>") > page.index("<h2>Summary</h2>")

@@ -22,7 +22,7 @@ from twosided.roles.business import (
     example_names,
     load_business_model,
 )
-from twosided.roles.command import cli_roles, show_roles
+from twosided.roles.command import cli_roles, is_business_model, show_roles
 from twosided.roles.errors import RolesError
 from twosided.roles.render import (
     business_renderable,
@@ -55,6 +55,7 @@ __all__ = [
     "derive_roles",
     "derive_run_roles",
     "example_names",
+    "is_business_model",
     "load_business_model",
     "platform_payments",
     "probe",

@@ -14,7 +14,7 @@ from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.table import Table
 
-from twosided.roles.alignment import Alignment, alignment
+from twosided.roles.alignment import Alignment, AlignmentError, alignment
 from twosided.roles.business import BusinessRoles, Reason
 from twosided.roles.run import GROUPS, Follow, PlatformRoles, RunRoles, derive_run_roles
 
@@ -197,7 +197,8 @@ REPORT_INTRO = (
 
 
 def _html_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
-    """A table of plain-text cells, escaped, every cell a left-aligned label."""
+    """A table of escaped plain-text cells in the report's style, every cell left-aligned.
+    (The report imports this module, so this module does not import the report.)"""
     head = "".join(f"<th class=label>{html.escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td class=label>{html.escape(c)}</td>" for c in row) + "</tr>"
@@ -221,5 +222,13 @@ def report_body(roles: RunRoles, alignments: Sequence[Alignment] = ()) -> str:
 
 
 def report_section(run: object) -> tuple[str, str]:
-    """The run report's section as ``(title, html body)``, from a Result or a loaded run."""
-    return REPORT_TITLE, report_body(derive_run_roles(run), alignment(run.daily))
+    """The run report's section as ``(title, html body)``, from a Result or a loaded run.
+
+    A run from an engine without the misalignment columns gets the roles without the
+    alignment figure, and a line that says why.
+    """
+    roles = derive_run_roles(run)
+    try:
+        return REPORT_TITLE, report_body(roles, alignment(run.daily))
+    except AlignmentError as err:
+        return REPORT_TITLE, report_body(roles) + f"<p>{html.escape(f'No alignment: {err}')}</p>"

@@ -274,9 +274,11 @@ def _fit(paid: pd.Series, activity: pd.Series) -> Elasticity | None:
     )
 
 
-def _note(paid_total: float, runs: int) -> str:
+def _note(paid_total: float, runs: int, observations: int) -> str:
     if paid_total <= 0:
         return "pays nothing"
+    if observations == 0:
+        return "too few days for an elasticity (it needs one period after the warm-up)"
     if runs < 2:
         return "not identified by one run (pool it with a probe run)"
     return "not identified (the runs do not differ in this activity)"
@@ -295,7 +297,9 @@ def _follow(
         for stream, part in mine.groupby("stream")
         if part["cents"].sum() != 0
     }
-    note = "" if total is not None else _note(float(mine["cents"].sum()), daily["run"].nunique())
+    note = "" if total is not None else _note(
+        float(mine["cents"].sum()), daily["run"].nunique(), len(activity)
+    )
     return Follow(payer.name, other.name, other.activity_label, total, by_stream, note)
 
 
@@ -371,12 +375,7 @@ def derive_run_roles(
     pay = platform_payments(data.flows)
     route = routes(data.flows)
     days = int(data.daily.groupby("run")["day"].max().min()) + 1
-    periods = (days - warmup_days) // period_days
-    if periods < 1:
-        raise RunDataError(
-            f"too few days for roles: need more than {warmup_days} (the warm-up) plus "
-            f"{period_days} (one period), have {days}"
-        )
+    periods = max(0, (days - warmup_days) // period_days)
     platforms = tuple(
         _platform_roles(
             name,
