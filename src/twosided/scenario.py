@@ -933,6 +933,8 @@ def dump_toml(data: dict[str, Any], prefix: str = "") -> str:
     tables: list[tuple[str, dict[str, Any]]] = []
     arrays: list[tuple[str, list[dict[str, Any]]]] = []
     for key, value in data.items():
+        if value is None:  # TOML has no null: an unset optional table is left out
+            continue
         if isinstance(value, dict):
             tables.append((key, value))
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
