@@ -39,7 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 DEFAULT_BUYERS = (100_000, 1_000_000)
@@ -291,11 +291,16 @@ def check_scenario(preset: str, buyers: Sequence[int], sessions_per_buyer: float
     return None
 
 
-def measure_isolated(buyers: int, **kwargs: Any) -> dict[str, Any]:
-    """``measure`` in a fresh process, so that its memory and compile are its own."""
+def isolated(fn: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """``fn(*args, **kwargs)`` in a fresh process, so that its memory and compile are its own."""
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        return pool.submit(measure, buyers, **kwargs).result()
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+def measure_isolated(buyers: int, **kwargs: Any) -> dict[str, Any]:
+    """``measure`` in a fresh process."""
+    return isolated(measure, buyers, **kwargs)
 
 
 # ----------------------------------------------------------------------- reporting
@@ -306,22 +311,35 @@ def human(x: float) -> str:
     return f"{x:.3g}" if x < 1000 else f"{x:.2e}"
 
 
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def throughput_cells(r: dict[str, Any]) -> list[str]:
+    """Sessions per second, drawn (best and median) and reached, as table cells."""
+    return [
+        f"{human(r['drawn_per_s'])} ({human(r['drawn_per_s_median'])})",
+        f"{human(r['reached_per_s'])} ({r['reached_share']:.0%} of drawn)",
+    ]
+
+
+THROUGHPUT_HEADER = ["drawn sessions/s best (median)", "reached a platform /s"]
+
+
 def engine_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table of engine measurements."""
-    head = (
-        "| buyers | sessions/day | compile s | best s/day | drawn sessions/s (best; median) "
-        "| reached a platform /s | Buyers B/buyer | state B/buyer | peak B/buyer |"
-    )
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for r in rows:
-        lines.append(
-            f"| {human(r['buyers'])} | {human(r['sessions_per_day'])} | {r['compile_s']:.1f} "
-            f"| {r['best_s'] / r['days']:.4f} | {human(r['drawn_per_s'])} ({human(r['drawn_per_s_median'])}) "
-            f"| {human(r['reached_per_s'])} ({r['reached_share']:.0%} of drawn) "
-            f"| {r['buyer_bytes_per_buyer']:.1f} | {r['state_bytes_per_buyer']:.1f} "
-            f"| {r['peak_bytes_per_buyer']:.0f} |"
-        )
-    return "\n".join(lines)
+    header = ["buyers", "sessions/day", "compile s", "best s/day", *THROUGHPUT_HEADER,
+              "Buyers B/buyer", "state B/buyer", "peak B/buyer"]
+    return markdown_table(header, [
+        [human(r["buyers"]), human(r["sessions_per_day"]), f"{r['compile_s']:.1f}",
+         f"{r['best_s'] / r['days']:.4f}", *throughput_cells(r),
+         f"{r['buyer_bytes_per_buyer']:.1f}", f"{r['state_bytes_per_buyer']:.1f}",
+         f"{r['peak_bytes_per_buyer']:.0f}"]
+        for r in rows
+    ])
 
 
 def machine_line(info: dict[str, str], device: str) -> str:

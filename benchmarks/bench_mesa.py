@@ -16,9 +16,7 @@ engine / Mesa compares drawn sessions per second, best against best, on this mac
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import gc
-import multiprocessing
 import statistics
 import sys
 import time
@@ -26,7 +24,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import bench_engine
-from bench_engine import BenchArgumentParser, human, positive_count
+from bench_engine import (
+    THROUGHPUT_HEADER,
+    BenchArgumentParser,
+    human,
+    isolated,
+    markdown_table,
+    positive_count,
+    throughput_cells,
+)
 
 DEFAULT_BUYERS = (10_000, 100_000)
 
@@ -99,43 +105,24 @@ def measure_mesa(
     }
 
 
-def measure_mesa_isolated(buyers: int, **kwargs: Any) -> dict[str, Any]:
-    """``measure_mesa`` in a fresh process."""
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        return pool.submit(measure_mesa, buyers, **kwargs).result()
-
-
 def mesa_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table of Mesa measurements."""
-    head = (
-        "| buyers | sessions/day | build s | best s/day | drawn sessions/s (best; median) "
-        "| reached a platform /s | peak B/buyer |"
-    )
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for r in rows:
-        lines.append(
-            f"| {human(r['buyers'])} | {human(r['sessions_per_day'])} | {r['build_s']:.1f} "
-            f"| {r['best_s'] / r['days']:.3f} | {human(r['drawn_per_s'])} ({human(r['drawn_per_s_median'])}) "
-            f"| {human(r['reached_per_s'])} ({r['reached_share']:.0%} of drawn) "
-            f"| {r['peak_bytes_per_buyer']:.0f} |"
-        )
-    return "\n".join(lines)
+    header = ["buyers", "sessions/day", "build s", "best s/day", *THROUGHPUT_HEADER, "peak B/buyer"]
+    return markdown_table(header, [
+        [human(r["buyers"]), human(r["sessions_per_day"]), f"{r['build_s']:.1f}",
+         f"{r['best_s'] / r['days']:.3f}", *throughput_cells(r), f"{r['peak_bytes_per_buyer']:.0f}"]
+        for r in rows
+    ])
 
 
 def ratio_table(mesa: list[dict[str, Any]], engine: list[dict[str, Any]]) -> str:
     """Engine / Mesa drawn sessions per second, for every pair of measured sizes."""
-    head = "| engine buyers | Mesa buyers | engine sessions/s | Mesa sessions/s | engine / Mesa |"
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for e in engine:
-        for m in mesa:
-            if e["buyers"] < m["buyers"]:
-                continue
-            lines.append(
-                f"| {human(e['buyers'])} | {human(m['buyers'])} | {human(e['drawn_per_s'])} "
-                f"| {human(m['drawn_per_s'])} | {e['drawn_per_s'] / m['drawn_per_s']:.1f}x |"
-            )
-    return "\n".join(lines)
+    header = ["engine buyers", "Mesa buyers", "engine sessions/s", "Mesa sessions/s", "engine / Mesa"]
+    return markdown_table(header, [
+        [human(e["buyers"]), human(m["buyers"]), human(e["drawn_per_s"]), human(m["drawn_per_s"]),
+         f"{e['drawn_per_s'] / m['drawn_per_s']:.1f}x"]
+        for e in engine for m in mesa if e["buyers"] >= m["buyers"]
+    ])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mesa_rows = []
     for n in args.buyers:
         print(f"Mesa: {n:,} buyers ...", file=sys.stderr, flush=True)
-        mesa_rows.append(measure_mesa_isolated(n, days=args.days, seed=args.seed, **common))
+        mesa_rows.append(isolated(measure_mesa, n, days=args.days, seed=args.seed, **common))
     engine_rows = []
     for n in sizes:
         print(f"engine: {n:,} buyers on {args.device} ...", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ import pytest
 
 from twosided.sim import buyers as buyer_memory
 from twosided.sim import shopping
+from twosided.sim.params import build
 
 ROOT = Path(__file__).resolve().parents[2]
 Z = 4.5  # tolerance in standard errors: a false alarm about once in 150,000 checks
@@ -106,8 +107,6 @@ def test_platform_choice_matches_the_engines_logit(model, monkeypatch):
     buyer.last_platform = 0
     category = 1
     v_mesa = np.asarray(buyer.platform_utilities(category))
-    from twosided.sim.params import build
-
     _, params = build(model.scenario)
     trust = shopping.decayed_trust(
         jnp.asarray([buyer.trust], jnp.float32), jnp.asarray([buyer.last_visit], jnp.int16),
@@ -131,20 +130,18 @@ def test_platform_choice_matches_the_engines_logit(model, monkeypatch):
 @pytest.mark.parametrize(
     "outcome",
     [
-        dict(bought=False, inclusive_value=0.7),
-        dict(bought=True, inclusive_value=1.3, overpay=0.4),
-        dict(bought=True, inclusive_value=0.9, quality_gap=0.5),
-        dict(bought=True, inclusive_value=0.9, quality_gap=0.5, refunded=True),
-        dict(bought=True, inclusive_value=0.2, quality_gap=0.85, lost_to_fraud=True),
+        {"bought": False, "inclusive_value": 0.7},
+        {"bought": True, "inclusive_value": 1.3, "overpay": 0.4},
+        {"bought": True, "inclusive_value": 0.9, "quality_gap": 0.5},
+        {"bought": True, "inclusive_value": 0.9, "quality_gap": 0.5, "refunded": True},
+        {"bought": True, "inclusive_value": 0.2, "quality_gap": 0.85, "lost_to_fraud": True},
     ],
 )
 def test_trust_signal_and_harm_equal_the_engines(model, outcome):
     buyer = mm.Buyer(model, price_sens=1.7, quality_sens=3.2)
     signal, harm = buyer.experience(mm.Outcome(**outcome))
-    from twosided.sim.params import build
-
     _, params = build(model.scenario)
-    full = {**dict(overpay=0.0, quality_gap=0.0, lost_to_fraud=False, refunded=False), **outcome}
+    full = {"overpay": 0.0, "quality_gap": 0.0, "lost_to_fraud": False, "refunded": False, **outcome}
     e_signal, e_harm = buyer_memory.experience(
         **{k: jnp.asarray([v]) for k, v in full.items()},
         price_sens=jnp.asarray([1.7], jnp.float32),
