@@ -36,10 +36,18 @@ sessions per buyer per day such repeats are rare (about 10% of a day's sessions)
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
+import jax
 import mesa
+import numpy as np
+
+from twosided.sim import ranking
+from twosided.sim.params import Dims, Params, build
+from twosided.sim.state import Sellers, init_state
+from twosided.simulation import prepare
 
 HONEST, COUNTERFEITER, NON_SHIPPER = 0, 1, 2
 HARM_NONE, HARM_PRICE, HARM_QUALITY, HARM_FRAUD = 0, 1, 2, 3
@@ -108,10 +116,8 @@ class Rules:
     sens_correlation: float
 
     @classmethod
-    def from_params(cls, params: Any, dims: Any, day: int = 0) -> Rules:
+    def from_params(cls, params: Params, dims: Dims, day: int = 0) -> Rules:
         """Read the numbers from the engine's ``Params`` (``twosided.sim.params.build``)."""
-        import numpy as np
-
         def f(x: Any) -> float:
             return float(np.asarray(x))
 
@@ -364,8 +370,6 @@ class ShoppingModel(mesa.Model):
         overrides: dict[str, Any] = {"market.buyers": buyers}
         if sessions_per_buyer is not None:
             overrides["market.sessions_per_buyer_per_day"] = sessions_per_buyer
-        from twosided.simulation import prepare
-
         self.scenario = prepare(preset, overrides)
         self.sessions_per_day = self.scenario.sessions_per_day
         self.day = 0
@@ -398,26 +402,22 @@ class ShoppingModel(mesa.Model):
         self.day += 1
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def _day0_pages(key: jax.Array, dims: Dims, params: Params) -> tuple[Sellers, ranking.Pages]:
+    """The engine's sellers and results pages on day 0 (the engine's initial-state key)."""
+    state = init_state(jax.random.fold_in(key, 0), dims, params)
+    listings = ranking.listing_features(
+        state.sellers, params, state.market.log_ref_price, dims, state.day
+    )
+    return state.sellers, ranking.build_pages(jax.random.fold_in(key, 1), listings, params, dims)
+
+
 def engine_pages(scenario: Any, seed: int) -> tuple[Rules, list[list[Page]]]:
     """The engine's results pages for its initial state (day 0) of ``scenario`` and ``seed``,
     as Python objects indexed ``[platform][category]``."""
-    import jax
-    import numpy as np
-
-    from twosided.sim import ranking
-    from twosided.sim.params import build
-    from twosided.sim.state import init_state
 
     dims, params = build(scenario)
-
-    def day0(key: jax.Array, params: Any) -> tuple[Any, ranking.Pages]:
-        state = init_state(jax.random.fold_in(key, 0), dims, params)
-        listings = ranking.listing_features(
-            state.sellers, params, state.market.log_ref_price, dims, state.day
-        )
-        return state.sellers, ranking.build_pages(jax.random.fold_in(key, 1), listings, params, dims)
-
-    sellers, pages = jax.device_get(jax.jit(day0)(jax.random.key(seed), params))
+    sellers, pages = jax.device_get(_day0_pages(jax.random.key(seed), dims, params))
     honesty = np.asarray(sellers.honesty)
     quality = np.asarray(sellers.quality)
     C = dims.categories
