@@ -78,7 +78,9 @@ def _shop(
     clicked = clicked & online[:, None]
     price_sens = b_state.price_sens[buyer]
     quality_sens = b_state.quality_sens[buyer]
-    util = shopping.listing_utilities(price_sens, quality_sens, rows["rating"], rows["log_rel_price"])
+    util = shopping.listing_utilities(
+        price_sens, quality_sens, rows["rating"], rows["log_rel_price"], params.reference_quality
+    )
     weights = shopping.purchase_weights(util, clicked, params.outside_utility)
     inclusive = jnp.log1p(jnp.sum(weights, axis=-1))
     bought, position = shopping.choose_listing(u[:, L + 2], weights)
@@ -90,22 +92,29 @@ def _shop(
     listing = jnp.where(bought, at_position(rows["listing"]), 0)
     price = jnp.where(bought, at_position(rows["price"]), 0)
     shown = at_position(rows["rating"])
+    misaligned = bought & at_position(pages.misaligned[market])
     honesty = sellers.honesty[listing]
     claimed = sellers.quality[listing]
     delivered = jnp.where(bought, delivered_quality(honesty, claimed, params), 0.0)
 
-    # a comparing buyer looks up the same keyword on another open platform
+    # a comparing buyer looks up the same keyword on another open platform and sets what
+    # it paid (or, if it bought nothing, the cheapest listing it looked at) against the
+    # cheapest price there
     other = (platform + 1 + jnp.floor(u[:, L + 3] * (P - 1)).astype(I32)) % P
     seen = pages.min_price[other * C + category]
+    looked = jnp.min(jnp.where(clicked, rows["price"].astype(F32), jnp.inf), axis=-1)
+    considered = jnp.where(bought, price.astype(F32), looked)
     compare = (
-        bought
+        jnp.isfinite(considered)
         & (P > 1)
-        & (u[:, L + 4] < params.compare_probability)
+        & (u[:, L + 4] < params.compare_probability * price_sens / params.price_sens_median)
         & open_[other]
         & jnp.isfinite(seen)
     )
     overpay = jnp.where(
-        compare, jnp.maximum(jnp.log(price.astype(F32) / jnp.where(compare, seen, 1.0)), 0.0), 0.0
+        compare,
+        jnp.maximum(jnp.log(jnp.where(compare, considered / seen, 1.0)), 0.0),
+        0.0,
     )
 
     fate = escrow.order_fates(
@@ -146,6 +155,7 @@ def _shop(
         "price": price,
         "delivered": delivered,
         "claimed": claimed,
+        "misaligned": misaligned,
         "signal": signal,
         "harm": harm,
         "surplus": surplus,
@@ -267,14 +277,8 @@ def step(
         },
     )
 
-    revise_today = (day + 1) % params.adaptation_period == 0
     before = sellers.listed
-    sellers, multihomed = jax.lax.cond(
-        revise_today,
-        lambda sl: seller_behaviour.revise(k_rev, sl, open_, dims, params),
-        lambda sl: (sl, jnp.zeros_like(sl.listed)),
-        sellers,
-    )
+    sellers, multihomed = seller_behaviour.revise_due(k_rev, sellers, open_, day, dims, params)
     exits = exits + jnp.sum(before & ~sellers.listed, axis=1)
     sessions_pc = jax.ops.segment_sum(online.astype(I32), s["market"], num_segments=G).reshape(P, C)
     sellers, entered = seller_behaviour.enter(
@@ -326,6 +330,7 @@ def _metrics(
     revenue_total = sum(revenue.values())
     all_clicks = jnp.sum(clicks.reshape(P, C * L), axis=1)
     ad_clicks = jnp.sum((clicks * pages.sponsored).reshape(P, C * L), axis=1)
+    paid_clicks = jnp.sum((clicks * (pages.cpc > 0)).reshape(P, C * L), axis=1)
     segment = buyer_memory.segment(s["price_sens"], s["quality_sens"], params)
     by_segment = jax.ops.segment_sum(
         on, platform * 3 + segment, num_segments=P * 3
@@ -355,6 +360,15 @@ def _metrics(
         "gmv_cents": gmv,
         "clicks": all_clicks,
         "sponsored_clicks": ad_clicks,
+        "paid_clicks": paid_clicks,
+        "revenue_ads_misaligned_cents": jnp.sum(
+            (clicks * pages.cpc * pages.misaligned).reshape(P, C * L), axis=1
+        ),
+        "orders_misaligned": _per_platform(s["misaligned"].astype(I64), platform, P),
+        "commission_due_cents": _per_platform(book[:, OF["commission_cents"]], platform, P),
+        "commission_misaligned_cents": _per_platform(
+            jnp.where(s["misaligned"], book[:, OF["commission_cents"]], 0), platform, P
+        ),
         **{f"revenue_{name}_cents": value for name, value in revenue.items()},
         "revenue_cents": revenue_total,
         "consumer_surplus_cents": _per_platform(s["surplus"].astype(jnp.float64), platform, P),
@@ -364,6 +378,7 @@ def _metrics(
         "sellers_entered": entries.astype(I64),
         "sellers_exited": exits.astype(I64),
         "markup_sum": jnp.sum(jnp.where(live, markup_total, 0.0), axis=1),
+        "ad_intensity_sum": jnp.sum(jnp.where(live, sellers.ad_intensity, 0.0), axis=1),
         "delivered_quality_sum": _per_platform(jnp.where(bought, s["delivered"], 0.0), platform, P),
         "trust_sum": trust_sum,
         "trust_n": jnp.full((P,), s["trust"].shape[0], I64),
@@ -375,6 +390,7 @@ def _metrics(
         "false_claims": due[:, OF["false_claims"]],
         "refunds_cents": due[:, OF["refund_cents"]],
         "fraud_loss_cents": due[:, OF["fraud_loss_cents"]],
+        "counterfeit_loss_cents": due[:, OF["counterfeit_loss_cents"]],
         "seller_claim_loss_cents": due[:, OF["seller_loss_cents"]],
         "deposits_forfeited_cents": flows[ledger.S["forfeit_to_buyers"]] + flows[ledger.S["forfeit_to_platform"]],
         "switches": jnp.zeros((P * P * 4 + 1,), I64).at[switch_index].add(
