@@ -7,17 +7,20 @@ parameters from ``twosided.sim.params.build(scenario)``):
 
 1. each day ``sessions_per_day`` sessions each pick a buyer uniformly at random and a
    category by the Zipf popularity of keywords;
-2. the buyer picks a platform by logit over ``trust_weight·trust + assortment_weight·
+2. the buyer picks a platform by logit over ``brand + trust_weight·trust + assortment_weight·
    log(1 + listings) + switching_cost·[last platform]`` against an offline option, with
-   trust decayed toward the platform's baseline since the last visit (lazily, as the engine);
+   trust faded toward 0 since the last visit (lazily, as the engine);
 3. the buyer examines the results page: position ``k`` is examined with probability
    ``e_k`` and an examined listing clicked with its attractiveness;
 4. the buyer buys one clicked listing or nothing by multinomial logit with an outside
-   option, ``u_j = β_quality·rating_j − β_price·log(price_j / reference price)``;
-5. a buyer who bought may compare the price with the cheapest listing of the same
-   keyword on another platform; the goods arrive at the seller's delivered quality; the
+   option, ``u_j = β_quality·(rating_j − reference quality) − β_price·log(price_j /
+   reference price)``;
+5. the buyer may compare what it paid (or, having bought nothing, the cheapest listing it
+   clicked) with the cheapest listing of the same keyword on another platform, more often
+   the more price-sensitive it is; the goods arrive at the seller's delivered quality; the
    buyer may claim and the claim may be upheld (the escrow rules of ``escrow.order_fates``);
-6. trust moves by ``trust_learning_rate × signal`` (``buyers.experience``).
+6. trust moves toward the session's signal: ``trust ← trust + trust_learning_rate ·
+   (signal − trust)`` (``buyers.experience`` and ``buyers.remember``).
 
 The results pages are **the engine's own**: ``twosided.sim.ranking.build_pages`` for the
 engine's initial state of the same scenario and seed, converted once to Python objects.
@@ -85,12 +88,13 @@ class Rules:
     category_weights: tuple[float, ...]
     examination: tuple[float, ...]
     open_: tuple[bool, ...]  # platform open on the benchmark days
-    initial_trust: tuple[float, ...]
+    brand: tuple[float, ...]
     trust_weight: float
     assortment_weight: float
     switching_cost: float
     offline_utility: float
     outside_utility: float
+    reference_quality: float
     trust_decay: float
     trust_learning_rate: float
     surplus_weight: float
@@ -130,12 +134,13 @@ class Rules:
             category_weights=tuple((weights / weights.sum()).tolist()),
             examination=per_platform(params.examination),
             open_=tuple(bool(day >= d) for d in np.asarray(params.entry_day).tolist()),
-            initial_trust=per_platform(params.initial_trust),
+            brand=per_platform(params.brand),
             trust_weight=f(params.trust_weight),
             assortment_weight=f(params.assortment_weight),
             switching_cost=f(params.switching_cost),
             offline_utility=f(params.offline_utility),
             outside_utility=f(params.outside_utility),
+            reference_quality=f(params.reference_quality),
             trust_decay=f(params.trust_decay),
             trust_learning_rate=f(params.trust_learning_rate),
             surplus_weight=f(params.surplus_weight),
@@ -179,23 +184,22 @@ class Buyer(mesa.Agent):
 
     def __init__(self, model: ShoppingModel, price_sens: float, quality_sens: float) -> None:
         super().__init__(model)
-        rules = model.rules
+        P = model.rules.platforms
         self.price_sens = price_sens
         self.quality_sens = quality_sens
-        self.trust = list(rules.initial_trust)
-        self.last_visit = [NEVER] * rules.platforms
+        self.trust = [0.0] * P  # no experience yet
+        self.last_visit = [NEVER] * P
         self.last_platform = -1
         self.last_harm = HARM_NONE
 
     # -- platform choice -------------------------------------------------------------
 
     def trust_today(self, platform: int) -> float:
-        """Trust at the last visit, decayed toward the platform's baseline since then."""
+        """Trust at the last visit, faded toward 0 since then."""
         rules = self.model.rules
         days = max(self.model.day - self.last_visit[platform], 0)
         keep = math.exp(days * math.log1p(-min(rules.trust_decay, 0.999999)))
-        base = rules.initial_trust[platform]
-        return base + (self.trust[platform] - base) * keep
+        return self.trust[platform] * keep
 
     def platform_utilities(self, category: int) -> list[float]:
         """Utility of each platform (``-inf`` if closed or empty) and, last, of offline."""
@@ -207,7 +211,8 @@ class Buyer(mesa.Agent):
                 out.append(-math.inf)
                 continue
             out.append(
-                rules.trust_weight * self.trust_today(p)
+                rules.brand[p]
+                + rules.trust_weight * self.trust_today(p)
                 + rules.assortment_weight * math.log1p(n)
                 + rules.switching_cost * (p == self.last_platform)
             )
@@ -239,7 +244,11 @@ class Buyer(mesa.Agent):
 
     def utility(self, listing: Listing) -> float:
         """This buyer's systematic utility of a listing."""
-        return self.quality_sens * listing.rating - self.price_sens * listing.log_rel_price
+        rules = self.model.rules
+        return (
+            self.quality_sens * (listing.rating - rules.reference_quality)
+            - self.price_sens * listing.log_rel_price
+        )
 
     def choose_purchase(self, page: Page, clicked: list[int]) -> tuple[int | None, float]:
         """Logit choice among the clicked listings and buying nothing.
@@ -273,13 +282,15 @@ class Buyer(mesa.Agent):
         return 0.0
 
     def compare_price(self, platform: int, category: int, price: float) -> float:
-        """Overpayment ``max(log(paid / cheapest elsewhere), 0)`` if the buyer compares."""
+        """Overpayment ``max(log(price / cheapest elsewhere), 0)`` if the buyer compares
+        (with probability ``compare_probability × β_price / median β_price``)."""
         rules = self.model.rules
         P = rules.platforms
-        if P < 2:
+        if P < 2 or not math.isfinite(price):
             return 0.0
         other = (platform + 1 + int(self.random.random() * (P - 1))) % P
-        if self.random.random() >= rules.compare_probability or not rules.open_[other]:
+        chance = rules.compare_probability * self.price_sens / rules.price_sens_median
+        if self.random.random() >= chance or not rules.open_[other]:
             return 0.0
         seen = self.model.pages[other][category].min_price
         if not math.isfinite(seen):
@@ -287,13 +298,16 @@ class Buyer(mesa.Agent):
         return max(math.log(price / seen), 0.0)
 
     def claim_upheld(self, platform: int, listing: Listing) -> bool:
-        """Whether the buyer claims and the platform refunds (the escrow dispute rules)."""
+        """Whether the buyer claims and the platform refunds (the escrow dispute rules).
+
+        Under escrow a parcel never delivered is always disputed (no auto-confirmation)."""
         rules = self.model.rules
         claim_p = {
             NON_SHIPPER: rules.claim_if_not_delivered,
             COUNTERFEITER: rules.claim_if_counterfeit,
         }.get(listing.honesty, rules.false_claim_rate)
-        if self.random.random() >= claim_p:
+        forced = rules.escrow[platform] and listing.honesty == NON_SHIPPER
+        if self.random.random() >= claim_p and not forced:
             return False
         if not rules.escrow[platform]:
             upheld_p = rules.recovery_rate[platform]
@@ -326,6 +340,10 @@ class Buyer(mesa.Agent):
             harm = HARM_NONE
         return signal, harm
 
+    def learned_trust(self, trust_now: float, signal: float) -> float:
+        """Trust after a session: moved toward its signal at the learning rate."""
+        return trust_now + self.model.rules.trust_learning_rate * (signal - trust_now)
+
     # -- one session -----------------------------------------------------------------
 
     def shop(self, category: int) -> int:
@@ -336,9 +354,13 @@ class Buyer(mesa.Agent):
             return platform
         page = model.pages[platform][category]
         trust_now = self.trust_today(platform)
-        position, inclusive = self.choose_purchase(page, self.examine(page))
+        clicked = self.examine(page)
+        position, inclusive = self.choose_purchase(page, clicked)
         outcome = Outcome(inclusive_value=inclusive)
-        if position is not None:
+        if position is None:
+            cheapest = min((page.listings[k].price for k in clicked), default=math.inf)
+            outcome.overpay = self.compare_price(platform, category, cheapest)
+        else:
             listing = page.listings[position]
             delivered = self.delivered_quality(listing)
             outcome.bought = True
@@ -348,7 +370,7 @@ class Buyer(mesa.Agent):
             outcome.quality_gap = max(listing.rating - delivered, 0.0)
             model.orders[platform] += 1
         signal, harm = self.experience(outcome)
-        self.trust[platform] = trust_now + model.rules.trust_learning_rate * signal
+        self.trust[platform] = self.learned_trust(trust_now, signal)
         self.last_visit[platform] = model.day
         self.last_platform = platform
         self.last_harm = harm

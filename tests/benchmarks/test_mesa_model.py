@@ -16,6 +16,7 @@ import pytest
 from twosided.sim import buyers as buyer_memory
 from twosided.sim import shopping
 from twosided.sim.params import build
+from twosided.sim.state import Buyers
 
 ROOT = Path(__file__).resolve().parents[2]
 Z = 4.5  # tolerance in standard errors: a false alarm about once in 150,000 checks
@@ -69,7 +70,9 @@ def test_purchase_shares_match_the_engines_closed_form_logit(model):
         counts[-1 if position is None else position] += 1
     rating = jnp.asarray([[x.rating for x in page.listings]], jnp.float32)
     log_rel = jnp.asarray([[x.log_rel_price for x in page.listings]], jnp.float32)
-    util = shopping.listing_utilities(jnp.asarray([2.5]), jnp.asarray([4.0]), rating, log_rel)
+    util = shopping.listing_utilities(
+        jnp.asarray([2.5]), jnp.asarray([4.0]), rating, log_rel, jnp.float32(model.rules.reference_quality)
+    )
     mask = jnp.asarray([[k in clicked for k in range(len(page.listings))]])
     outside = jnp.float32(model.rules.outside_utility)
     expected = np.asarray(shopping.purchase_probabilities(util, mask, outside))[0]
@@ -162,3 +165,44 @@ def test_a_day_runs_the_scenarios_sessions_and_moves_trust(model):
     moved = sum(b.trust != t for b, t in zip(model.buyer_list, before))
     assert 0 < moved <= reached
     assert not any(math.isnan(x) for b in model.buyer_list for x in b.trust)
+
+
+def test_trust_update_equals_the_engines_memory(model):
+    buyer = mm.Buyer(model, price_sens=1.0, quality_sens=1.0)
+    _, params = build(model.scenario)
+    engine_buyers = Buyers(
+        price_sens=jnp.ones((1,), jnp.float32),
+        quality_sens=jnp.ones((1,), jnp.float32),
+        trust=jnp.zeros((1, 3), jnp.float32),
+        last_visit=jnp.zeros((1, 3), jnp.int16),
+        last_platform=jnp.zeros((1,), jnp.int8),
+        last_harm=jnp.zeros((1,), jnp.int8),
+    )
+    for trust_now, signal in [(0.0, 1.5), (0.8, -2.0), (-0.4, 0.3)]:
+        after = buyer_memory.remember(
+            engine_buyers, jnp.asarray([0]), jnp.asarray([1]), jnp.asarray([True]),
+            jnp.asarray([trust_now], jnp.float32), jnp.asarray([signal], jnp.float32),
+            jnp.asarray([0], jnp.int8), jnp.int32(5), params,
+        )
+        expected = float(after.trust[0, 1])
+        assert buyer.learned_trust(trust_now, signal) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+        assert expected != trust_now  # the rule moves trust, so a wrong rule fails
+
+
+def test_price_comparison_rate_and_overpayment(model):
+    rules = model.rules
+    price_sens = 0.5 * rules.price_sens_median  # compares half as often as the median buyer
+    buyer = mm.Buyer(model, price_sens=price_sens, quality_sens=1.0)
+    category = 0
+    cheapest = [model.pages[p][category].min_price for p in range(3)]
+    assert cheapest[1] != cheapest[2]  # so that the two rivals' overpayments tell apart
+    paid = 2.0 * max(cheapest)  # dearer than anything elsewhere: every comparison overpays
+    n = 60_000
+    overpay = np.array([buyer.compare_price(0, category, paid) for _ in range(n)])
+    rate = rules.compare_probability * price_sens / rules.price_sens_median
+    _close(np.array([np.mean(overpay > 0)]), np.array([rate]), n)
+    # the other platform is drawn uniformly; the overpayment is log(paid / its cheapest)
+    for p in (1, 2):
+        share = np.mean(np.isclose(overpay, np.log(paid / cheapest[p]), rtol=1e-9))
+        _close(np.array([share]), np.array([rate / 2]), n)
+    assert buyer.compare_price(0, category, float("inf")) == 0.0  # nothing clicked
