@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twosided import memory
 from twosided import metrics as tables
 from twosided.scenario import Scenario, apply_overrides, load_scenario
 from twosided.sim.params import Dims, Params, build
-from twosided.sim.run import simulate_arrays
+from twosided.sim.run import chunk_size, simulate_arrays
 from twosided.sim.state import State
 
 warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
@@ -106,10 +107,16 @@ def simulate(
             and listing shown).
         keep_state: keep the final engine state on the result.
         progress: called with the number of days done after each compiled chunk.
+
+    Raises ``memory.TooLargeError`` (a ``ScenarioError``) before compiling anything when
+    the run would not fit in memory on this device (see ``twosided.memory``).
     """
     sc = prepare(scenario, overrides, days)
     seed_list = resolve_seeds(sc, seeds, seed)
     dims, params = build(sc)
+    memory.check(
+        dims, params, len(seed_list), sc.days, chunk_size(sc.days, sc.chunk_days), log_sessions
+    )
     states, raw = simulate_arrays(
         dims, params, seed_list, sc.days, sc.chunk_days, log_sessions, progress
     )

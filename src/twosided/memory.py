@@ -1,0 +1,216 @@
+"""Will a run fit in memory? An estimate made before anything is compiled or allocated.
+
+A scenario too large for the machine should be refused at once with the figures, not
+crash after minutes of compiling or halfway through a year. The estimate has three parts:
+
+* **engine state**, exact: the bytes of every array of the state pytree (buyers, sellers,
+  order book, ledger), from ``jax.eval_shape`` (shapes only, nothing allocated), counted
+  twice because a compiled chunk may hold its input and its output state at once;
+* **a day's temporaries**, calibrated: XLA's own ``memory_analysis()`` of the compiled day
+  (2 CPU cores, JAX 0.10, taobao-like scenarios with 1e5-1e6 buyers, 1-5 platforms, 12 and
+  24 listings a page, 128 and 10,000 seller slots per category) measured about 1.7 times
+  the buyers' state, 3.2 times the sellers' state, and per session 380-650 bytes (1, 3, 5
+  platforms) plus 8 bytes per page position. The constants below round these up;
+  ``benchmarks/RESULTS.md`` measured the process's peak at about 1.1 kB per session;
+* **metrics and tables**, exact per day: the engine's daily metrics (one chunk of them on
+  the device; every day of them on the host), and the host tables built from them
+  (``daily``, ``accounts``, ``flows``), with one more copy of the largest table while it
+  is written as Parquet.
+
+Every part but the host tables scales with the seeds, which run together (``vmap``).
+On a CPU the whole estimate is set against ``MemAvailable`` (``/proc/meminfo``); on a GPU
+the engine part against the device's free memory (``memory_stats``) and the host part
+against ``MemAvailable``. Where free memory cannot be read the check passes. Set
+``TWOSIDED_MEMORY_CHECK=off`` to skip it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+
+import jax
+
+from twosided.scenario import Scenario, ScenarioError
+from twosided.sim.params import Dims, Params, build
+
+BUYER_TEMP_FACTOR = 2.0  # a day's temporaries per byte of buyer state (measured 1.7)
+SELLER_TEMP_FACTOR = 4.0  # per byte of seller state (measured 3.2)
+SESSION_BYTES_PER_POSITION = 40  # a session's temporaries per listing on the page
+SESSION_BYTES_PER_PLATFORM = 70  # and per platform (page length 12: 550-830 B a session)
+PROGRAM_BYTES = 512 * 2**20  # the compiled program and XLA's working space
+TABLE_CELL_BYTES = 8  # a pandas cell: int64, float64 or an object reference
+ACCOUNT_COLUMNS = 4  # seed, day, account, balance_cents
+FLOW_COLUMNS = 7  # seed, day, platform, stream, source, destination, cents
+DAILY_DERIVED_COLUMNS = 20  # id columns and the ratios metrics.daily_table adds
+CHECK_ENV = "TWOSIDED_MEMORY_CHECK"
+GIB = 2**30
+
+
+class TooLargeError(ScenarioError):
+    """A run that would not fit in memory on the chosen device; one line with the figures."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """Bytes a run needs: on the compute device (engine) and on the host (tables)."""
+
+    state: int  # engine state of all seeds, twice (input and output of a chunk)
+    temporaries: int  # one day's temporaries of all seeds
+    metrics_chunk: int  # one compiled chunk's metrics of all seeds
+    host: int  # metrics of every day plus the tables built from them
+
+    @property
+    def device(self) -> int:
+        """Bytes on the compute device."""
+        return self.state + self.temporaries + self.metrics_chunk + PROGRAM_BYTES
+
+    @property
+    def total(self) -> int:
+        """Bytes in all (device and host: one pool on a CPU)."""
+        return self.device + self.host
+
+
+def _nbytes(tree: object) -> int:
+    return sum(int(x.size) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(tree))
+
+
+def _state_shapes(dims: Dims, params: Params) -> object:
+    """Shapes of one seed's initial state (nothing is allocated)."""
+    from twosided.sim.state import init_state
+
+    return jax.eval_shape(lambda: init_state(jax.random.key(0), dims, params))
+
+
+@functools.lru_cache(maxsize=16)
+def _day_metric_bytes(proxy: Dims, params_shapes: tuple, log_sessions: bool) -> int:
+    from twosided.sim.day import step
+    from twosided.sim.state import init_state
+
+    params = jax.tree_util.tree_unflatten(
+        params_shapes[0], [jax.ShapeDtypeStruct(s, d) for s, d in params_shapes[1]]
+    )
+
+    def day(params: Params) -> object:
+        state = init_state(jax.random.key(0), proxy, params)
+        return step(state, params, jax.random.key(1), proxy, log_sessions)[1]
+
+    return _nbytes(jax.eval_shape(day, params))
+
+
+def day_metric_bytes(dims: Dims, params: Params, log_sessions: bool = False) -> int:
+    """Bytes of one seed's metrics of one day: traced on a one-buyer, one-session,
+    one-slot copy of ``dims`` (they depend on the platforms and accounts only), plus the
+    session log, which grows with the sessions, when it is kept."""
+    proxy = dataclasses.replace(dims, buyers=1, sessions=1, seller_capacity=1)
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    shapes = (treedef, tuple((tuple(x.shape), x.dtype) for x in leaves))
+    metrics = _day_metric_bytes(proxy, shapes, False)
+    if not log_sessions:
+        return metrics
+    per_session = _day_metric_bytes(proxy, shapes, True) - metrics
+    return metrics + per_session * dims.sessions
+
+
+def host_table_bytes(dims: Dims, day_metrics: int) -> int:
+    """Bytes of the tables built from one seed's day (daily, accounts, flows), plus the
+    day's metrics kept on the host until the run ends."""
+    from twosided.sim import ledger
+
+    P = dims.platforms
+    daily = P * (day_metrics // (8 * P) + DAILY_DERIVED_COLUMNS) * TABLE_CELL_BYTES
+    accounts = ledger.n_accounts(P) * ACCOUNT_COLUMNS * TABLE_CELL_BYTES
+    flows = len(ledger.STREAMS) * P * FLOW_COLUMNS * TABLE_CELL_BYTES
+    return day_metrics + daily + accounts + flows + max(daily, accounts, flows)
+
+
+def estimate(
+    dims: Dims, params: Params, seeds: int, days: int, chunk: int, log_sessions: bool = False
+) -> Estimate:
+    """Bytes a run of ``seeds`` seeds over ``days`` days in chunks of ``chunk`` days needs."""
+    from twosided.sim.state import State
+
+    shapes: State = _state_shapes(dims, params)  # type: ignore[assignment]
+    buyers, sellers = _nbytes(shapes.buyers), _nbytes(shapes.sellers)
+    per_session = SESSION_BYTES_PER_POSITION * dims.page_length + (
+        SESSION_BYTES_PER_PLATFORM * dims.platforms
+    )
+    temporaries = (
+        BUYER_TEMP_FACTOR * buyers + SELLER_TEMP_FACTOR * sellers + per_session * dims.sessions
+    )
+    per_day = day_metric_bytes(dims, params, log_sessions)
+    return Estimate(
+        state=2 * _nbytes(shapes) * seeds,
+        temporaries=int(temporaries) * seeds,
+        metrics_chunk=per_day * chunk * seeds,
+        host=host_table_bytes(dims, per_day) * days * seeds,
+    )
+
+
+def available_host_bytes() -> int | None:
+    """``MemAvailable`` from ``/proc/meminfo`` (None where there is no such file)."""
+    try:
+        text = Path("/proc/meminfo").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def available_device_bytes(device: jax.Device | None = None) -> int | None:
+    """Free memory of an accelerator (limit minus in use); None on a CPU or when unknown."""
+    device = device or jax.devices()[0]
+    if device.platform == "cpu":
+        return None
+    try:
+        stats = device.memory_stats() or {}
+    except Exception:  # noqa: BLE001 - a backend without statistics: nothing to check
+        return None
+    limit = stats.get("bytes_limit")
+    return None if limit is None else int(limit) - int(stats.get("bytes_in_use", 0))
+
+
+def _gib(n: int) -> str:
+    return f"{n / GIB:,.1f} GiB"
+
+
+def check(
+    dims: Dims, params: Params, seeds: int, days: int, chunk: int, log_sessions: bool = False
+) -> Estimate:
+    """Refuse (``TooLargeError``) a run that would not fit; return the estimate otherwise."""
+    need = estimate(dims, params, seeds, days, chunk, log_sessions)
+    if os.environ.get(CHECK_ENV, "").lower() in ("off", "0", "no", "false"):
+        return need
+    device = jax.devices()[0]
+    host_free = available_host_bytes()
+    device_free = available_device_bytes(device)
+    what = (f"{dims.buyers:,} buyers, {dims.sessions:,} sessions a day, "
+            f"{dims.sellers:,} seller slots, {seeds} seed(s), {days} days")
+    hint = f"use fewer buyers, seller slots, seeds or days, or set {CHECK_ENV}=off"
+    if device_free is not None and need.device > device_free:
+        raise TooLargeError(
+            f"too large for {device.platform}:{device.device_kind}: {what} need about "
+            f"{_gib(need.device)} of device memory, {_gib(device_free)} free ({hint})"
+        )
+    host_need = need.host if device_free is not None else need.total
+    if host_free is not None and host_need > host_free:
+        raise TooLargeError(
+            f"too large for this machine: {what} need about {_gib(host_need)} of memory "
+            f"(engine {_gib(need.device)}, tables {_gib(need.host)}), "
+            f"{_gib(host_free)} available ({hint})"
+        )
+    return need
+
+
+def check_scenario(scenario: Scenario, seeds: int, chunk_days: int | None = None) -> Estimate:
+    """``check`` for a resolved scenario run with ``seeds`` seeds (chunks as the run's)."""
+    from twosided.sim.run import chunk_size
+
+    dims, params = build(scenario)
+    chunk = chunk_size(scenario.days, chunk_days or scenario.chunk_days)
+    return check(dims, params, seeds, scenario.days, chunk)
+
