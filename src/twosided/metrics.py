@@ -18,7 +18,7 @@ from twosided.sim.state import HARM_NAMES
 
 # metrics that are not [seed, day, platform] or are internal sums
 _NOT_DAILY = {"accounts", "flows", "switches", "log", "markup_sum", "delivered_quality_sum",
-              "trust_sum", "trust_n"}
+              "trust_sum", "trust_n", "ad_intensity_sum"}
 
 # the key outcomes, in the order a summary shows them
 KEY_OUTCOMES = (
@@ -77,10 +77,13 @@ def daily_table(
     data["share_gmv"] = _safe_div(data["gmv_cents"], total_over_platforms(metrics["gmv_cents"]))
     data["take_rate"] = _safe_div(data["revenue_cents"], data["gmv_cents"])
     data["avg_markup"] = _safe_div(np.asarray(metrics["markup_sum"]).reshape(-1), data["active_sellers"])
+    data["avg_ad_intensity"] = _safe_div(
+        np.asarray(metrics["ad_intensity_sum"]).reshape(-1), data["active_sellers"]
+    )
     data["avg_delivered_quality"] = _safe_div(
         np.asarray(metrics["delivered_quality_sum"]).reshape(-1), data["orders"]
     )
-    data["ad_load"] = _safe_div(data["sponsored_clicks"], data["clicks"])
+    data["ad_load"] = _safe_div(data["paid_clicks"], data["clicks"])
     data["conversion"] = _safe_div(data["orders"], data["sessions"])
     data["harmful_order_share"] = _safe_div(data["harmful_orders"], data["orders"])
     data["avg_trust"] = _safe_div(

@@ -90,6 +90,7 @@ def _shop(
     listing = jnp.where(bought, at_position(rows["listing"]), 0)
     price = jnp.where(bought, at_position(rows["price"]), 0)
     shown = at_position(rows["rating"])
+    misaligned = bought & at_position(pages.misaligned[market])
     honesty = sellers.honesty[listing]
     claimed = sellers.quality[listing]
     delivered = jnp.where(bought, delivered_quality(honesty, claimed, params), 0.0)
@@ -146,6 +147,7 @@ def _shop(
         "price": price,
         "delivered": delivered,
         "claimed": claimed,
+        "misaligned": misaligned,
         "signal": signal,
         "harm": harm,
         "surplus": surplus,
@@ -326,6 +328,7 @@ def _metrics(
     revenue_total = sum(revenue.values())
     all_clicks = jnp.sum(clicks.reshape(P, C * L), axis=1)
     ad_clicks = jnp.sum((clicks * pages.sponsored).reshape(P, C * L), axis=1)
+    paid_clicks = jnp.sum((clicks * (pages.cpc > 0)).reshape(P, C * L), axis=1)
     segment = buyer_memory.segment(s["price_sens"], s["quality_sens"], params)
     by_segment = jax.ops.segment_sum(
         on, platform * 3 + segment, num_segments=P * 3
@@ -355,6 +358,15 @@ def _metrics(
         "gmv_cents": gmv,
         "clicks": all_clicks,
         "sponsored_clicks": ad_clicks,
+        "paid_clicks": paid_clicks,
+        "revenue_ads_misaligned_cents": jnp.sum(
+            (clicks * pages.cpc * pages.misaligned).reshape(P, C * L), axis=1
+        ),
+        "orders_misaligned": _per_platform(s["misaligned"].astype(I64), platform, P),
+        "commission_due_cents": _per_platform(book[:, OF["commission_cents"]], platform, P),
+        "commission_misaligned_cents": _per_platform(
+            jnp.where(s["misaligned"], book[:, OF["commission_cents"]], 0), platform, P
+        ),
         **{f"revenue_{name}_cents": value for name, value in revenue.items()},
         "revenue_cents": revenue_total,
         "consumer_surplus_cents": _per_platform(s["surplus"].astype(jnp.float64), platform, P),
@@ -364,6 +376,7 @@ def _metrics(
         "sellers_entered": entries.astype(I64),
         "sellers_exited": exits.astype(I64),
         "markup_sum": jnp.sum(jnp.where(live, markup_total, 0.0), axis=1),
+        "ad_intensity_sum": jnp.sum(jnp.where(live, sellers.ad_intensity, 0.0), axis=1),
         "delivered_quality_sum": _per_platform(jnp.where(bought, s["delivered"], 0.0), platform, P),
         "trust_sum": trust_sum,
         "trust_n": jnp.full((P,), s["trust"].shape[0], I64),
@@ -375,6 +388,7 @@ def _metrics(
         "false_claims": due[:, OF["false_claims"]],
         "refunds_cents": due[:, OF["refund_cents"]],
         "fraud_loss_cents": due[:, OF["fraud_loss_cents"]],
+        "counterfeit_loss_cents": due[:, OF["counterfeit_loss_cents"]],
         "seller_claim_loss_cents": due[:, OF["seller_loss_cents"]],
         "deposits_forfeited_cents": flows[ledger.S["forfeit_to_buyers"]] + flows[ledger.S["forfeit_to_platform"]],
         "switches": jnp.zeros((P * P * 4 + 1,), I64).at[switch_index].add(

@@ -14,7 +14,9 @@ Every order walks one path of a fixed state machine (docs/model.md draws it):
 With escrow the payment waits in the platform's escrow account until the terminal day and
 is then released to the seller (confirmed, auto_confirmed, claim_rejected) or returned to
 the buyer (refunded). Without escrow the seller is paid at once and a refund must come
-back from the seller, which succeeds only at ``recovery_rate``. Commission and affiliate
+back from the seller, which succeeds only at ``recovery_rate``. Under escrow a parcel that
+was never delivered cannot be auto-confirmed: the missing delivery record turns the
+timeout into a claim, settled by the dispute policy. Commission and affiliate
 fees are taken at the terminal day on orders that are not refunded.
 
 The path of an order is drawn when it is placed (event scheduling): the draws decide
@@ -84,7 +86,10 @@ def order_fates(
     deadline = ship + params.auto_confirm_days[platform]
     claim_day = jnp.minimum(delivery + 1, deadline)
 
-    claim = u[:, 0] < claim_probability(honesty, params)
+    escrowed = params.escrow[platform]
+    # under escrow a parcel never delivered cannot be auto-confirmed: the tracking record
+    # turns the timeout into a claim even when the buyer does not file one
+    claim = (u[:, 0] < claim_probability(honesty, params)) | (escrowed & (honesty == NON_SHIPPER))
     valid = honesty != HONEST
     upheld = claim & (u[:, 1] < upheld_probability(valid, platform, params))
     never = (u[:, 2] < params.never_confirm_share) | (honesty == NON_SHIPPER)
@@ -100,21 +105,15 @@ def order_fates(
         claim, claim_day + params.dispute_days[platform], jnp.where(auto, deadline, confirm_day)
     ).astype(I32)
 
-    escrowed = params.escrow[platform]
     kept = ~upheld  # the seller keeps the money
     referred = u[:, 4] < params.affiliate_order_share[platform]
     commission = commission_due(price, platform, category, params)
     aff_platform, aff_payout = affiliate_split(price, referred, platform, params)
-    lost_share = jnp.where(
-        honesty == NON_SHIPPER,
-        1.0,
-        jnp.where(
-            honesty == COUNTERFEITER,
-            1.0 - delivered_quality / jnp.maximum(claimed_quality, 1e-6),
-            0.0,
-        ),
-    )
-    fraud_loss = jnp.where(kept, jnp.round(price.astype(F32) * lost_share), 0.0).astype(I64)
+    fraud_loss = jnp.where(kept & (honesty == NON_SHIPPER), price, 0)
+    shortfall = 1.0 - delivered_quality / jnp.maximum(claimed_quality, 1e-6)
+    counterfeit_loss = jnp.where(
+        kept & (honesty == COUNTERFEITER), jnp.round(price.astype(F32) * shortfall), 0.0
+    ).astype(I64)
 
     zero = jnp.zeros_like(price)
     columns = {
@@ -131,6 +130,7 @@ def order_fates(
         "claims": claim.astype(I64),
         "false_claims": (claim & ~valid).astype(I64),
         "fraud_loss_cents": fraud_loss,
+        "counterfeit_loss_cents": counterfeit_loss,
         "seller_loss_cents": jnp.where(upheld & ~valid, price, zero),
         "harmful": valid.astype(I64),
     }

@@ -95,13 +95,14 @@ def zero_flows(platforms: int) -> jax.Array:
 
 def add(flows: jax.Array, stream: str, amount: jax.Array) -> jax.Array:
     """Add per-platform amounts (int64 cents, [P]) to one stream of a day's flows."""
-    return flows.at[S[stream]].add(amount.astype(jnp.int64))
+    return jnp.asarray(flows).at[S[stream]].add(jnp.asarray(amount, jnp.int64))
 
 
 def post(balances: jax.Array, flows: jax.Array) -> jax.Array:
     """Post a day's flows: debit every source and credit every destination, exactly."""
     src, dst = _endpoints(flows.shape[1])
-    amounts = flows.reshape(-1)
+    amounts = jnp.asarray(flows, jnp.int64).reshape(-1)
+    balances = jnp.asarray(balances, jnp.int64)
     return (
         balances.at[src.reshape(-1)].add(-amounts).at[dst.reshape(-1)].add(amounts)
     )

@@ -6,13 +6,17 @@ searches there that day (rankings are not personalized). It has two parts:
 1. Sponsored slots at the top, sold by the platform's keyword auction
    (``auction.auction_core``), quality-scored by each ad's predicted click rate.
 2. Organic results below, ranked by the platform's *ranking policy*: a weighted sum of
-   standardized terms (z-scores within the keyword market)
+   standardized terms (z-scores within the keyword market) plus the ad-spend term
 
        score_j = w_quality·z(rating_j) + w_price·z(−log price_j)
-               + w_commission·z(expected commission per impression_j) + w_ads·z(bid_j)
+               + w_commission·z(expected commission per impression_j)
+               + noise_j + w_ads · bid_j / mean bid
 
-   The first two serve the buyer (users); the last two serve the platform's revenue from
-   sellers (customers). Listings already shown as ads are not repeated.
+   The first two serve the buyer (users); the commission and ad terms serve the platform's
+   revenue from sellers (customers). Listings already shown as ads are not repeated. An
+   organic position that a listing holds only thanks to its bid is paid per click at the
+   least bid that would have held it (``organic_prices``): the generalized-second-price
+   rule applied to the blended ranking, so weighting ad spend monetizes organic traffic.
 
 Listing features (price, public rating, predicted click rate, bid) are computed here too,
 since both the auction and the ranking use them.
@@ -54,7 +58,9 @@ class Pages:
     rating: jax.Array  # f32[G, L]
     attract: jax.Array  # f32[G, L]
     sponsored: jax.Array  # bool[G, L]
-    cpc: jax.Array  # i64[G, L] price per click of a sponsored position, cents
+    cpc: jax.Array  # i64[G, L] price per click of a paid position (sponsored or bought), cents
+    misaligned: jax.Array  # bool[G, L] a listing a buyer-first ranking would not have put on
+    #                        the page: below the L best for the typical buyer in its market
     min_price: jax.Array  # f32[G] lowest price on the page (what a comparing buyer sees)
     n_listed: jax.Array  # i32[G] listings in the market
 
@@ -105,6 +111,12 @@ def listing_features(
     )
 
 
+def typical_buyer_value(rating: jax.Array, log_rel_price: jax.Array, params: Params) -> jax.Array:
+    """A listing's utility to the median buyer (median β_quality and β_price): the yardstick
+    for whether an ad serves buyers as well as the organic alternative."""
+    return params.quality_sens_median * rating - params.price_sens_median * log_rel_price
+
+
 def _zscore(x: jax.Array, mask: jax.Array) -> jax.Array:
     n = jnp.maximum(jnp.sum(mask), 1)
     mean = jnp.sum(jnp.where(mask, x, 0.0)) / n
@@ -112,43 +124,84 @@ def _zscore(x: jax.Array, mask: jax.Array) -> jax.Array:
     return (x - mean) / jnp.where(var > 0, jnp.sqrt(var), 1.0)
 
 
-def organic_score(
+def relevance(
     rating: jax.Array,
     log_rel_price: jax.Array,
     expected_commission: jax.Array,
-    bid: jax.Array,
     candidate: jax.Array,
-    weights: tuple[jax.Array, jax.Array, jax.Array, jax.Array],
+    weights: tuple[jax.Array, jax.Array, jax.Array],
 ) -> jax.Array:
-    """The ranking policy's blend of standardized terms; -inf for non-candidates."""
-    w_q, w_p, w_c, w_a = weights
+    """The ranking policy's blend of standardized non-ad terms; -inf for non-candidates."""
+    w_q, w_p, w_c = weights
     score = (
         w_q * _zscore(rating, candidate)
         + w_p * _zscore(-log_rel_price, candidate)
         + w_c * _zscore(expected_commission, candidate)
-        + w_a * _zscore(bid, candidate)
     )
     return jnp.where(candidate, score, -jnp.inf)
+
+
+def ad_boost(bid: jax.Array, candidate: jax.Array, reserve: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The ad-spend term: a bid (at or above the reserve) relative to the market's mean bid.
+
+    Returns ``(term, mean bid)``; the term is 0 for sellers who do not bid.
+    """
+    eff = jnp.where(candidate & (bid >= reserve), bid, 0.0)
+    n = jnp.maximum(jnp.sum(candidate), 1)
+    mean = jnp.sum(eff) / n
+    return eff / jnp.where(mean > 0, mean, 1.0), jnp.where(mean > 0, mean, 1.0)
+
+
+def organic_prices(
+    base: jax.Array, next_score: jax.Array, w_ads: jax.Array, mean_bid: jax.Array,
+    bid: jax.Array, reserve: jax.Array,
+) -> jax.Array:
+    """Price per click of organic positions held by ad spend (GSP on the blended ranking).
+
+    A listing ranked by ``base + w_ads · bid / mean_bid`` pays per click the least bid that
+    would have kept it above the next listing, ``(next − base) · mean_bid / w_ads``, when that
+    is positive (its own merit alone would not have held the position); at least the
+    reserve, never more than its bid. With ``w_ads = 0`` no organic position is paid.
+    """
+    needed = (next_score - base) * mean_bid / jnp.where(w_ads > 0, w_ads, 1.0)
+    paid = (w_ads > 0) & jnp.isfinite(needed) & (needed > 0)
+    price = jnp.minimum(jnp.maximum(jnp.round(needed), reserve), jnp.floor(bid))
+    return jnp.where(paid, price, 0.0)
 
 
 def _market_page(
     candidate, rating, log_rel, attract, bid, exp_comm, noise, weights, slot_clicks, reserve,
     vcg, increment, page_length,
 ):
-    """One keyword market's page: sponsored winners on top, then organic results."""
+    """One keyword market's page: sponsored winners on top, then organic results.
+
+    Returns the listing at each position, whether it is a sponsored slot, and the price
+    per click each position pays (sponsored slots and organic positions bought by bids).
+    """
     n = candidate.shape[0]
     ad_bid = jnp.where(candidate, bid, 0.0)
     winners, cpc = auction_core(ad_bid, attract, slot_clicks, reserve, vcg, increment)
     # charged in whole cents, never above the winner's own bid
     cpc = jnp.minimum(jnp.round(cpc), jnp.floor(ad_bid[jnp.clip(winners, 0, n - 1)]))
     n_ads = jnp.sum(winners >= 0)
-    score = organic_score(rating, log_rel, exp_comm, bid, candidate, weights) + noise
+
+    w_q, w_p, w_c, w_a = weights
+    base = relevance(rating, log_rel, exp_comm, candidate, (w_q, w_p, w_c)) + noise
+    boost, mean_bid = ad_boost(ad_bid, candidate, reserve)
     is_ad = jnp.zeros((n,), bool).at[jnp.where(winners >= 0, winners, n)].set(True, mode="drop")
-    score = jnp.where(is_ad, -jnp.inf, score)
-    pad = max(0, page_length - n)
+    score = jnp.where(is_ad, -jnp.inf, base + w_a * boost)
+    pad = max(0, page_length + 1 - n)
     score_p = jnp.concatenate([score, jnp.full((pad,), -jnp.inf, score.dtype)])
-    org_score, organic = jax.lax.top_k(score_p, page_length)
-    organic = jnp.where(jnp.isfinite(org_score), organic, -1)
+    org_score, organic = jax.lax.top_k(score_p, page_length + 1)
+    shown = jnp.isfinite(org_score[:page_length])
+    idx = jnp.clip(organic[:page_length], 0, n - 1)
+    org_cpc = jnp.where(
+        shown,
+        organic_prices(base[idx], org_score[1:], w_a, mean_bid, ad_bid[idx], reserve),
+        0.0,
+    )
+    organic = jnp.where(shown, organic[:page_length], -1)
+
     k = jnp.arange(page_length)
     ad_part = jnp.concatenate(
         [winners, jnp.full((max(0, page_length - winners.shape[0]),), -1, jnp.int32)]
@@ -157,8 +210,10 @@ def _market_page(
         [cpc, jnp.zeros((max(0, page_length - cpc.shape[0]),), cpc.dtype)]
     )[:page_length]
     from_ads = k < n_ads
-    listing = jnp.where(from_ads, ad_part, organic[jnp.clip(k - n_ads, 0, page_length - 1)])
-    return listing.astype(jnp.int32), from_ads & (listing >= 0), jnp.where(from_ads, ad_cpc, 0.0)
+    j = jnp.clip(k - n_ads, 0, page_length - 1)
+    listing = jnp.where(from_ads, ad_part, organic[j])
+    price = jnp.where(from_ads, ad_cpc, org_cpc[j])
+    return listing.astype(jnp.int32), from_ads & (listing >= 0), jnp.where(listing >= 0, price, 0.0)
 
 
 def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) -> Pages:
@@ -215,8 +270,14 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
         return x[plat, glob]
 
     price = jnp.where(valid, gather(listings.price), 0)
-    cpc_cents = jnp.where(sponsored, cpc.astype(I64), 0)
+    cpc_cents = jnp.where(valid, cpc.astype(I64), 0)
     min_price = jnp.min(jnp.where(valid, price.astype(F32), jnp.inf), axis=-1)
+    value = typical_buyer_value(listings.rating, listings.log_rel_price, params)
+    value_pcm = jnp.where(per_market(listings.candidate), per_market(value), -jnp.inf)
+    pad_v = max(0, L - Mc)
+    value_pcm = jnp.concatenate([value_pcm, jnp.full((P, C, pad_v), -jnp.inf, F32)], axis=-1)
+    cutoff = jax.lax.top_k(value_pcm, L)[0][..., -1:]  # the L-th best value in each market
+    misaligned = valid & (gather(value) < cutoff)
     G = P * C
     return Pages(
         listing=jnp.where(valid, glob, -1).reshape(G, L),
@@ -225,6 +286,7 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
         rating=jnp.where(valid, gather(listings.rating), 0.0).reshape(G, L),
         attract=jnp.where(valid, gather(listings.attract), 0.0).reshape(G, L),
         sponsored=sponsored.reshape(G, L),
+        misaligned=misaligned.reshape(G, L),
         cpc=cpc_cents.reshape(G, L),
         min_price=min_price.reshape(G),
         n_listed=jnp.sum(per_market(listings.candidate), axis=-1).reshape(G).astype(I32),

@@ -35,7 +35,8 @@ ORDER_FIELDS = (
     "paid_cents",  # what buyers paid for these orders
     "claims",
     "false_claims",
-    "fraud_loss_cents",  # buyers' payments lost to fraud, not recovered
+    "fraud_loss_cents",  # buyers' payments for parcels never delivered, not recovered
+    "counterfeit_loss_cents",  # value buyers lost to counterfeits they were not refunded
     "seller_loss_cents",  # sellers' revenue refunded on false claims
     "harmful",  # orders from counterfeiters and non-shippers
 )

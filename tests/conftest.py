@@ -1,0 +1,29 @@
+"""Shared fixtures: simulations are cached per session so that several tests can read the
+same run without paying for it twice."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+
+import twosided
+
+
+@functools.lru_cache(maxsize=32)
+def _cached(name: str, days: int, seeds: int, overrides_json: str, keep_state: bool) -> twosided.Result:
+    overrides = json.loads(overrides_json)
+    return twosided.simulate(name, days=days, seeds=seeds, overrides=overrides, keep_state=keep_state)
+
+
+def cached_run(
+    name: str, days: int, seeds: int = 1, overrides: dict | None = None, keep_state: bool = False
+) -> twosided.Result:
+    """A simulation result, computed once per test session for the same arguments."""
+    return _cached(name, days, seeds, json.dumps(overrides or {}, sort_keys=True), keep_state)
+
+
+@pytest.fixture(scope="session")
+def run_cache():
+    return cached_run

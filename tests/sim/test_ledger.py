@@ -1,0 +1,99 @@
+"""Money: every cent moves through the double-entry ledger. Over a 90-day run of every
+preset the sum of all balances never changes (exactly), balances that must stay
+non-negative do, the balances move exactly by the posted flows, and the revenue the daily
+table reports is the ledger's own flows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import twosided
+from twosided.sim import ledger
+
+from ..conftest import cached_run
+
+PRESETS = twosided.preset_names()
+DAYS = 90
+
+
+@pytest.fixture(scope="module", params=PRESETS)
+def preset_run(request) -> twosided.Result:
+    return cached_run(request.param, DAYS, seeds=2)
+
+
+def test_post_moves_each_amount_from_source_to_destination():
+    flows = ledger.add(ledger.zero_flows(2), "commission", np.array([7, 11]))
+    balances = ledger.post(np.zeros(ledger.n_accounts(2), np.int64), flows)
+    names = ledger.account_names(["A", "B"])
+    got = dict(zip(names, np.asarray(balances).tolist()))
+    assert got["sellers"] == -18 and got["platform:A"] == 7 and got["platform:B"] == 11
+    assert sum(got.values()) == 0
+
+
+def test_total_money_never_changes(preset_run):
+    acc = preset_run.accounts
+    totals = acc.groupby(["seed", "day"])["balance_cents"].sum()
+    assert totals.dtype == np.int64
+    assert (totals == 0).all(), totals[totals != 0].head()
+    assert acc["day"].nunique() == DAYS
+
+
+def test_balances_that_must_stay_non_negative_do(preset_run):
+    acc = preset_run.accounts
+    kinds = acc["account"].str.split(":").str[0]
+    must = acc[kinds.isin(["escrow", "deposits", "platform", "suppliers", "affiliates"])]
+    assert (must["balance_cents"] >= 0).all(), must[must["balance_cents"] < 0].head()
+
+
+def test_balances_move_exactly_by_the_posted_flows(preset_run):
+    acc = preset_run.accounts.pivot_table(
+        index=["seed", "day"], columns="account", values="balance_cents", aggfunc="sum"
+    )
+    flows = preset_run.flows.copy()
+    names = preset_run.platforms
+
+    def account(kind: str, platform: str) -> str:
+        return kind if kind in ledger.FIXED_ACCOUNTS else f"{kind}:{platform}"
+
+    flows["src"] = [account(k, p) for k, p in zip(flows["source"], flows["platform"])]
+    flows["dst"] = [account(k, p) for k, p in zip(flows["destination"], flows["platform"])]
+    out = flows.groupby(["seed", "day", "src"])["cents"].sum().unstack(fill_value=0)
+    inc = flows.groupby(["seed", "day", "dst"])["cents"].sum().unstack(fill_value=0)
+    net = inc.sub(out, fill_value=0).reindex(columns=acc.columns, fill_value=0)
+    change = acc.groupby(level="seed").diff().dropna()
+    assert (change.astype(np.int64) == net.loc[change.index].astype(np.int64)).all().all()
+    assert len(names) >= 1
+
+
+def test_daily_revenue_is_the_ledgers_flows(preset_run):
+    flows = preset_run.flows.pivot_table(
+        index=["seed", "day", "platform"], columns="stream", values="cents", aggfunc="sum"
+    )
+    daily = preset_run.daily.set_index(["seed", "day", "platform"]).loc[flows.index]
+    expected = {
+        "revenue_ads_cents": flows["ads"],
+        "revenue_commission_cents": flows["commission"],
+        "revenue_service_fee_cents": flows["service_fee"] - flows["service_fee_refund"],
+        "revenue_affiliate_cents": flows["affiliate_platform"],
+        "revenue_forfeits_cents": flows["forfeit_to_platform"],
+    }
+    total = sum(expected.values())
+    for column, values in expected.items():
+        assert (daily[column].to_numpy() == values.to_numpy()).all(), column
+    assert (daily["revenue_cents"].to_numpy() == total.to_numpy()).all()
+    # and the platform's cash account holds exactly its cumulative revenue
+    acc = preset_run.accounts
+    for name in preset_run.platforms:
+        cash = acc[acc["account"] == f"platform:{name}"].set_index(["seed", "day"])["balance_cents"]
+        cum = preset_run.daily[preset_run.daily["platform"] == name].set_index(["seed", "day"])[
+            "revenue_cents"
+        ].groupby(level="seed").cumsum()
+        pd.testing.assert_series_equal(cash.loc[cum.index], cum, check_names=False)
+
+
+def test_money_actually_moves(preset_run):
+    d = preset_run.daily
+    assert d["gmv_cents"].sum() > 0 and d["revenue_cents"].sum() > 0
+    assert d["orders"].sum() > 0

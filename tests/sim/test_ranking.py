@@ -1,0 +1,98 @@
+"""Ranking promises: sponsored slots on top sold by the auction, organic results ordered by
+the platform's policy, no listing shown twice, organic positions held only by a bid paid at
+the GSP price; and in a short run, weight on ad spend raises ad revenue and lowers
+consumer surplus while weight on buyer value does the opposite."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from twosided.scenario import apply_overrides, load_scenario
+from twosided.sim import ranking
+from twosided.sim.params import build
+from twosided.sim.run import init_states
+
+from ..conftest import cached_run
+
+
+def _pages(overrides: dict):
+    sc = apply_overrides(load_scenario("monopoly"), {
+        "market.categories": 1, "market.seller_capacity": 40, "market.initial_sellers": 40,
+        "market.ranking_noise": 0.0, "platforms.0.fees.commission": 0.02, **overrides,
+    })
+    dims, params = build(sc)
+    state = jax.tree_util.tree_map(lambda x: x[0], init_states(jnp.asarray([0], jnp.uint32), dims, params))
+    listings = ranking.listing_features(state.sellers, params, state.market.log_ref_price, dims, jnp.int32(0))
+    pages = ranking.build_pages(jax.random.key(0), listings, params, dims)
+    return dims, params, listings, pages
+
+
+def test_page_has_ads_on_top_then_organic_by_policy_without_repeats():
+    dims, params, listings, pages = _pages({"platforms.0.ranking.ads": 0.0})
+    listing = np.asarray(pages.listing[0])
+    sponsored = np.asarray(pages.sponsored[0])
+    shown = listing[listing >= 0]
+    assert len(shown) == len(set(shown.tolist())) == dims.page_length
+    n_ads = int(sponsored.sum())
+    assert n_ads == 3 and sponsored[:n_ads].all() and not sponsored[n_ads:].any()
+    # organic positions follow the relevance score (no noise, no ad weight)
+    cand = np.asarray(listings.candidate[0])
+    rel = np.asarray(ranking.relevance(
+        listings.rating[0], listings.log_rel_price[0],
+        params.commission[0, 0] * listings.price[0].astype(jnp.float32) * listings.attract[0] * params.conversion_estimate,
+        listings.candidate[0], (params.w_quality[0], params.w_price[0], params.w_commission[0]),
+    ))
+    organic = listing[n_ads:]
+    assert np.all(np.diff(rel[organic]) <= 1e-6)
+    # with no ad weight no organic position pays
+    assert np.all(np.asarray(pages.cpc[0])[n_ads:] == 0)
+    # the ads are the highest bid × predicted click rate among candidates
+    score = np.where(cand, np.asarray(listings.bid[0]) * np.asarray(listings.attract[0]), -1)
+    assert set(listing[:n_ads].tolist()) == set(np.argsort(-score)[:n_ads].tolist())
+
+
+def test_bid_weight_sells_organic_positions_at_the_gsp_price():
+    _, params, listings, pages = _pages({"platforms.0.ranking.ads": 2.0})
+    cpc = np.asarray(pages.cpc[0])
+    sponsored = np.asarray(pages.sponsored[0])
+    paid_organic = (cpc > 0) & ~sponsored
+    assert paid_organic.any()
+    bids = np.asarray(listings.bid[0])[np.asarray(pages.listing[0])]
+    assert np.all(cpc <= np.floor(bids) + 1e-9)
+    assert np.all(cpc[paid_organic] >= float(params.reserve[0]))
+
+
+def test_organic_price_formula():
+    price = ranking.organic_prices(
+        base=jnp.asarray([1.0, 2.0]), next_score=jnp.asarray([1.5, 1.5]), w_ads=jnp.float32(2.0),
+        mean_bid=jnp.float32(100.0), bid=jnp.asarray([80.0, 80.0]), reserve=jnp.float32(10.0),
+    )
+    # first needs (1.5 − 1.0) × 100 / 2 = 25 cents; the second holds its place on merit
+    assert np.asarray(price).tolist() == [25.0, 0.0]
+
+
+SHORT = {"market.buyers": 50_000}
+
+
+def _platform0(overrides: dict) -> dict:
+    r = cached_run("taobao", 45, seeds=2, overrides={**SHORT, **overrides})
+    d = r.daily[r.daily["platform_id"] == 0]
+    return d.groupby("seed")[["revenue_ads_cents", "consumer_surplus_cents"]].sum()
+
+
+@pytest.mark.parametrize("low,high", [(0.0, 1.0), (1.0, 3.0)])
+def test_weight_on_ad_spend_raises_ad_revenue_and_lowers_surplus(low, high):
+    a = _platform0({"platforms.0.ranking.ads": low})
+    b = _platform0({"platforms.0.ranking.ads": high})
+    assert (b["revenue_ads_cents"] > a["revenue_ads_cents"] * 1.03).all()
+    assert (b["consumer_surplus_cents"] < a["consumer_surplus_cents"] * 0.99).all()
+
+
+def test_weight_on_buyer_value_does_the_opposite():
+    a = _platform0({})
+    b = _platform0({"platforms.0.ranking.quality": 3.0, "platforms.0.ranking.price": 3.0})
+    assert (b["revenue_ads_cents"] < a["revenue_ads_cents"]).all()
+    assert (b["consumer_surplus_cents"] > a["consumer_surplus_cents"] * 1.03).all()

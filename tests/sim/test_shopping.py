@@ -1,0 +1,120 @@
+"""Shopping promises the textbook choice models: position-based clicks whose rates follow
+the examination curve, and multinomial-logit purchases (with an outside option) whose
+empirical shares match the closed form within sampling error."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from twosided.scenario import load_scenario
+from twosided.sim import shopping
+from twosided.sim.draws import categorical, uniform16
+from twosided.sim.params import build
+
+N = 200_000
+Z = 4.5  # tolerance in standard errors: a false alarm about once in 150,000 checks
+
+
+def _close(empirical: np.ndarray, expected: np.ndarray, n: int) -> None:
+    se = np.sqrt(np.maximum(expected * (1 - expected), 1e-12) / n)
+    assert np.all(np.abs(empirical - expected) <= Z * se + 1e-4), (empirical, expected)
+
+
+def test_uniform16_is_uniform_and_never_zero_or_one():
+    u = np.asarray(uniform16(jax.random.key(1), (N,)))
+    assert u.min() > 0.0 and u.max() < 1.0
+    counts, _ = np.histogram(u, bins=10, range=(0, 1))
+    _close(counts / N, np.full(10, 0.1), N)
+
+
+def test_purchase_shares_match_closed_form_logit():
+    utilities = jnp.asarray([[1.0, 0.2, -0.5, 2.0, 0.0]], jnp.float32)
+    clicked = jnp.asarray([[True, True, True, False, True]])
+    outside = jnp.float32(0.5)
+    util = jnp.broadcast_to(utilities, (N, 5))
+    click = jnp.broadcast_to(clicked, (N, 5))
+    weights = shopping.purchase_weights(util, click, outside)
+    u = uniform16(jax.random.key(7), (N,))
+    bought, position = shopping.choose_listing(u, weights)
+    bought, position = np.asarray(bought), np.asarray(position)
+    shares = np.array([np.mean(bought & (position == k)) for k in range(5)] + [np.mean(~bought)])
+    # closed form: exp(u_j) / (exp(u_0) + sum over clicked exp(u_k)), computed independently
+    e = np.exp(np.array([1.0, 0.2, -0.5, 0.0]))
+    denom = np.exp(0.5) + e.sum()
+    expected = np.array([e[0], e[1], e[2], 0.0, e[3], np.exp(0.5)]) / denom
+    _close(shares, expected, N)
+    probs = np.asarray(shopping.purchase_probabilities(utilities, clicked, outside))[0]
+    assert probs == pytest.approx(expected, rel=1e-5)
+
+
+def test_nothing_clicked_means_nothing_bought():
+    w = jnp.zeros((1000, 4))
+    bought, _ = shopping.choose_listing(uniform16(jax.random.key(3), (1000,)), w)
+    assert not np.any(np.asarray(bought))
+
+
+def test_click_rates_by_position_follow_the_examination_curve():
+    _, params = build(load_scenario("taobao"))
+    e = np.asarray(params.examination)
+    L = e.shape[0]
+    for attract in (1.0, 0.35):
+        a = jnp.full((N, L), attract, jnp.float32)
+        u = uniform16(jax.random.key(11), (N, L))
+        clicks = np.asarray(shopping.clicks(u, params.examination, a, jnp.ones((N, L), bool)))
+        _close(clicks.mean(axis=0), e * attract, N)
+    # the curve is the power law (k + 1)^(-decay) of the scenario
+    decay = load_scenario("taobao").buyers.examination_decay
+    assert e == pytest.approx((np.arange(L) + 1.0) ** (-decay), rel=1e-6)
+
+
+def test_platform_choice_matches_closed_form_logit():
+    _, params = build(load_scenario("taobao"))
+    trust = jnp.asarray([[1.0, 0.3, 0.5]], jnp.float32)
+    n_listed = jnp.asarray([[40, 20, 10]], jnp.int32)
+    last = jnp.asarray([0], jnp.int8)
+    open_ = jnp.asarray([True, True, True])
+    v = np.asarray(shopping.platform_utilities(trust, n_listed, last, open_, params))[0]
+    p = params
+    expected_v = np.array(
+        [
+            float(p.trust_weight) * t + float(p.assortment_weight) * np.log1p(n) + float(p.switching_cost) * (i == 0)
+            for i, (t, n) in enumerate(zip([1.0, 0.3, 0.5], [40, 20, 10]))
+        ]
+        + [float(p.offline_utility)]
+    )
+    assert v == pytest.approx(expected_v, rel=1e-5)
+    u = uniform16(jax.random.key(5), (N,))
+    chosen = np.asarray(shopping.choose_platform(u, jnp.broadcast_to(jnp.asarray(v), (N, 4))))
+    shares = np.bincount(chosen, minlength=4) / N
+    expected = np.exp(expected_v) / np.exp(expected_v).sum()
+    _close(shares, expected, N)
+
+
+def test_closed_platforms_and_empty_markets_are_never_chosen():
+    _, params = build(load_scenario("taobao"))
+    trust = jnp.zeros((N, 3), jnp.float32)
+    n_listed = jnp.broadcast_to(jnp.asarray([30, 0, 30], jnp.int32), (N, 3))
+    open_ = jnp.asarray([True, True, False])
+    v = shopping.platform_utilities(trust, n_listed, jnp.full((N,), -1, jnp.int8), open_, params)
+    chosen = np.asarray(shopping.choose_platform(uniform16(jax.random.key(2), (N,)), v))
+    assert set(np.unique(chosen)) <= {0, 3}
+
+
+def test_categorical_draw_matches_softmax():
+    logits = jnp.asarray([0.0, 1.0, -1.0, 2.0])
+    draws = np.asarray(categorical(uniform16(jax.random.key(9), (N,)), jnp.broadcast_to(logits, (N, 4))))
+    expected = np.exp(np.asarray(logits)) / np.exp(np.asarray(logits)).sum()
+    _close(np.bincount(draws, minlength=4) / N, expected, N)
+
+
+def test_trust_decays_toward_the_baseline():
+    _, params = build(load_scenario("taobao"))
+    base = np.asarray(params.initial_trust)
+    trust = jnp.asarray([[3.0, -2.0, 0.5]], jnp.float32)
+    last_visit = jnp.asarray([[0, 0, 0]], jnp.int16)
+    later = np.asarray(shopping.decayed_trust(trust, last_visit, jnp.int32(100), params))[0]
+    keep = (1 - float(params.trust_decay)) ** 100
+    assert later == pytest.approx(base + (np.array([3.0, -2.0, 0.5]) - base) * keep, rel=1e-4)
