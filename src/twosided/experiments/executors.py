@@ -8,8 +8,9 @@ another machine could not reach the driver's disk anyway).
 
 Local worker processes are started with the ``spawn`` method: JAX does not survive
 ``fork``. Each worker keeps its compiled programs between variants of the same shape, and
-all workers share JAX's persistent compilation cache, so a shape is compiled once per sweep
-rather than once per worker.
+workers (local or Ray) share JAX's persistent compilation cache on their machine
+(``$TWOSIDED_COMPILE_CACHE``, default ``~/.cache/twosided/jax``; ``off`` disables it), so a
+shape is compiled once per machine rather than once per worker and sweep.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import concurrent.futures as cf
 import dataclasses
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import pandas as pd
 from twosided.experiments.grid import SweepError
 
 EXECUTORS = ("local", "ray")
+CACHE_ENV = "TWOSIDED_COMPILE_CACHE"
 # compiles shorter than this are not worth writing to the persistent cache (JAX's own knob)
 _CACHE_MIN_COMPILE_SECONDS = 1.0
 
@@ -50,6 +51,15 @@ def run_task(task: Task) -> pd.DataFrame:
     return simulate(scenario, seeds=task.seeds).daily
 
 
+def compile_cache_folder() -> str | None:
+    """This machine's persistent compilation cache for workers (None when turned off)."""
+    setting = os.environ.get(CACHE_ENV)
+    if setting is not None:
+        return None if setting.strip().lower() in ("", "off") else setting
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "twosided" / "jax")
+
+
 def use_compile_cache(folder: str | None) -> None:
     """Point JAX's persistent compilation cache at ``folder`` (in a worker process)."""
     if folder is None:
@@ -61,8 +71,9 @@ def use_compile_cache(folder: str | None) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", _CACHE_MIN_COMPILE_SECONDS)
 
 
-def _cached_task(task: Task, cache: str | None) -> pd.DataFrame:
-    use_compile_cache(cache)
+def _cached_task(task: Task) -> pd.DataFrame:
+    """A Ray task: the cache folder is resolved on the worker's own machine."""
+    use_compile_cache(compile_cache_folder())
     return run_task(task)
 
 
@@ -72,7 +83,7 @@ def default_workers(variants: int) -> int:
     return max(1, min(variants, (os.cpu_count() or 1) // 2))
 
 
-def run_local(tasks: Sequence[Task], workers: int, cache: str | None) -> Iterator[tuple[int, pd.DataFrame]]:
+def run_local(tasks: Sequence[Task], workers: int) -> Iterator[tuple[int, pd.DataFrame]]:
     """Yield ``(index, daily)`` as variants finish. One worker runs in this process (no
     second compile); more run in spawned processes."""
     if workers <= 1:
@@ -81,7 +92,8 @@ def run_local(tasks: Sequence[Task], workers: int, cache: str | None) -> Iterato
         return
     context = multiprocessing.get_context("spawn")
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=use_compile_cache, initargs=(cache,)
+        max_workers=workers, mp_context=context, initializer=use_compile_cache,
+        initargs=(compile_cache_folder(),),
     )
     try:
         futures = {pool.submit(run_task, task): task.index for task in tasks}
@@ -101,9 +113,7 @@ def _ray() -> Any:
     return ray
 
 
-def run_ray(
-    tasks: Sequence[Task], address: str | None, cache: str | None
-) -> Iterator[tuple[int, pd.DataFrame]]:
+def run_ray(tasks: Sequence[Task], address: str | None) -> Iterator[tuple[int, pd.DataFrame]]:
     """Yield ``(index, daily)`` as variants finish on a Ray cluster: the one this process
     is already connected to, the one at ``address`` (``auto``: the running local cluster),
     or a new local one."""
@@ -116,7 +126,7 @@ def run_ray(
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise SweepError(f"--address {address}: cannot connect to Ray: {first}") from None
     remote = ray.remote(num_cpus=1)(_cached_task)
-    pending = {remote.remote(task, cache): task.index for task in tasks}
+    pending = {remote.remote(task): task.index for task in tasks}
     try:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
@@ -129,10 +139,16 @@ def run_ray(
             ray.shutdown()
 
 
-def ray_cache_folder() -> str:
-    """A node-local compilation cache for Ray workers (the driver's folders may not exist
-    on other machines)."""
-    return str(Path(tempfile.gettempdir()) / "twosided-jax-cache")
+def check_executor(executor: str, workers: int | None, address: str | None) -> None:
+    """Refuse executor settings that cannot work, before anything is written or run."""
+    if executor not in EXECUTORS:
+        raise SweepError(f"--executor {executor}: expected one of {', '.join(EXECUTORS)}")
+    if executor == "local" and address is not None:
+        raise SweepError("--address: only used with --executor ray")
+    if workers is not None and workers < 1:
+        raise SweepError(f"--workers {workers}: must be at least 1")
+    if executor == "ray":
+        _ray()
 
 
 def run_tasks(
@@ -140,17 +156,9 @@ def run_tasks(
     executor: str,
     workers: int | None,
     address: str | None,
-    cache: str | None,
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """Run tasks on the chosen executor, yielding results as they finish."""
-    if executor == "local":
-        if address is not None:
-            raise SweepError("--address: only used with --executor ray")
-        count = default_workers(len(tasks)) if workers is None else workers
-        if count < 1:
-            raise SweepError(f"--workers {count}: must be at least 1")
-        return run_local(tasks, count, cache)
+    check_executor(executor, workers, address)
     if executor == "ray":
-        _ray()  # fail before any work when Ray is missing
-        return run_ray(tasks, address, ray_cache_folder())
-    raise SweepError(f"--executor {executor}: expected one of {', '.join(EXECUTORS)}")
+        return run_ray(tasks, address)
+    return run_local(tasks, default_workers(len(tasks)) if workers is None else workers)

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from twosided.experiments.executors import Task, run_tasks
+from twosided.experiments.executors import Task, check_executor, run_tasks
 from twosided.experiments.grid import (
     SweepError,
     Variant,
@@ -46,7 +46,6 @@ SweepProgress = Callable[[int, int], None]
 KIND = "sweep"
 PLAN_FILE = "sweep.json"
 DAILY_FILE = "daily.parquet"
-COMPILE_CACHE = ".jax-cache"
 
 
 @dataclasses.dataclass
@@ -258,6 +257,7 @@ def run_sweep(
     """Run the variants of a plan not yet done, store each as it finishes, and return the
     whole sweep's table. ``progress(done, total)`` is called once at the start (with the
     variants found done) and after each variant is stored."""
+    check_executor(executor, workers, address)
     out = Path(out)
     folder = open_sweep_folder(plan, out)
     done = completed_variants(plan, folder, out)
@@ -268,8 +268,7 @@ def run_sweep(
     tasks = [Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds) for v in todo]
     ran: list[int] = []
     if tasks:
-        cache = str(out / COMPILE_CACHE)
-        for index, daily in run_tasks(tasks, executor, workers, address, cache):
+        for index, daily in run_tasks(tasks, executor, workers, address):
             save_variant(plan, folder, out, plan.variants[index], daily)
             ran.append(index)
             if progress is not None:
