@@ -9,7 +9,8 @@ another machine could not reach the driver's disk anyway).
 Local worker processes are started with the ``spawn`` method: JAX does not survive
 ``fork``. Each worker keeps its compiled programs between variants of the same shape, and
 workers (local or Ray) share JAX's persistent compilation cache on their machine
-(``$TWOSIDED_COMPILE_CACHE``, default ``~/.cache/twosided/jax``; ``off`` disables it), so a
+(``$XDG_CACHE_HOME/twosided/jax``, as the ``twosided`` command uses; JAX's own
+``JAX_COMPILATION_CACHE_DIR`` chooses another folder, an empty value turns it off), so a
 shape is compiled once per machine rather than once per worker and sweep.
 """
 
@@ -28,9 +29,7 @@ import pandas as pd
 from twosided.experiments.grid import SweepError
 
 EXECUTORS = ("local", "ray")
-CACHE_ENV = "TWOSIDED_COMPILE_CACHE"
-# compiles shorter than this are not worth writing to the persistent cache (JAX's own knob)
-_CACHE_MIN_COMPILE_SECONDS = 1.0
+CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,10 +51,10 @@ def run_task(task: Task) -> pd.DataFrame:
 
 
 def compile_cache_folder() -> str | None:
-    """This machine's persistent compilation cache for workers (None when turned off)."""
-    setting = os.environ.get(CACHE_ENV)
-    if setting is not None:
-        return None if setting.strip().lower() in ("", "off") else setting
+    """This machine's persistent compilation cache for workers; None where
+    ``JAX_COMPILATION_CACHE_DIR`` is set (JAX then reads it itself)."""
+    if CACHE_ENV in os.environ:
+        return None
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return str(Path(base) / "twosided" / "jax")
 
@@ -68,7 +67,6 @@ def use_compile_cache(folder: str | None) -> None:
 
     Path(folder).mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", _CACHE_MIN_COMPILE_SECONDS)
 
 
 def _cached_task(task: Task) -> pd.DataFrame:
@@ -78,8 +76,8 @@ def _cached_task(task: Task) -> pd.DataFrame:
 
 
 def default_workers(variants: int) -> int:
-    """Local worker processes for a sweep: one per two cores (XLA uses a second thread per
-    process well), at least one, never more than there are variants."""
+    """Local worker processes for a sweep: one per two cores (leaving room for the threads
+    of each worker's XLA runtime), at least one, never more than there are variants."""
     return max(1, min(variants, (os.cpu_count() or 1) // 2))
 
 

@@ -34,8 +34,9 @@ _SWEEP_KEYS = {"days": "--days", "seed": "--seeds"}
 VarySpec = Mapping[str, Any] | Sequence[str] | None
 
 
-class SweepError(ValueError):
-    """A sweep request that cannot be run (bad --vary, bad executor); one clear line."""
+class SweepError(ScenarioError):
+    """A sweep request that cannot be run (bad --vary, bad executor); one clear line.
+    A kind of ScenarioError, so that callers handling bad scenarios handle it too."""
 
 
 @dataclasses.dataclass(frozen=True)
