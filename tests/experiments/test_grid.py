@@ -107,3 +107,14 @@ def test_value_range_has_steps_values_from_start_to_stop(start: float, stop: flo
         assert values[-1] == pytest.approx(stop, rel=1e-9, abs=1e-9)
         gaps = [b - a for a, b in zip(values, values[1:])]
         assert all(g * (stop - start) >= 0 for g in gaps)
+
+
+def test_a_changed_engine_gets_a_new_sweep_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    import twosided.experiments.grid as grid_module
+
+    args = {"vary": [f"{ADS}=0:1:2"], "seeds": 2, "days": 5, "overrides": SMALL}
+    before = plan_sweep("taobao", **args).sweep_id
+    real = grid_module.engine_fingerprint()
+    assert len(real) == 64 and real == grid_module.engine_fingerprint()
+    monkeypatch.setattr(grid_module, "engine_fingerprint", lambda: "edited engine")
+    assert plan_sweep("taobao", **args).sweep_id != before

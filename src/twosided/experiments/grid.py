@@ -20,6 +20,7 @@ import itertools
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ from twosided.scenario import Scenario, ScenarioError, apply_overrides
 
 # significant digits kept of a START:STOP:STEPS value, so 0.1 steps read 0.3, not 0.30000000000000004
 _SIGNIFICANT_DIGITS = 12
+# the modules besides sim/ whose code decides a run's results
+_ENGINE_FILES = ("simulation.py", "metrics.py", "scenario.py")
 # keys that belong to the sweep itself, not to its variants
 _SWEEP_KEYS = {"days": "--days", "seed": "--seeds"}
 
@@ -160,14 +163,29 @@ def resolve_variant(base: Scenario, variant: Variant) -> Scenario:
         raise SweepError(f"--vary {where}: {err}") from None
 
 
+def engine_fingerprint() -> str:
+    """A hash of the code that turns a scenario into results (the engine, the simulation
+    API, the metrics tables and the scenario schema): results stored by other code are
+    never taken for this code's."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "sim").glob("*.py")) + [root / f for f in _ENGINE_FILES]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode("utf-8"))
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def sweep_id(base: Scenario, variants: Sequence[Variant], seeds: Sequence[int], version: str) -> str:
     """A stable id of a sweep: a hash of its resolved base scenario (days included), its
-    variants, its seeds and the twosided version. The same sweep always gets the same id."""
+    variants, its seeds, the twosided version and the engine's code. The same sweep always
+    gets the same id; a changed engine gets a new one."""
     payload = {
         "scenario": base.model_dump(mode="json"),
         "variants": [[v.labels, v.overrides] for v in variants],
         "seeds": list(seeds),
         "version": version,
+        "engine": engine_fingerprint(),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

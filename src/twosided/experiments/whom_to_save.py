@@ -440,7 +440,8 @@ def axis_table() -> str:
 
 def _world(reg: Regime) -> str:
     base = reg.sweep.plan.base
-    return f"{esc(reg.name)} ({esc(base.name)}, {len(base.platforms)} platforms)"
+    count = len(base.platforms)
+    return f"{esc(reg.name)} ({esc(base.name)}, {count} platform{'s' if count > 1 else ''})"
 
 
 def study_html(regimes: Sequence[Regime], findings: Sequence[str]) -> str:
