@@ -14,6 +14,8 @@ import pytest
 from twosided.experiments.grid import SweepError
 from twosided.experiments.whom_to_save import (
     Regime,
+    study_findings,
+    study_html,
     buyer_value_budget,
     competition_finding,
     horizon_finding,
@@ -50,14 +52,15 @@ def test_policy_axis_runs_from_revenue_first_to_the_schema_default() -> None:
         policy_variants(1)
 
 
-def _fake_regime(name: str, revenue: callable) -> Regime:
+def _fake_regime(name: str, revenue: callable, scenario: str = "synthetic") -> Regime:
     """A regime from a synthetic daily table: revenue(t, day, seed) in cents per day."""
     rows = [
         {"policy": t, "seed": s, "day": d, "platform_id": 0, "revenue_cents": revenue(t, d, s),
          "consumer_surplus_cents": 100 * t, "monthly_active_buyers": 50 + 10 * t, "active_sellers": 20}
         for t in POLICIES for s in SEEDS for d in range(DAYS)
     ]
-    plan = SimpleNamespace(days=DAYS, base=SimpleNamespace(name=name, market=SimpleNamespace(buyers=100)))
+    base = SimpleNamespace(name=scenario, market=SimpleNamespace(buyers=100), platforms=[None])
+    plan = SimpleNamespace(days=DAYS, base=base, variants=POLICIES, seeds=SEEDS, sweep_id="0123")
     return regime(name, SimpleNamespace(table=pd.DataFrame(rows), plan=plan))
 
 
@@ -94,6 +97,15 @@ def test_findings_follow_the_numbers() -> None:
     assert "long-run revenue the answer depends on competition" in both
     assert "user-first ranking (t = 1) with rivals" in both
     assert "revenue-first ranking (t = 0) without rivals" in both
+
+
+def test_report_escapes_scenario_names() -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    regimes = [_fake_regime("with rivals", _fading_greed, evil), _fake_regime("without rivals", _steady_greed)]
+    findings = study_findings(regimes)
+    assert any(evil in f for f in findings)  # plain text...
+    html = study_html(regimes, findings)
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html  # ...escaped on the page
 
 
 def test_whole_study_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> None:

@@ -316,7 +316,7 @@ def horizon_finding(reg: Regime) -> str:
     short, long_ = reg.windows["short"], reg.windows["long"]
     q, l_, c = (best_policy(reg, k) for k in ("revenue_first_quarter", "revenue_long_run", "revenue_cumulative"))
     text = (
-        f"<b>{reg.name.capitalize()}</b> ({esc(reg.sweep.plan.base.name)}): the incumbent's revenue in the "
+        f"{reg.name.capitalize()} ({reg.sweep.plan.base.name}): the incumbent's revenue in the "
         f"{short.name} (days {short.first}-{short.last}) is highest under {policy_name(q)} "
         f"({number(_row(reg, q)['revenue_first_quarter'])} yuan); in the {long_.name} (days "
         f"{long_.first}-{long_.last}) under {policy_name(l_)} ({number(_row(reg, l_)['revenue_long_run'])} "
@@ -375,7 +375,8 @@ def _beyond_noise(reg: Regime, key: str, a: float, b: float) -> bool:
 
 
 def study_findings(regimes: Sequence[Regime]) -> list[str]:
-    """The report's plain-words findings, computed from the numbers (HTML-safe)."""
+    """The report's plain-words findings, computed from the numbers (plain text: escape
+    before putting them in HTML)."""
     out = [horizon_finding(r) for r in regimes]
     out += [users_finding(r) for r in regimes]
     out.append(competition_finding(regimes))
@@ -449,7 +450,7 @@ def study_html(regimes: Sequence[Regime], findings: Sequence[str]) -> str:
     plan = regimes[0].sweep.plan
     w = regimes[0].windows
     parts = ["<h2>What the runs show</h2>"]
-    parts += [f"<p class=\"finding\">{f}</p>" for f in findings]
+    parts += [f"<p class=\"finding\">{esc(f)}</p>" for f in findings]
     parts.append(
         "<h2>The experiment</h2><p>The incumbent (platform 0) ranks its organic results by a "
         "weighted blend of quality, low price, expected commission and ad spend. Policy t moves "
