@@ -53,7 +53,7 @@ from twosided.experiments.stats import (
     whole_run,
 )
 from twosided.experiments.sweep import SweepResult, SweepProgress, plan_variants, run_sweep
-from twosided.scenario import Ranking
+from twosided.scenario import Ranking, Scenario
 from twosided.store import DEFAULT_ROOT
 
 STUDY = "whom-to-save"
@@ -207,8 +207,8 @@ def _offset(progress: SweepProgress | None, before: int, total: int) -> SweepPro
 
 
 def whom_to_save(
-    preset: str | Path = "taobao",
-    monopoly: str | Path = "monopoly",
+    preset: str | Path | Scenario = "taobao",
+    monopoly: str | Path | Scenario = "monopoly",
     seeds: int = 4,
     years: float = 3.0,
     points: int = 5,
@@ -239,10 +239,11 @@ def whom_to_save(
         ("with rivals", plan_variants(preset, variants, seeds, days, None, overrides)),
         ("without rivals", plan_variants(monopoly, variants, seeds, days, None, overrides)),
     ]
-    if len(plans[0][1].base.platforms) < 2:
-        raise SweepError(f"--preset {preset}: has one platform; the study needs rivals")
-    if len(plans[1][1].base.platforms) != 1:
-        raise SweepError(f"--monopoly {monopoly}: has {len(plans[1][1].base.platforms)} platforms; expected one")
+    rivals, alone = (plan.base for _, plan in plans)
+    if len(rivals.platforms) < 2:
+        raise SweepError(f"--preset {rivals.name}: has one platform; the study needs rivals")
+    if len(alone.platforms) != 1:
+        raise SweepError(f"--monopoly {alone.name}: has {len(alone.platforms)} platforms; expected one")
     total = sum(len(p.variants) for _, p in plans)
     regimes = []
     for i, (name, plan) in enumerate(plans):
