@@ -169,12 +169,20 @@ class Buyers(_Model):
         description="Correlation of log β_price and log β_quality: bargain hunters care less "
         "about quality, so price harm and quality harm move different buyers.",
     )
+    reference_quality: Probability = Field(
+        0.6,
+        description="Quality at which quality adds nothing to utility: utility is centred on a "
+        "typical listing, u = β_quality·(rating − reference) − β_price·log(price/reference "
+        "price), so price- and quality-sensitive buyers value a typical offer alike and differ "
+        "in how they value departures from it.",
+    )
     outside_utility: float = Field(
-        2.2,
+        0.4,
         ge=-20.0,
         le=20.0,
-        description="Utility of buying nothing after a search (the logit outside option). Sets "
-        "the per-session conversion to roughly a third under the defaults.",
+        description="Utility of buying nothing after a search (the logit outside option), "
+        "against a typical listing's 0. Sets the per-session conversion to about a fifth "
+        "under the defaults.",
     )
     examination_decay: float = Field(
         0.8,
@@ -205,10 +213,12 @@ class Buyers(_Model):
     )
     # platform choice
     trust_weight: float = Field(
-        1.0,
+        3.0,
         ge=0.0,
         le=20.0,
-        description="Weight of the buyer's trust in a platform in its platform-choice logit.",
+        description="Weight of the buyer's trust in a platform in its platform-choice logit. "
+        "Trust is in utility units of a session; 3 lets a one-tenth difference in a "
+        "session's expected value shift about 8% of a buyer's sessions.",
     )
     assortment_weight: float = Field(
         0.5,
@@ -233,17 +243,19 @@ class Buyers(_Model):
     )
     # trust dynamics
     trust_learning_rate: float = Field(
-        0.08,
+        0.2,
         ge=0.0,
         le=1.0,
-        description="How far one experience moves trust (exponential-recency learning).",
+        description="How far one session moves trust toward what happened in it "
+        "(exponential-recency learning: the last five or so sessions dominate).",
     )
     trust_decay_per_day: float = Field(
-        0.005,
+        0.001,
         ge=0.0,
         le=1.0,
-        description="Daily pull of trust back toward the platform's baseline when unused (a "
-        "half-life of about 140 days: memories of a bad purchase fade over months).",
+        description="Daily pull of trust back toward the platform's baseline (its brand) "
+        "when unused: a half-life of about two years, so an impression of a platform "
+        "outlasts months of not using it.",
     )
     surplus_weight: float = Field(
         0.5,
@@ -252,15 +264,19 @@ class Buyers(_Model):
         description="Trust gain per unit of realized utility above the outside option.",
     )
     no_purchase_penalty: float = Field(
-        0.1,
+        0.5,
         ge=0.0,
         le=20.0,
-        description="Trust lost after a search that found nothing worth buying.",
+        description="Trust lost after a search that found nothing worth buying (a wasted "
+        "search costs about as much as a typical purchase's expected gain).",
     )
     compare_probability: Probability = Field(
         0.3,
-        description="Chance that a buyer who bought also checks the same keyword on another "
-        "platform and notices if it was cheaper there.",
+        description="Chance that a median buyer also checks the same keyword on another "
+        "platform and notices if it was cheaper there than what it paid (or, if it bought "
+        "nothing, than the cheapest listing it clicked). It scales with β_price / its "
+        "median (capped at 1): the returns to search rise with price sensitivity (Stigler "
+        "1961), so bargain hunters compare more.",
     )
     overpay_weight: float = Field(
         1.0,
@@ -614,12 +630,13 @@ class Platform(_Model):
     entry_day: int = Field(
         0, ge=0, description="Day the platform opens (0 = present from the start)."
     )
-    initial_trust: float = Field(
+    brand: float = Field(
         0.0,
         ge=-20.0,
         le=20.0,
-        description="Buyers' initial (and baseline) trust: the brand; it sets the initial "
-        "buyer share.",
+        description="Buyers' standing preference for the platform (awareness, reputation, "
+        "habit of the market) in platform-choice utility: with assortment it sets the initial "
+        "buyer share; experience (trust) then moves each buyer away from it.",
     )
     initial_seller_share: Probability = Field(
         1.0,
@@ -660,7 +677,7 @@ class Scenario(_Model):
     buyers: Buyers = Field(default_factory=Buyers)
     sellers: Sellers = Field(default_factory=Sellers)
     platforms: list[Platform] = Field(
-        default_factory=lambda: [Platform(name="Marketplace", initial_trust=1.0)],
+        default_factory=lambda: [Platform(name="Marketplace", brand=1.0)],
         min_length=1,
         max_length=MAX_PLATFORMS,
         description="The platforms in the market (1-5).",

@@ -5,19 +5,29 @@ same parent and renamed into place at the end (a rename is atomic on one filesys
 A catalog row is inserted only after that rename, in one transaction, so the catalog never
 points at files that are not there. Interrupting a run removes its temporary folder.
 
-The catalog (``<root>/catalog.duckdb``) has one table, ``runs``, and views ``daily`` and
-``accounts`` over the Parquet files of every registered run, so that users can query
-across runs with SQL (``twosided runs --sql "..."``).
+The catalog (``<root>/catalog.duckdb``) has one table, ``runs``, and views ``daily``,
+``accounts``, ``flows`` and ``switches`` over the Parquet files of every registered run, so
+that users can query across runs with SQL (``twosided runs --sql "..."``).
+
+A run folder holds ``scenario.toml`` (the resolved scenario, every field), ``daily.parquet``,
+``accounts.parquet``, ``flows.parquet``, ``switches.parquet``, ``summary.json`` (per-platform
+totals computed from ``daily.parquet``), ``meta.json`` (versions, device, seeds, command
+line) and ``report.html``. ``save_run`` writes one; ``load_run`` reads one back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
+import math
+import os
+import platform as host
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +36,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from twosided.metrics import summarize
+from twosided.scenario import load_scenario
+from twosided.simulation import Result
+
 DEFAULT_ROOT = Path("twosided-runs")
 CATALOG_NAME = "catalog.duckdb"
 TMP_PREFIX = ".tmp-"
+TABLES = ("daily", "accounts", "flows", "switches")
+SCENARIO_FILE = "scenario.toml"
+SUMMARY_FILE = "summary.json"
+META_FILE = "meta.json"
+REPORT_FILE = "report.html"
+LATEST = "latest"
+LOCK_WAIT_S = 30.0  # how long to wait for another process's hold on the catalog
+LOCK_POLL_S = 0.2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -52,7 +74,7 @@ class StoreError(ValueError):
 
 def new_run_id(name: str) -> str:
     """A sortable, unique run id: UTC time, scenario name, and a short random suffix."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:40] or "run"
     return f"{stamp}-{safe}-{uuid.uuid4().hex[:6]}"
 
@@ -85,7 +107,8 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def write_json(data: Any, path: Path) -> None:
     """Write JSON with a stable layout."""
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 class Catalog:
@@ -98,7 +121,7 @@ class Catalog:
             self.con = duckdb.connect(":memory:")
         else:
             self.root.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            self.con = _connect(self.path, read_only)
         if not read_only or not self.path.exists():
             self.con.execute(_SCHEMA)
 
@@ -137,7 +160,7 @@ class Catalog:
                     run_id,
                     kind,
                     name,
-                    dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
                     days,
                     json.dumps(seeds),
                     str(folder),
@@ -161,10 +184,15 @@ class Catalog:
         return self.con.execute(sql + " ORDER BY created DESC, run_id DESC", params).df()
 
     def resolve(self, ref: str) -> Path:
-        """A run folder from a run id, a unique id prefix, or a folder path."""
+        """A run folder from a run id, a unique id prefix, ``latest``, or a folder path."""
         path = Path(ref)
         if path.is_dir() and (path / "daily.parquet").exists():
             return path
+        if ref == LATEST:
+            newest = self.runs(kind="run")
+            if newest.empty:
+                raise StoreError(f"run '{ref}': no runs in {self.path}")
+            return Path(newest["path"].iloc[0])
         rows = self.con.execute(
             "SELECT run_id, path FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY run_id",
             [ref, f"{ref}%"],
@@ -179,21 +207,208 @@ class Catalog:
         return Path(rows[0][1])
 
     def _refresh_views(self) -> None:
-        paths = [r[0] for r in self.con.execute("SELECT path FROM runs ORDER BY created").fetchall()]
-        for table in ("daily", "accounts"):
-            files = [str(Path(p) / f"{table}.parquet") for p in paths if (Path(p) / f"{table}.parquet").exists()]
+        """(Re)create one view per table over the Parquet files of every registered run,
+        with the run's id in a ``run_id`` column."""
+        rows = self.con.execute("SELECT path FROM runs ORDER BY created").fetchall()
+        paths = [r[0] for r in rows]
+        for table in TABLES:
+            files = [str(Path(p) / f"{table}.parquet") for p in paths]
+            files = [f for f in files if Path(f).exists()]
             if files:
                 listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
                 self.con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM "
-                    f"read_parquet([{listing}], union_by_name = true, filename = true)"
+                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT r.run_id, t.* FROM "
+                    f"read_parquet([{listing}], union_by_name = true, filename = true) AS t "
+                    f"JOIN runs AS r ON t.filename = r.path || '/{table}.parquet'"
                 )
 
     def query(self, sql: str) -> pd.DataFrame:
-        """Run SQL against the catalog (tables ``runs``; views ``daily``, ``accounts``)."""
+        """Run SQL against the catalog (table ``runs``; views ``daily``, ``accounts``,
+        ``flows``, ``switches`` over every registered run, with a ``filename`` column)."""
         self._refresh_views()
         try:
             return self.con.execute(sql).df()
         except duckdb.Error as err:
             message = str(err).strip().splitlines()[0]
             raise StoreError(f"--sql: {message}") from None
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the catalog, waiting while another process holds its lock."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower() or time.monotonic() > deadline:
+                message = str(err).strip().splitlines()[0]
+                raise StoreError(f"{path}: cannot open the catalog: {message}") from None
+            time.sleep(LOCK_POLL_S)
+
+
+@contextlib.contextmanager
+def atomic_file(final: Path) -> Iterator[Path]:
+    """Yield a temporary path that replaces ``final`` only if the block completes."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- run folders
+
+
+@dataclasses.dataclass
+class RunData(Result):
+    """A run folder read back: a ``Result`` (same tables, same ``summary()``) with the
+    folder it came from and its records."""
+
+    folder: Path = Path(".")
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    summary_record: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (its folder name)."""
+        return str(self.meta.get("run_id", self.folder.name))
+
+
+def environment() -> dict[str, Any]:
+    """Versions and the compute device, for ``meta.json``."""
+    import jax
+
+    import twosided
+
+    device = jax.devices()[0]
+    return {
+        "twosided": twosided.__version__,
+        "jax": jax.__version__,
+        "python": host.python_version(),
+        "platform": host.platform(),
+        "device": f"{device.platform}:{getattr(device, 'device_kind', '')}".rstrip(":"),
+        "device_count": jax.device_count(),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe scalar: NumPy numbers to Python, NaN to null."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def summary_record(run: Result) -> dict[str, Any]:
+    """``summary.json``: per-platform totals over the run (means over seeds) and market totals.
+
+    Flows (sessions, orders, money) are summed over days; levels (sellers, monthly active
+    buyers, trust) are taken on the last day; shares and the take rate are ratios of the
+    seed-averaged totals. Computed from ``daily`` alone, so it agrees with ``daily.parquet``.
+    """
+    table = summarize(run.daily)
+    platforms = [
+        {str(k): _plain(v) for k, v in row.items()} for row in table.to_dict(orient="records")
+    ]
+    money = [c for c in table.columns if c.endswith("_cents")]
+    counts = ["sessions", "orders", "active_sellers", "monthly_active_buyers", "claims",
+              "sellers_entered", "sellers_exited"]
+    market = {c: _plain(table[c].sum()) for c in [*counts, *money] if c in table.columns}
+    gmv = market.get("gmv_cents") or 0
+    market["take_rate"] = market["revenue_cents"] / gmv if gmv else None
+    return {
+        "scenario": run.scenario.name,
+        "description": run.scenario.description,
+        "days": int(run.daily["day"].nunique()),
+        "seeds": [int(s) for s in run.seeds],
+        "platforms": platforms,
+        "market": market,
+    }
+
+
+def write_run(run: Result, folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """Write a run's files into ``folder`` (not the report); returns the summary record."""
+    folder = Path(folder)
+    (folder / SCENARIO_FILE).write_text(run.scenario.to_toml(), encoding="utf-8")
+    for table in TABLES:
+        write_parquet(getattr(run, table), folder / f"{table}.parquet")
+    record = summary_record(run)
+    write_json(record, folder / SUMMARY_FILE)
+    write_json(meta, folder / META_FILE)
+    return record
+
+
+def save_run(
+    run: Result,
+    root: Path | str = DEFAULT_ROOT,
+    *,
+    meta: dict[str, Any] | None = None,
+    extra: Callable[[Path], None] | None = None,
+    kind: str = "run",
+    sweep_id: str | None = None,
+    variant: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> tuple[str, Path]:
+    """Write a complete run folder under ``root`` and then index it in the catalog.
+
+    ``extra(folder)`` writes further files (the report) into the temporary folder before it
+    is renamed into place. If registering fails the folder is removed again, so a folder
+    under ``root`` is always complete and catalogued. Returns the run id and folder.
+    """
+    root = Path(root)
+    run_id = run_id or new_run_id(run.scenario.name)
+    final = root / run_id
+    meta = {**environment(), **(meta or {}), "run_id": run_id, "seeds": list(run.seeds),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    with atomic_folder(final) as tmp:
+        record = write_run(run, tmp, meta)
+        if extra is not None:
+            extra(tmp)
+    try:
+        with Catalog(root) as catalog:
+            catalog.register(
+                run_id, final, name=run.scenario.name, days=record["days"], seeds=record["seeds"],
+                kind=kind, sweep_id=sweep_id, variant=variant,
+                meta={**meta, "market": record["market"]},
+            )
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+    return run_id, final
+
+
+def load_run(folder: Path | str) -> RunData:
+    """Read a run folder back."""
+    folder = Path(folder)
+    missing = [name for name in (SCENARIO_FILE, "daily.parquet") if not (folder / name).exists()]
+    if missing:
+        raise StoreError(f"{folder}: not a run folder (missing {', '.join(missing)})")
+    tables = {
+        t: pq.read_table(folder / f"{t}.parquet").to_pandas() if (folder / f"{t}.parquet").exists()
+        else pd.DataFrame()
+        for t in TABLES
+    }
+    meta = _read_json(folder / META_FILE)
+    seeds = meta.get("seeds") or sorted(int(s) for s in tables["daily"]["seed"].unique())
+    return RunData(
+        folder=folder,
+        scenario=load_scenario(folder / SCENARIO_FILE),
+        seeds=[int(s) for s in seeds],
+        meta=meta,
+        summary_record=_read_json(folder / SUMMARY_FILE),
+        **tables,
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise StoreError(f"{path}: cannot read: {err}") from None

@@ -80,7 +80,7 @@ def test_platform_choice_matches_closed_form_logit():
     p = params
     expected_v = np.array(
         [
-            float(p.trust_weight) * t + float(p.assortment_weight) * np.log1p(n) + float(p.switching_cost) * (i == 0)
+            float(p.brand[i]) + float(p.trust_weight) * t + float(p.assortment_weight) * np.log1p(n) + float(p.switching_cost) * (i == 0)
             for i, (t, n) in enumerate(zip([1.0, 0.3, 0.5], [40, 20, 10]))
         ]
         + [float(p.offline_utility)]
@@ -112,7 +112,7 @@ def test_categorical_draw_matches_softmax():
 
 def test_trust_decays_toward_the_baseline():
     _, params = build(load_scenario("taobao"))
-    base = np.asarray(params.initial_trust)
+    base = 0.0
     trust = jnp.asarray([[3.0, -2.0, 0.5]], jnp.float32)
     last_visit = jnp.asarray([[0, 0, 0]], jnp.int16)
     later = np.asarray(shopping.decayed_trust(trust, last_visit, jnp.int32(100), params))[0]

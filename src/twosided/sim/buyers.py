@@ -1,7 +1,12 @@
 """Buyer memory: trust in each platform, moved by what happened there.
 
-After each session on platform ``p`` the buyer's trust moves by
-``trust_learning_rate × signal`` where
+Trust is the buyer's learned expectation of a session on a platform (an exponentially
+weighted average of experience, as in reinforcement-learning models of choice, Erev & Roth
+1998): after each session on platform ``p``
+
+    trust_bp ← trust_bp + trust_learning_rate · (signal − trust_bp)
+
+where
 
     signal = surplus_weight · log(1 + Σ_clicked exp(u_j − u_0))      (what the search offered)
            − no_purchase_penalty · [bought nothing]
@@ -10,7 +15,10 @@ After each session on platform ``p`` the buyer's trust moves by
            − fraud_penalty · [paid, got nothing, no refund]
            + protection_bonus · [claim refunded]
 
-and between visits trust decays toward the platform's baseline (``shopping.decayed_trust``).
+and between visits trust fades toward 0 (``shopping.decayed_trust``); the platform's brand
+is a separate, standing term of platform choice. Because trust averages what happened to *this* buyer, a
+price-sensitive buyer's trust in a low-price platform ends up above a quality-sensitive
+buyer's, and the platform-choice logit then sends them to different rivals.
 The first term is the logit inclusive value (the expected best option over buying nothing,
 Small & Rosen 1981), so a page full of good offers builds trust; the others are harm on
 price, harm on quality, fraud and protection. Price-sensitive buyers feel price harm more
@@ -100,7 +108,7 @@ def remember(
     P = buyers.trust.shape[1]
     p = jnp.where(online, platform, P)  # offline sessions are dropped by the scatters
     trust = buyers.trust.at[buyer, p].set(trust_now, mode="drop")
-    trust = trust.at[buyer, p].add(params.trust_learning_rate * signal, mode="drop")
+    trust = trust.at[buyer, p].add(params.trust_learning_rate * (signal - trust_now), mode="drop")
     last_visit = buyers.last_visit.at[buyer, p].set(day.astype(jnp.int16), mode="drop")
     who = jnp.where(online, buyer, buyers.last_platform.shape[0])
     last_platform = buyers.last_platform.at[who].set(platform.astype(jnp.int8), mode="drop")

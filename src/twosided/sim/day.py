@@ -78,7 +78,9 @@ def _shop(
     clicked = clicked & online[:, None]
     price_sens = b_state.price_sens[buyer]
     quality_sens = b_state.quality_sens[buyer]
-    util = shopping.listing_utilities(price_sens, quality_sens, rows["rating"], rows["log_rel_price"])
+    util = shopping.listing_utilities(
+        price_sens, quality_sens, rows["rating"], rows["log_rel_price"], params.reference_quality
+    )
     weights = shopping.purchase_weights(util, clicked, params.outside_utility)
     inclusive = jnp.log1p(jnp.sum(weights, axis=-1))
     bought, position = shopping.choose_listing(u[:, L + 2], weights)
@@ -95,18 +97,24 @@ def _shop(
     claimed = sellers.quality[listing]
     delivered = jnp.where(bought, delivered_quality(honesty, claimed, params), 0.0)
 
-    # a comparing buyer looks up the same keyword on another open platform
+    # a comparing buyer looks up the same keyword on another open platform and sets what
+    # it paid (or, if it bought nothing, the cheapest listing it looked at) against the
+    # cheapest price there
     other = (platform + 1 + jnp.floor(u[:, L + 3] * (P - 1)).astype(I32)) % P
     seen = pages.min_price[other * C + category]
+    looked = jnp.min(jnp.where(clicked, rows["price"].astype(F32), jnp.inf), axis=-1)
+    considered = jnp.where(bought, price.astype(F32), looked)
     compare = (
-        bought
+        jnp.isfinite(considered)
         & (P > 1)
-        & (u[:, L + 4] < params.compare_probability)
+        & (u[:, L + 4] < params.compare_probability * price_sens / params.price_sens_median)
         & open_[other]
         & jnp.isfinite(seen)
     )
     overpay = jnp.where(
-        compare, jnp.maximum(jnp.log(price.astype(F32) / jnp.where(compare, seen, 1.0)), 0.0), 0.0
+        compare,
+        jnp.maximum(jnp.log(jnp.where(compare, considered / seen, 1.0)), 0.0),
+        0.0,
     )
 
     fate = escrow.order_fates(
@@ -269,14 +277,8 @@ def step(
         },
     )
 
-    revise_today = (day + 1) % params.adaptation_period == 0
     before = sellers.listed
-    sellers, multihomed = jax.lax.cond(
-        revise_today,
-        lambda sl: seller_behaviour.revise(k_rev, sl, open_, dims, params),
-        lambda sl: (sl, jnp.zeros_like(sl.listed)),
-        sellers,
-    )
+    sellers, multihomed = seller_behaviour.revise_due(k_rev, sellers, open_, day, dims, params)
     exits = exits + jnp.sum(before & ~sellers.listed, axis=1)
     sessions_pc = jax.ops.segment_sum(online.astype(I32), s["market"], num_segments=G).reshape(P, C)
     sellers, entered = seller_behaviour.enter(

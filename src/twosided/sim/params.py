@@ -68,6 +68,7 @@ class Params:
     quality_sens_median: jax.Array
     quality_sens_sigma: jax.Array
     sens_correlation: jax.Array
+    reference_quality: jax.Array
     outside_utility: jax.Array
     click_intercept: jax.Array
     click_quality_weight: jax.Array
@@ -118,7 +119,7 @@ class Params:
     exit_after_periods: jax.Array
     # platforms, [P] unless noted
     entry_day: jax.Array
-    initial_trust: jax.Array
+    brand: jax.Array
     initial_seller_share: jax.Array
     markup_shift: jax.Array
     w_quality: jax.Array
@@ -210,6 +211,7 @@ def build(scenario: Scenario) -> tuple[Dims, Params]:
         quality_sens_median=_f(b.quality_sensitivity_median),
         quality_sens_sigma=_f(b.quality_sensitivity_sigma),
         sens_correlation=_f(b.sensitivity_correlation),
+        reference_quality=_f(b.reference_quality),
         outside_utility=_f(b.outside_utility),
         click_intercept=_f(b.click_intercept),
         click_quality_weight=_f(b.click_quality_weight),
@@ -258,7 +260,7 @@ def build(scenario: Scenario) -> tuple[Dims, Params]:
         multihome_rate=_f(s.multihome_rate),
         exit_after_periods=jnp.asarray(s.exit_after_periods, I32),
         entry_day=per_platform(lambda p: p.entry_day, I32),
-        initial_trust=per_platform(lambda p: p.initial_trust),
+        brand=per_platform(lambda p: p.brand),
         initial_seller_share=per_platform(lambda p: p.initial_seller_share),
         markup_shift=per_platform(lambda p: p.markup_shift),
         w_quality=per_platform(lambda p: p.ranking.quality),

@@ -85,9 +85,11 @@ def revise(
     profit = sellers.period_profit
     step = params.imitation_step
 
-    # per platform: markup and ad intensity toward a more profitable peer
+    # per platform: markup and ad intensity toward a more profitable peer (the peer's last
+    # complete period: revisions are staggered, so its current one is still running)
+    peer_profit = sellers.last_profit[:, peer]
     both = listed & listed[:, peer]
-    copy = _imitate(k_imit, profit, profit[:, peer], both, params)
+    copy = _imitate(k_imit, profit, peer_profit, both, params)
     markup = jnp.where(copy, sellers.markup + step * (sellers.markup[:, peer] - sellers.markup), sellers.markup)
     ads = jnp.where(
         copy,
@@ -97,8 +99,9 @@ def revise(
 
     # seller level: quality and honesty type toward a more profitable peer
     total = jnp.sum(jnp.where(listed, profit, 0.0), axis=0)
+    peer_total = jnp.sum(jnp.where(listed, sellers.last_profit, 0.0), axis=0)[peer]
     alike = sellers.active & sellers.active[peer] & (peer != jnp.arange(M))
-    copy_s = _imitate(k_simit, total, total[peer], alike, params)
+    copy_s = _imitate(k_simit, total, peer_total, alike, params)
     adopt_type = copy_s & (jax.random.uniform(k_type, (M,)) < params.type_imitation_rate)
     honesty = jnp.where(adopt_type, sellers.honesty[peer], sellers.honesty)
     peer_q = sellers.quality[peer]
@@ -120,14 +123,14 @@ def revise(
     )
 
     # exit after sustained losses or no sales
-    losing = listed & ((profit <= 0.0) | (sellers.period_orders <= 0.0))
+    losing = listed & open_[:, None] & ((profit <= 0.0) | (sellers.period_orders <= 0.0))
     streak = jnp.where(losing, sellers.loss_streak + 1, 0)
     leave = listed & (streak >= params.exit_after_periods)
 
     # multi-homing toward platforms where the category pays better
     per_market = lambda x: x.reshape(P, dims.categories, Mc)  # noqa: E731
     n_market = jnp.maximum(jnp.sum(per_market(listed), axis=-1), 1)
-    avg = jnp.sum(per_market(jnp.where(listed, profit, 0.0)), axis=-1) / n_market  # [P, C]
+    avg = jnp.sum(per_market(jnp.where(listed, sellers.last_profit, 0.0)), axis=-1) / n_market
     own_avg = total / jnp.maximum(jnp.sum(listed, axis=0), 1)
     better = avg[:, category] > jnp.maximum(own_avg, 0.0)[None, :]
     apply = (
@@ -157,6 +160,21 @@ def revise(
         year_sales=jnp.where(apply, 0, sellers.year_sales),
     )
     return revised, apply
+
+
+def revise_due(
+    key: jax.Array, sellers: Sellers, open_: jax.Array, day: jax.Array, dims: Dims, params: Params
+) -> tuple[Sellers, jax.Array]:
+    """Revise the sellers whose period ends today. Periods are staggered: slot ``m`` revises
+    when ``(day + 1 + m) % adaptation_period == 0``, so the market never moves in lockstep."""
+    revised, apply = revise(key, sellers, open_, dims, params)
+    due = (day + 1 + jnp.arange(dims.sellers)) % params.adaptation_period == 0
+
+    def pick(new: jax.Array, old: jax.Array) -> jax.Array:
+        return jnp.where(due if old.ndim == 1 else due[None, :], new, old)
+
+    merged = jax.tree_util.tree_map(pick, revised, sellers)
+    return merged, apply & due[None, :]
 
 
 def enter(

@@ -5,14 +5,15 @@ buyer uniformly at random (so a buyer's sessions per day are close to Poisson) a
 category by the Zipf popularity of keywords. Then, for every session at once:
 
 1. Platform choice: multinomial logit over the open platforms and an offline option,
-   ``V_p = trust_weight·trust_bp + assortment_weight·log(1 + n_pc) + switching_cost·[p = last]``,
+   ``V_p = brand_p + trust_weight·trust_bp + assortment_weight·log(1 + n_pc)
+   + switching_cost·[p = last]``,
    ``V_offline = offline_utility`` (McFadden 1974).
 2. Examination and clicks, the position-based model (Richardson et al. 2007; Craswell et
    al. 2008): position ``k`` is examined with probability ``e_k`` and an examined listing is
    clicked with probability ``a_j`` (its attractiveness), independently.
 3. Purchase: multinomial logit among the clicked listings with an outside option,
    ``P(j) = exp(u_bj) / (exp(u_0) + Σ_clicked exp(u_bk))``, with
-   ``u_bj = β_quality,b · rating_j − β_price,b · log(price_j / reference price)``.
+   ``u_bj = β_quality,b · (rating_j − q_ref) − β_price,b · log(price_j / reference price)``.
 """
 
 from __future__ import annotations
@@ -28,12 +29,11 @@ from twosided.sim.ranking import Pages
 def decayed_trust(
     trust: jax.Array, last_visit: jax.Array, day: jax.Array, params: Params
 ) -> jax.Array:
-    """Trust today: its value at the last visit pulled toward the platform's baseline at
-    ``trust_decay`` per day since (exponential forgetting, applied lazily)."""
+    """Trust today: its value at the last visit, faded toward 0 (no opinion beyond the
+    brand) at ``trust_decay`` per day since (exponential forgetting, applied lazily)."""
     days = jnp.maximum(day - last_visit.astype(I32), 0).astype(F32)
     keep = jnp.exp(days * jnp.log1p(-jnp.minimum(params.trust_decay, 0.999999)))
-    base = params.initial_trust
-    return base + (trust - base) * keep
+    return trust * keep
 
 
 def platform_utilities(
@@ -47,7 +47,8 @@ def platform_utilities(
     P = trust.shape[-1]
     is_last = last_platform[:, None].astype(I32) == jnp.arange(P, dtype=I32)[None, :]
     v = (
-        params.trust_weight * trust
+        params.brand[None, :]
+        + params.trust_weight * trust
         + params.assortment_weight * jnp.log1p(n_listed.astype(F32))
         + params.switching_cost * is_last.astype(F32)
     )
@@ -69,10 +70,15 @@ def clicks(
 
 
 def listing_utilities(
-    price_sens: jax.Array, quality_sens: jax.Array, rating: jax.Array, log_rel_price: jax.Array
+    price_sens: jax.Array,
+    quality_sens: jax.Array,
+    rating: jax.Array,
+    log_rel_price: jax.Array,
+    reference_quality: jax.Array,
 ) -> jax.Array:
-    """Buyer-specific systematic utility of each listing on the page."""
-    return quality_sens[:, None] * rating - price_sens[:, None] * log_rel_price
+    """Buyer-specific systematic utility of each listing on the page, centred on a typical
+    listing (reference quality at the category's reference price)."""
+    return quality_sens[:, None] * (rating - reference_quality) - price_sens[:, None] * log_rel_price
 
 
 def purchase_weights(

@@ -50,7 +50,7 @@ class Buyers:
 
     price_sens: jax.Array  # f32[N] β_price
     quality_sens: jax.Array  # f32[N] β_quality
-    trust: jax.Array  # f32[N, P] trust at the last visit (decays lazily toward baseline)
+    trust: jax.Array  # f32[N, P] trust at the last visit (decays lazily toward 0)
     last_visit: jax.Array  # i16[N, P] day of the last session on each platform
     last_platform: jax.Array  # i8[N] platform of the last session, -1 if none yet
     last_harm: jax.Array  # i8[N] the harm met there last (HARM_*)
@@ -139,13 +139,13 @@ def draw_sensitivities(
 
 
 def init_buyers(key: jax.Array, dims: Dims, params: Params) -> Buyers:
-    """Buyers with drawn sensitivities, brand-level trust and no history."""
+    """Buyers with drawn sensitivities and no history (trust 0: no experience yet)."""
     price, quality = draw_sensitivities(key, dims.buyers, params)
     P = dims.platforms
     return Buyers(
         price_sens=price,
         quality_sens=quality,
-        trust=jnp.broadcast_to(params.initial_trust, (dims.buyers, P)).astype(F32),
+        trust=jnp.zeros((dims.buyers, P), F32),
         last_visit=jnp.full((dims.buyers, P), NEVER, jnp.int16),
         last_platform=jnp.full((dims.buyers,), -1, jnp.int8),
         last_harm=jnp.zeros((dims.buyers,), jnp.int8),
@@ -186,15 +186,15 @@ def init_sellers(
     )
     honesty = draw_types(k_type, M, params)
     quality = draw_quality(k_q, honesty, params)
-    open0 = params.entry_day == 0
-    home_logits = jnp.where(open0, jnp.log(params.initial_seller_share + 1e-12), -jnp.inf)
+    home_logits = jnp.log(params.initial_seller_share + 1e-12)
     home = jax.random.categorical(k_home, home_logits, shape=(M,))
     multi = jax.random.uniform(k_multi, (P, M)) < params.initial_platforms_share
     listed = (jnp.arange(P)[:, None] == home[None, :]) | multi
     screened = (honesty != HONEST)[None, :] & (
         jax.random.uniform(k_screen, (P, M)) < params.verification_rate[:, None]
     )
-    listed = listed & open0[:, None] & active[None, :] & ~screened
+    # sellers may sign up with a platform that opens later; they trade there once it opens
+    listed = listed & active[None, :] & ~screened
     active = active & listed.any(axis=0)
     markup, ads = draw_strategy(k_strat, (P, M), params)
     zf = jnp.zeros((P, M), F32)

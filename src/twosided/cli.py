@@ -1,0 +1,392 @@
+"""The ``twosided`` command.
+
+A thin layer over the Python API: it loads and validates scenarios (``twosided.scenario``),
+runs them (``twosided.simulate``), stores run folders and the catalog (``twosided.store``)
+and writes reports (``twosided.report``). It knows nothing of the engine's internals.
+
+Bad input never shows a traceback: ``main`` turns scenario, store and usage errors into one
+line on stderr and exit status 2; Ctrl-C exits with 130 and leaves no run folder.
+
+Adding a command: write one function decorated with ``@app.command()`` in a section of its
+own below (or in a module that imports ``app`` and is imported at the end of this file).
+Use ``OUT_OPTION`` for the runs folder, ``scenario_from`` to load a scenario with ``--set``
+overrides, ``print_grid`` to print a table, and raise ``ScenarioError``/``StoreError`` (or
+``typer.BadParameter``) for bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+import twosided
+from twosided import report
+from twosided.report.comparison import outcome_differences
+from twosided.report.outcomes import summary_grid
+from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
+from twosided.store import (
+    DEFAULT_ROOT,
+    REPORT_FILE,
+    Catalog,
+    RunData,
+    StoreError,
+    load_run,
+    save_run,
+)
+
+PROG = "twosided"
+DEFAULT_PRESET = "taobao"
+PIPE_WIDTH = 160  # columns of tables written to a file or pipe (no terminal to fit)
+USAGE_EXIT = 2
+INTERRUPT_EXIT = 130
+COMPARISONS = "comparisons"
+
+app = typer.Typer(
+    name=PROG,
+    help="twosided: simulate two-sided marketplace platforms (buyers, sellers, 1-5 platforms).",
+    add_completion=False,
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+stdout = Console(highlight=False, soft_wrap=False)
+stderr = Console(stderr=True, highlight=False)
+invocation: list[str] = []  # the arguments of this invocation, for meta.json
+
+
+# --------------------------------------------------------------------------- shared parts
+
+OUT_OPTION = typer.Option(
+    "--out", "-o", help="Folder of run folders and the results catalog (catalog.duckdb)."
+)
+SET_OPTION = typer.Option(
+    "--set", "-s", metavar="KEY.PATH=VALUE",
+    help="Override a scenario field, e.g. market.buyers=50000 or "
+    "platforms.Taobao.fees.commission=0.03 (repeatable; values are TOML).",
+)
+Sets = Annotated[list[str] | None, SET_OPTION]
+Out = Annotated[Path, OUT_OPTION]
+ScenarioRef = Annotated[str, typer.Argument(help="A preset name or a scenario TOML file.")]
+RUN_HELP = "Run id, id prefix, 'latest' or run folder."
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """twosided: simulate two-sided marketplace platforms (buyers, sellers, 1-5 platforms)."""
+    if ctx.invoked_subcommand is None:
+        stdout.print(ctx.get_help())
+
+
+def scenario_from(ref: str, sets: Sequence[str] | None = None, days: int | None = None) -> Scenario:
+    """Load a preset or TOML file, apply ``--set`` overrides and ``--days``; errors name
+    the file or flag."""
+    try:
+        scenario = load_scenario(ref)
+    except ScenarioError as err:
+        message = str(err)
+        if (ref.endswith(".toml") or Path(ref).is_file()) and not message.startswith(ref):
+            message = f"{ref}: {message}"
+        raise ScenarioError(message) from None
+    if sets:
+        scenario = _with(scenario, list(sets), "--set")
+    if days is not None:
+        scenario = _with(scenario, {"days": days}, "--days")
+    return scenario
+
+
+def _with(scenario: Scenario, overrides: list[str] | dict[str, Any], flag: str) -> Scenario:
+    try:
+        return apply_overrides(scenario, overrides)
+    except ScenarioError as err:
+        message = str(err)
+        if isinstance(overrides, dict) and len(overrides) == 1:
+            message = message.removeprefix(f"{next(iter(overrides))}: ")
+        raise ScenarioError(message if message.startswith(flag) else f"{flag}: {message}") from None
+
+
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` that cannot hold run folders, before any work is done."""
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is not a folder", param_hint="'--out'")
+
+
+def print_grid(header: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None,
+               left: int = 1) -> None:
+    """Print a table: the first ``left`` columns left-aligned (labels), the rest right-aligned.
+    Cells are shown as plain text (no Rich markup is interpreted)."""
+    table = Table(title=title and Text(title), title_justify="left", header_style="bold")
+    for i, name in enumerate(header):
+        table.add_column(Text(str(name)), justify="left" if i < left else "right",
+                         no_wrap=i == 0)
+    for row in rows:
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+    stdout.print(table)
+
+
+def say(line: str) -> None:
+    """Print one plain line (paths are never wrapped or styled)."""
+    stdout.print(Text(line), soft_wrap=True)
+
+
+def open_run(ref: str, out: Path) -> RunData:
+    """A run folder from a run id, an id prefix, ``latest`` or a folder path."""
+    with Catalog(out, read_only=True) as catalog:
+        return load_run(catalog.resolve(ref))
+
+
+# --------------------------------------------------------------------------- twosided run
+
+
+@contextmanager
+def day_progress(days: int) -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
+    """A progress bar over simulated days; shows 'compiling' until the first chunk is done.
+
+    Yields the callback for ``simulate(progress=...)`` and a function that stops the bar.
+    """
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description:<11}"), BarColumn(),
+        MofNCompleteColumn(), TextColumn("days"), TimeElapsedColumn(),
+        console=stderr, transient=False,
+    )
+    task = progress.add_task("compiling", total=days)
+
+    def advance(done: int) -> None:
+        progress.update(task, completed=done, description="simulating")
+
+    with progress:
+        yield advance, progress.stop
+
+
+@contextmanager
+def exit_on_interrupt(before_exit: Callable[[], None]) -> Iterator[None]:
+    """While nothing has been written yet, Ctrl-C exits at once with status 130.
+
+    The simulation runs in compiled code that may not return to Python for many seconds,
+    and an interrupt raised inside JAX's own callbacks can be swallowed; since no file
+    exists yet there is nothing to clean up, so the process ends here and now.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        try:
+            before_exit()
+            stderr.print("interrupted: no run folder was written")
+        finally:
+            sys.stderr.flush()
+            os._exit(INTERRUPT_EXIT)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: keep Python's KeyboardInterrupt
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@app.command()
+def run(
+    scenario: ScenarioRef = DEFAULT_PRESET,
+    days: Annotated[int | None, typer.Option(
+        "--days", "-d", min=1, help="Days to simulate (default: the scenario's).")] = None,
+    seeds: Annotated[int, typer.Option(
+        "--seeds", "-n", min=1, help="How many seeds (run together).")] = 1,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", min=0, max=2**31 - 1, help="First seed (default: the scenario's).")] = None,
+    out: Out = DEFAULT_ROOT,
+    sets: Sets = None,
+) -> None:
+    """Run a scenario, print a summary per platform and write a run folder with a report."""
+    sc = scenario_from(scenario, sets, days)
+    check_out(out)
+    started = time.monotonic()
+    try:
+        with day_progress(sc.days) as (advance, stop), exit_on_interrupt(stop):
+            result = twosided.simulate(sc, seeds=seeds, seed=seed, progress=advance)
+        with stderr.status("writing the run folder and its report"):
+            meta = {"command": [PROG, *invocation], "cwd": os.getcwd(),
+                    "simulate_seconds": round(time.monotonic() - started, 3)}
+            run_id, folder = save_run(
+                result, out, meta=meta,
+                extra=lambda tmp: report.write_report(result, tmp / REPORT_FILE),
+            )
+    except KeyboardInterrupt:
+        stderr.print("interrupted: no run folder was written")
+        raise typer.Exit(INTERRUPT_EXIT) from None
+    header, rows = summary_grid(result.summary())
+    print_grid(header, rows, title=f"{sc.name}: {sc.days} days, seeds {result.seeds}")
+    say(f"Run {run_id} ({time.monotonic() - started:.1f} s)")
+    say(f"Run folder: {folder}")
+    say(f"Report:     {folder / REPORT_FILE}")
+
+
+# --------------------------------------------------------------------------- presets, show
+
+
+@app.command()
+def presets() -> None:
+    """List the shipped presets, one line each."""
+    names = twosided.preset_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        description = load_scenario(name).description
+        sys.stdout.write(f"{name:<{width}}  {description}\n")
+
+
+@app.command()
+def show(
+    scenario: ScenarioRef = DEFAULT_PRESET,
+    sets: Sets = None,
+) -> None:
+    """Print a scenario as TOML with every field (copy it, edit it, run it)."""
+    sys.stdout.write(scenario_from(scenario, sets).to_toml())
+
+
+# --------------------------------------------------------------------------- runs, report
+
+
+@app.command()
+def runs(
+    out: Out = DEFAULT_ROOT,
+    sql: Annotated[str | None, typer.Option(
+        "--sql", help="A SQL query over the catalog: table runs; views daily, accounts, "
+        "flows, switches (each with run_id).")] = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", min=0, help="Rows to print at most (0: all).")] = 100,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+) -> None:
+    """List past runs from the results catalog, or query it with --sql."""
+    with Catalog(out, read_only=True) as catalog:
+        frame = catalog.query(sql) if sql else _run_list(catalog)
+    if csv:
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    if frame.empty and not sql:
+        say(f"No runs in {out} yet: try 'twosided run'.")
+        return
+    shown = frame if limit == 0 else frame.head(limit)
+    print_grid(list(frame.columns), shown.astype(object).values.tolist(),
+               left=1 if sql else len(frame.columns))
+    if len(shown) < len(frame):
+        say(f"... {len(frame) - len(shown)} more rows (use --limit 0 or --csv)")
+
+
+def _run_list(catalog: Catalog) -> Any:
+    frame = catalog.runs()[["run_id", "kind", "name", "created", "days", "seeds"]]
+    frame["created"] = frame["created"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return frame
+
+
+@app.command("report")
+def report_command(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help=RUN_HELP)],
+    out: Out = DEFAULT_ROOT,
+) -> None:
+    """Rebuild the HTML report of a run."""
+    data = open_run(run_ref, out)
+    path = report.write_report(data, data.folder / REPORT_FILE)
+    say(f"Report: {path}")
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@app.command()
+def compare(
+    run_a: Annotated[str, typer.Argument(metavar="RUN_A", help=RUN_HELP)],
+    run_b: Annotated[str, typer.Argument(metavar="RUN_B", help=RUN_HELP)],
+    out: Out = DEFAULT_ROOT,
+) -> None:
+    """Print the differences of key outcomes and write a comparison report."""
+    a, b = open_run(run_a, out), open_run(run_b, out)
+    diffs = outcome_differences(a.summary(), b.summary())
+    rows = [[d.platform, d.outcome.label, d.a_text, d.b_text, d.change_text] for d in diffs]
+    say(f"A: {a.run_id} ({a.scenario.name})")
+    say(f"B: {b.run_id} ({b.scenario.name})")
+    print_grid(["platform", "outcome", "A", "B", "change (B - A)"], rows, left=2)
+    path = out / COMPARISONS / f"{a.run_id}--vs--{b.run_id}.html"
+    report.write_comparison(a, b, path)
+    say(f"Comparison report: {path}")
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _usage_error_types() -> tuple[type[BaseException], type[BaseException]]:
+    """Click's UsageError and ClickException, whether Typer vendors Click or depends on it."""
+    mro = typer.BadParameter.__mro__
+    usage = next(c for c in mro if c.__name__ == "UsageError")
+    click = next(c for c in mro if c.__name__ == "ClickException")
+    return usage, click
+
+
+def fail(message: str, code: int) -> int:
+    """Print one line on stderr and return the exit status."""
+    line = " ".join(str(message).split())
+    stderr.print(Text(f"{PROG}: error: {line}"), soft_wrap=True)
+    return code
+
+
+def run_app(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status (no ``sys.exit``)."""
+    usage_error, click_error = _usage_error_types()
+    if not stdout.is_terminal:
+        stdout.width = PIPE_WIDTH
+    invocation[:] = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
+    try:
+        status = command.main(args=list(invocation), prog_name=PROG, standalone_mode=False)
+    except (ScenarioError, StoreError) as err:
+        return fail(str(err), USAGE_EXIT)
+    except usage_error as err:
+        where = err.ctx.command_path if getattr(err, "ctx", None) else PROG
+        return fail(f"{err.format_message()} (see '{where} --help')", USAGE_EXIT)
+    except click_error as err:
+        return fail(err.format_message(), getattr(err, "exit_code", 1))
+    except KeyboardInterrupt:
+        return fail("interrupted", INTERRUPT_EXIT)
+    except OSError as err:
+        return fail(str(err), 1)
+    return status if isinstance(status, int) else 0
+
+
+def keep_compiled_programs() -> None:
+    """Keep compiled simulations between invocations (JAX's persistent compilation cache,
+    under ``$XDG_CACHE_HOME/twosided/jax``), unless ``JAX_COMPILATION_CACHE_DIR`` chooses
+    another folder (an empty value turns the cache off)."""
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return
+    import jax
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    jax.config.update("jax_compilation_cache_dir", str(base / PROG / "jax"))
+
+
+def main() -> None:
+    """The ``twosided`` console script."""
+    keep_compiled_programs()
+    sys.exit(run_app())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Outcome labels and formats, the summary grid and the differences between two runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from twosided.report.comparison import MARKET, outcome_differences
+from twosided.report.outcomes import (
+    Outcome,
+    key_outcomes,
+    market_row,
+    revenue_stream_columns,
+    summary_grid,
+)
+
+
+def summary(platforms: dict[str, dict[str, float]]) -> pd.DataFrame:
+    rows = [{"platform_id": i, "platform": name, **values}
+            for i, (name, values) in enumerate(platforms.items())]
+    frame = pd.DataFrame(rows)
+    frame["share_sessions"] = frame["sessions"] / frame["sessions"].sum()
+    frame["take_rate"] = frame["revenue_cents"] / frame["gmv_cents"]
+    return frame
+
+
+A = summary({"Taobao": {"sessions": 300, "gmv_cents": 1_000_000, "revenue_cents": 50_000,
+                        "revenue_ads_cents": 30_000, "revenue_commission_cents": 20_000,
+                        "active_sellers": 40},
+             "JD": {"sessions": 100, "gmv_cents": 500_000, "revenue_cents": 50_000,
+                    "revenue_ads_cents": 0, "revenue_commission_cents": 50_000,
+                    "active_sellers": 10}})
+
+
+def test_money_is_shown_in_yuan_shares_in_percent():
+    assert Outcome("gmv_cents", "GMV", "yuan").format(123_456_789) == "1,234,568"
+    assert Outcome("s", "share", "share").format(0.4567) == "45.7%"
+    assert Outcome("t", "take", "ratio").format(0.0567) == "5.67%"
+    assert Outcome("t", "take", "ratio").format(float("nan")) == "-"
+
+
+def test_changes_are_points_for_shares_and_relative_for_amounts():
+    assert Outcome("s", "share", "share").format_change(0.40, 0.45) == "+5.00 pts"
+    assert Outcome("g", "GMV", "yuan").format_change(10_000, 15_000) == "+50 (+50.0%)"
+    assert Outcome("g", "GMV", "yuan").format_change(0, 100) == "+1"
+    assert Outcome("g", "GMV", "yuan").format_change(None, 100) == "-"
+
+
+def test_revenue_streams_are_the_ledgers_streams_present():
+    assert revenue_stream_columns(A.columns) == ["revenue_ads_cents", "revenue_commission_cents"]
+    # a breakdown of a stream (not a stream of its own) is not counted twice
+    assert revenue_stream_columns([*A.columns, "revenue_ads_misaligned_cents"]) == [
+        "revenue_ads_cents", "revenue_commission_cents"]
+
+
+def test_market_row_sums_amounts_and_takes_the_ratio_of_sums():
+    row = market_row(A)
+    assert row["gmv_cents"] == 1_500_000 and row["active_sellers"] == 50
+    assert row["take_rate"] == 100_000 / 1_500_000
+    assert row["share_sessions"] == 1.0
+
+
+def test_summary_grid_has_a_column_per_platform_and_the_market():
+    header, rows = summary_grid(A)
+    assert header == ["", "Taobao", "JD", "Market"]
+    grid = {row[0]: row[1:] for row in rows}
+    assert grid["GMV (yuan)"] == ["10,000", "5,000", "15,000"]
+    assert grid["  from ads (yuan)"] == ["300", "0", "300"]
+    assert grid["Share of sessions"] == ["75.0%", "25.0%", "100.0%"]
+
+
+def test_differences_match_platforms_by_name_and_add_the_market():
+    b = summary({"Taobao": {"sessions": 200, "gmv_cents": 800_000, "revenue_cents": 60_000,
+                            "revenue_ads_cents": 40_000, "revenue_commission_cents": 20_000,
+                            "active_sellers": 30},
+                 "Pinduoduo": {"sessions": 200, "gmv_cents": 700_000, "revenue_cents": 7_000,
+                               "revenue_ads_cents": 0, "revenue_commission_cents": 7_000,
+                               "active_sellers": 20}})
+    diffs = {(d.platform, d.outcome.column): d for d in outcome_differences(A, b)}
+    assert [p for p, _ in diffs][:1] == ["Taobao"]
+    assert {p for p, _ in diffs} == {"Taobao", "JD", "Pinduoduo", MARKET}
+    assert diffs[("Taobao", "gmv_cents")].change_text == "-2,000 (-20.0%)"
+    assert diffs[("JD", "gmv_cents")].b_text == "-"
+    assert diffs[("Pinduoduo", "gmv_cents")].a_text == "-"
+    assert diffs[(MARKET, "gmv_cents")].b == 1_500_000
+    assert (MARKET, "share_sessions") not in diffs
+    assert {o.column for o in key_outcomes(A.columns)} <= set(A.columns)

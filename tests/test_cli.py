@@ -1,0 +1,385 @@
+"""The ``twosided`` command: runs write complete run folders whose summary agrees with the
+daily table, every preset runs, bad input gets one line and status 2 with nothing written,
+Ctrl-C leaves nothing behind, and the catalog lists a run only once it is finished.
+
+Exit statuses and tracebacks are checked on the real console script (subprocesses); the
+many small cases run in-process through ``cli.run_app`` with the same parsing and errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import twosided
+from twosided import cli, store
+from twosided.scenario import apply_overrides, load_scenario
+from twosided.store import Catalog
+
+from .test_store import check_summary_against_daily
+
+SMALL = ["--set", "market.buyers=2000", "--days", "10", "--seeds", "2"]
+RUN_FILES = {"scenario.toml", "daily.parquet", "accounts.parquet", "flows.parquet",
+             "switches.parquet", "summary.json", "meta.json", "report.html"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture(scope="session")
+def cli_env(tmp_path_factory) -> dict[str, str]:
+    """Subprocess environment: a compilation cache of the test session's own."""
+    cache = tmp_path_factory.mktemp("jax-cache")
+    return {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+
+
+def command() -> list[str]:
+    """The installed console script (or the module, where scripts are not on disk)."""
+    script = Path(sys.executable).parent / "twosided"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "twosided.cli"]
+
+
+def twosided_cmd(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*command(), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def in_process(capsys, *args: str) -> tuple[int, str, str]:
+    status = cli.run_app(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def run_folders(out: Path) -> list[Path]:
+    """Run folders (and leftovers of unfinished ones) under a runs folder."""
+    if not out.exists():
+        return []
+    return [p for p in out.iterdir() if p.is_dir() and p.name != cli.COMPARISONS]
+
+
+def only_run(out: Path) -> Path:
+    folders = run_folders(out)
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
+# --------------------------------------------------------------------------- twosided run
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """One `twosided run` of the default preset, made small with --set and --days (in
+    process, sharing its compiled program with the other small runs)."""
+    cwd = tmp_path_factory.mktemp("cli")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.run_app(["run", *SMALL, "--out", "runs"])
+    proc = subprocess.CompletedProcess(["twosided"], status, out.getvalue(), err.getvalue())
+    return proc, cwd / "runs"
+
+
+def test_run_exits_0_and_writes_every_file(small_run):
+    proc, out = small_run
+    assert proc.returncode == 0, proc.stderr
+    folder = only_run(out)
+    assert {p.name for p in folder.iterdir()} == RUN_FILES
+    assert (out / store.CATALOG_NAME).exists()
+
+
+def test_run_prints_a_summary_per_platform_and_where_the_run_is(small_run):
+    proc, out = small_run
+    folder = only_run(out)
+    for name in ("Taobao", "Pinduoduo", "JD", "Market", "GMV (yuan)", "Take rate",
+                 "Share of sessions", "Sellers (last day)", "Consumer surplus (yuan)",
+                 "from ads (yuan)", "from commission (yuan)"):
+        assert name in proc.stdout
+    assert f"Run folder: runs/{folder.name}" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_run_summary_json_agrees_with_daily_parquet(small_run):
+    _, out = small_run
+    folder = only_run(out)
+    summary = json.loads((folder / "summary.json").read_text())
+    check_summary_against_daily(summary, pd.read_parquet(folder / "daily.parquet"))
+    assert summary["seeds"] == [0, 1] and summary["days"] == 10
+
+
+def test_run_writes_the_resolved_scenario_with_every_field(small_run):
+    _, out = small_run
+    folder = only_run(out)
+    written = load_scenario(folder / "scenario.toml")
+    expected = apply_overrides(load_scenario("taobao"), {"market.buyers": 2000, "days": 10})
+    assert written == expected
+    assert flat_keys(tomllib.loads((folder / "scenario.toml").read_text())) == flat_keys(
+        expected.model_dump(mode="json")
+    )
+
+
+def test_run_meta_records_versions_device_seeds_and_command(small_run):
+    _, out = small_run
+    meta = json.loads((only_run(out) / "meta.json").read_text())
+    assert meta["command"] == ["twosided", "run", *SMALL, "--out", "runs"]
+    assert meta["seeds"] == [0, 1]
+    assert meta["twosided"] == twosided.__version__
+    assert meta["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert meta["jax"] and meta["device"].startswith("cpu")
+
+
+def test_runs_lists_the_run_and_passes_sql_through(small_run, capsys):
+    _, out = small_run
+    folder = only_run(out)
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(out))
+    assert status == 0 and folder.name in stdout
+    status, stdout, _ = in_process(
+        capsys, "runs", "--out", str(out), "--csv",
+        "--sql", "SELECT run_id, count(*) AS n, sum(gmv_cents) AS gmv FROM daily GROUP BY run_id",
+    )
+    daily = pd.read_parquet(folder / "daily.parquet")
+    assert status == 0
+    assert stdout.splitlines() == ["run_id,n,gmv", f"{folder.name},{len(daily)},"
+                                   f"{float(daily['gmv_cents'].sum())}"]
+
+
+def test_report_rebuilds_the_report_of_the_latest_run(small_run, capsys):
+    _, out = small_run
+    report = only_run(out) / "report.html"
+    report.unlink()
+    status, stdout, _ = in_process(capsys, "report", "latest", "--out", str(out))
+    assert status == 0 and f"Report: {report.resolve()}" in stdout
+    html = report.read_text()
+    assert all(f'id="{chart}"' in html for chart in twosided.report.chart_ids())
+
+
+def test_compare_prints_differences_and_writes_a_comparison_report(small_run, capsys):
+    _, out = small_run
+    first = only_run(out).name
+    status, _, err = in_process(capsys, "run", *SMALL, "--out", str(out),
+                                "--set", "platforms.Taobao.ranking.ads=3")
+    assert status == 0, err
+    second = next(p.name for p in run_folders(out) if p.name != first)
+    status, stdout, _ = in_process(capsys, "compare", first, second, "--out", str(out))
+    assert status == 0
+    a = json.loads((out / first / "summary.json").read_text())["market"]
+    b = json.loads((out / second / "summary.json").read_text())["market"]
+    change = (b["gmv_cents"] - a["gmv_cents"]) / 100
+    market_gmv = next(line for line in stdout.splitlines() if "Market" in line and "GMV" in line)
+    assert f"{change:+,.0f}" in market_gmv
+    path = out / cli.COMPARISONS / f"{first}--vs--{second}.html"
+    assert f"Comparison report: {path}" in stdout
+    html = path.read_text()
+    assert first in html and second in html and "Taobao (B)" in html
+
+
+def test_default_preset_with_its_defaults_runs(tmp_path, cli_env):
+    """The real default: `twosided run` with nothing but fewer days (200,000 buyers)."""
+    proc = twosided_cmd(cli_env, "run", "--days", "3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "3/3 days" in proc.stderr
+    folder = only_run(tmp_path / "twosided-runs")
+    assert {p.name for p in folder.iterdir()} == RUN_FILES
+    scenario = load_scenario(folder / "scenario.toml")
+    assert scenario == apply_overrides(load_scenario("taobao"), {"days": 3})
+    summary = json.loads((folder / "summary.json").read_text())
+    check_summary_against_daily(summary, pd.read_parquet(folder / "daily.parquet"))
+
+
+@pytest.mark.parametrize("preset", twosided.preset_names())
+def test_every_preset_loads_validates_and_runs(preset, tmp_path, capsys):
+    status, stdout, err = in_process(capsys, "run", preset, *SMALL, "--out", str(tmp_path))
+    assert status == 0, err
+    folder = only_run(tmp_path)
+    summary = json.loads((folder / "summary.json").read_text())
+    names = [p.name for p in load_scenario(preset).platforms]
+    assert [p["platform"] for p in summary["platforms"]] == names
+    assert summary["market"]["sessions"] > 0
+    assert all(name in stdout for name in names)
+
+
+# --------------------------------------------------------------------------- the catalog
+
+
+def test_the_catalog_lists_a_run_only_after_it_finishes(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "runs"
+    during: dict[str, object] = {}
+    write_report = twosided.report.write_report
+
+    def spy(run, path, *args, **kwargs):
+        during["folders"] = [p.name for p in run_folders(out)]
+        with Catalog(out, read_only=True) as catalog:
+            during["listed"] = len(catalog.runs())
+        return write_report(run, path, *args, **kwargs)
+
+    monkeypatch.setattr(twosided.report, "write_report", spy)
+    status, _, err = in_process(capsys, "run", *SMALL, "--out", str(out))
+    assert status == 0, err
+    assert during["listed"] == 0
+    assert all(name.startswith(store.TMP_PREFIX) for name in during["folders"])
+    with Catalog(out, read_only=True) as catalog:
+        assert catalog.runs()["run_id"].tolist() == [only_run(out).name]
+
+
+# --------------------------------------------------------------------------- presets, show
+
+
+def test_presets_lists_each_preset_on_one_line_with_its_description(capsys):
+    status, stdout, _ = in_process(capsys, "presets")
+    lines = stdout.splitlines()
+    assert status == 0 and len(lines) == len(twosided.preset_names())
+    for line, name in zip(lines, twosided.preset_names(), strict=True):
+        assert line.split()[0] == name
+        assert line.endswith(load_scenario(name).description)
+
+
+def flat_keys(data: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in data.items():
+        if isinstance(value, dict):
+            keys |= flat_keys(value, f"{prefix}{key}.")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                keys |= flat_keys(item, f"{prefix}{key}.{i}.")
+        else:
+            keys.add(prefix + key)
+    return keys
+
+
+@pytest.mark.parametrize("preset", twosided.preset_names())
+def test_show_prints_every_field_and_loads_back_as_the_same_scenario(preset, tmp_path, capsys):
+    status, stdout, _ = in_process(capsys, "show", preset)
+    assert status == 0
+    path = tmp_path / "copy.toml"
+    path.write_text(stdout)
+    scenario = load_scenario(preset)
+    assert load_scenario(path) == scenario
+    assert flat_keys(tomllib.loads(stdout)) == flat_keys(scenario.model_dump(mode="json"))
+
+
+def test_show_applies_set_overrides(capsys):
+    status, stdout, _ = in_process(capsys, "show", "--set", "platforms.JD.fees.commission=0.07")
+    assert status == 0
+    jd = next(p for p in tomllib.loads(stdout)["platforms"] if p["name"] == "JD")
+    assert jd["fees"]["commission"] == 0.07
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+BAD_FILES = {
+    "unknown_key.toml": ('[market]\nbuyerz = 5\n', "market.buyerz: unknown key"),
+    "wrong_type.toml": ('days = "many"\n', "days: Input should be a valid integer"),
+    "out_of_range.toml": ('[[platforms]]\nname = "A"\n[platforms.fees]\ncommission = 1.5\n',
+                          "platforms.0.fees.commission: commission rate 1.5 is outside [0, 1]"),
+    "not_toml.toml": ("days = \n", "invalid TOML"),
+}
+
+BAD_ARGS = [
+    (["run", "unknown_key.toml"], "unknown_key.toml: market.buyerz: unknown key"),
+    (["run", "wrong_type.toml"], "wrong_type.toml: days"),
+    (["run", "out_of_range.toml"], "platforms.0.fees.commission"),
+    (["run", "not_toml.toml"], "not_toml.toml: invalid TOML"),
+    (["run", "missing.toml"], "scenario file 'missing.toml' not found"),
+    (["run", "no_such_preset"], "preset 'no_such_preset' not found"),
+    (["run", "--set", "market.buyers"], "--set 'market.buyers': expected key.path=value"),
+    (["run", "--set", "market.buyerz=5"], "--set: market.buyerz: unknown key"),
+    (["run", "--set", "market.buyers=many"], "--set: market.buyers: Input should be a valid"),
+    (["run", "--set", "platforms.0.fees.commission=1.5"], "commission rate 1.5 is outside"),
+    (["run", "--set", "platforms.Nobody.fees.commission=0.1"], "no entry named 'Nobody'"),
+    (["run", "--days", "many"], "'--days'"),
+    (["run", "--days", "0"], "'--days'"),
+    (["run", "--days", "99999"], "--days: Input should be less than or equal to 36500"),
+    (["run", "--seeds", "0"], "'--seeds'"),
+    (["run", "--seed", "-1"], "'--seed'"),
+    (["run", "--bogus"], "No such option: --bogus"),
+    (["run", "--out", "a_file"], "'--out'"),
+    (["show", "no_such_preset"], "preset 'no_such_preset' not found"),
+    (["report", "no_such_run"], "run 'no_such_run' not found"),
+    (["compare", "no_such_run", "latest"], "run 'no_such_run' not found"),
+    (["runs", "--sql", "SELECT * FROM no_such_table"], "--sql: Catalog Error"),
+    (["nosuchcommand"], "No such command"),
+]
+
+
+@pytest.fixture
+def bad_inputs(tmp_path, monkeypatch) -> Path:
+    for name, (text, _) in BAD_FILES.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def assert_one_line_error(status: int, stdout: str, stderr: str, expected: str) -> None:
+    assert status == 2
+    assert stdout == ""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("twosided: error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(("args", "expected"), BAD_ARGS, ids=[" ".join(a) for a, _ in BAD_ARGS])
+def test_bad_input_gives_one_line_status_2_and_writes_nothing(bad_inputs, capsys, args, expected):
+    before = sorted(p.name for p in bad_inputs.iterdir())
+    status, stdout, stderr = in_process(capsys, *args)
+    assert_one_line_error(status, stdout, stderr, expected)
+    assert sorted(p.name for p in bad_inputs.iterdir()) == before  # no runs folder, no file
+
+
+@pytest.mark.parametrize("index", [0, 2, 6, 11])
+def test_bad_input_on_the_console_script(bad_inputs, cli_env, index):
+    args, expected = BAD_ARGS[index]
+    proc = twosided_cmd(cli_env, *args, cwd=bad_inputs)
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, expected)
+    assert not (bad_inputs / "twosided-runs").exists()
+
+
+def test_no_command_prints_help(capsys):
+    status, stdout, _ = in_process(capsys)
+    assert status == 0
+    assert "Usage: twosided" in stdout and "compare" in stdout
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+def test_ctrl_c_during_a_run_exits_130_and_leaves_no_run_folder(tmp_path, cli_env):
+    """SIGINT while the simulation runs (a long run: 3,000 days)."""
+    proc = subprocess.Popen(
+        [*command(), "run", "--set", "market.buyers=5000", "--days", "3000", "--out", "runs"],
+        cwd=tmp_path, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(8)  # past start-up, inside compiling or simulating
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "interrupted: no run folder was written" in stderr
+    assert "Traceback" not in stderr
+    assert run_folders(tmp_path / "runs") == []
+
+
+def test_ctrl_c_while_writing_the_run_folder_leaves_nothing(tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(twosided.report, "write_report", interrupted)
+    status, _, stderr = in_process(capsys, "run", *SMALL, "--out", str(tmp_path / "runs"))
+    assert status == 130
+    assert "interrupted: no run folder was written" in stderr
+    assert run_folders(tmp_path / "runs") == []
+    with Catalog(tmp_path / "runs", read_only=True) as catalog:
+        assert catalog.runs().empty

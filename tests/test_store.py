@@ -1,0 +1,225 @@
+"""The results store: a run folder appears only complete, the catalog indexes a run only
+after its folder is in place, a failed or interrupted write leaves nothing behind, a run
+folder reads back as it was written, and ``summary.json`` is what ``daily.parquet`` says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from twosided import store
+from twosided.store import Catalog, StoreError
+
+from .conftest import cached_run
+
+SMALL = {"market.buyers": 2000}
+DAYS = 10
+SEEDS = 2
+
+
+@pytest.fixture(scope="module")
+def result():
+    return cached_run("taobao", DAYS, seeds=SEEDS, overrides=SMALL)
+
+
+def entries(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+def test_atomic_folder_appears_only_when_complete(tmp_path):
+    final = tmp_path / "run"
+    with store.atomic_folder(final) as tmp:
+        (tmp / "a.txt").write_text("x")
+        assert not final.exists()
+        assert tmp.name.startswith(store.TMP_PREFIX)
+    assert (final / "a.txt").read_text() == "x"
+    assert entries(tmp_path) == ["run"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_atomic_folder_leaves_nothing_on_failure_or_interrupt(tmp_path, error):
+    with pytest.raises(error):
+        with store.atomic_folder(tmp_path / "run") as tmp:
+            (tmp / "half.parquet").write_text("half")
+            raise error()
+    assert entries(tmp_path) == []
+
+
+def test_atomic_folder_refuses_an_existing_folder(tmp_path):
+    (tmp_path / "run").mkdir()
+    with pytest.raises(StoreError, match="already exists"):
+        with store.atomic_folder(tmp_path / "run"):
+            pass
+
+
+def test_atomic_file_replaces_only_when_complete(tmp_path):
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    with pytest.raises(KeyboardInterrupt):
+        with store.atomic_file(target) as tmp:
+            tmp.write_text("half")
+            raise KeyboardInterrupt
+    assert target.read_text() == "old"
+    assert entries(tmp_path) == ["report.html"]
+    with store.atomic_file(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+
+
+def test_save_run_writes_every_file_and_catalogs_it_only_after_the_folder_is_complete(
+    tmp_path, result
+):
+    root = tmp_path / "runs"
+    seen: dict[str, object] = {}
+
+    def extra(folder: Path) -> None:
+        # while the run is being written: its files are in a temporary folder, no final
+        # folder exists and the catalog does not list it
+        seen["files"] = entries(folder)
+        seen["final"] = [p for p in entries(root) if not p.startswith(store.TMP_PREFIX)]
+        with Catalog(root, read_only=True) as catalog:
+            seen["listed"] = len(catalog.runs())
+        (folder / "report.html").write_text("<html></html>")
+
+    run_id, folder = store.save_run(result, root, meta={"command": ["test"]}, extra=extra)
+    assert seen["final"] in ([], ["catalog.duckdb"])
+    assert seen["listed"] == 0
+    assert "daily.parquet" in seen["files"]
+    assert entries(folder) == sorted(
+        ["scenario.toml", "daily.parquet", "accounts.parquet", "flows.parquet",
+         "switches.parquet", "summary.json", "meta.json", "report.html"]
+    )
+    assert [p for p in entries(root) if p.startswith(store.TMP_PREFIX)] == []
+    with Catalog(root, read_only=True) as catalog:
+        listed = catalog.runs()
+    assert listed["run_id"].tolist() == [run_id]
+    assert Path(listed["path"].iloc[0]) == folder.resolve()
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["seeds"] == result.seeds and meta["command"] == ["test"]
+    assert {"twosided", "jax", "python", "device"} <= set(meta)
+
+
+def test_a_failed_write_leaves_no_folder_and_no_catalog_row(tmp_path, result):
+    root = tmp_path / "runs"
+
+    def broken(folder: Path) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.save_run(result, root, extra=broken)
+    assert [p for p in entries(root) if p != "catalog.duckdb"] == []
+    with Catalog(root, read_only=True) as catalog:
+        assert catalog.runs().empty
+
+
+def test_a_failed_registration_removes_the_folder(tmp_path, result):
+    root = tmp_path / "runs"
+    run_id, _ = store.save_run(result, root)
+    # the same id again: the folder name is taken, so nothing is written at all
+    with pytest.raises(StoreError, match="already exists"):
+        store.save_run(result, root, run_id=run_id)
+    # a catalog row that already exists for a new folder: registering fails, folder goes
+    with Catalog(root) as catalog:
+        catalog.con.execute("UPDATE runs SET run_id = 'taken'")
+    with pytest.raises(duckdb.ConstraintException):
+        store.save_run(result, root, run_id="taken")
+    assert not (root / "taken").exists()
+
+
+def test_load_run_reads_back_what_was_written(tmp_path, result):
+    _, folder = store.save_run(result, tmp_path)
+    back = store.load_run(folder)
+    assert back.scenario == result.scenario
+    assert back.seeds == result.seeds
+    for table in store.TABLES:
+        pd.testing.assert_frame_equal(
+            getattr(back, table).reset_index(drop=True),
+            getattr(result, table).reset_index(drop=True),
+            check_dtype=False,
+        )
+    pd.testing.assert_frame_equal(back.summary(), result.summary())
+
+
+def test_load_run_refuses_a_folder_that_is_not_a_run(tmp_path):
+    with pytest.raises(StoreError, match="not a run folder"):
+        store.load_run(tmp_path)
+
+
+def test_summary_json_agrees_with_daily_parquet(tmp_path, result):
+    _, folder = store.save_run(result, tmp_path)
+    summary = json.loads((folder / "summary.json").read_text())
+    daily = pd.read_parquet(folder / "daily.parquet")
+    check_summary_against_daily(summary, daily)
+
+
+def check_summary_against_daily(summary: dict, daily: pd.DataFrame) -> None:
+    """Recompute the summary from the daily table by hand and compare every figure."""
+    assert summary["days"] == daily["day"].nunique()
+    assert summary["seeds"] == sorted(daily["seed"].unique().tolist())
+    last = daily[daily["day"] == daily["day"].max()]
+    market_sessions = daily["sessions"].sum() / daily["seed"].nunique()
+    assert [p["platform"] for p in summary["platforms"]] == (
+        daily.sort_values("platform_id")["platform"].unique().tolist()
+    )
+    for row in summary["platforms"]:
+        mine = daily[daily["platform"] == row["platform"]]
+        n_seeds = mine["seed"].nunique()
+        for column in ("sessions", "orders", "gmv_cents", "revenue_cents",
+                       "revenue_ads_cents", "revenue_commission_cents",
+                       "consumer_surplus_cents", "sellers_exited"):
+            assert row[column] == pytest.approx(mine[column].sum() / n_seeds, rel=1e-9), column
+        assert row["active_sellers"] == pytest.approx(
+            last[last["platform"] == row["platform"]]["active_sellers"].mean()
+        )
+        assert row["share_sessions"] == pytest.approx(
+            mine["sessions"].sum() / n_seeds / market_sessions
+        )
+        take_rate = mine["revenue_cents"].sum() / mine["gmv_cents"].sum()
+        assert row["take_rate"] == pytest.approx(take_rate)
+    per_seed_gmv = daily.groupby("seed")["gmv_cents"].sum().mean()
+    assert summary["market"]["gmv_cents"] == pytest.approx(per_seed_gmv)
+    assert summary["market"]["revenue_cents"] == pytest.approx(
+        sum(p["revenue_cents"] for p in summary["platforms"])
+    )
+
+
+def test_catalog_sql_spans_runs_and_names_them(tmp_path, result):
+    first, _ = store.save_run(result, tmp_path)
+    second, _ = store.save_run(result, tmp_path)
+    with Catalog(tmp_path, read_only=True) as catalog:
+        frame = catalog.query(
+            "SELECT run_id, sum(gmv_cents) AS gmv FROM daily GROUP BY run_id ORDER BY run_id"
+        )
+        streams = catalog.query("SELECT DISTINCT stream FROM flows")
+        with pytest.raises(StoreError, match="^--sql: "):
+            catalog.query("SELECT * FROM no_such_table")
+    assert frame["run_id"].tolist() == sorted([first, second])
+    assert frame["gmv"].tolist() == [result.daily["gmv_cents"].sum()] * 2
+    assert "commission" in set(streams["stream"])
+
+
+def test_resolve_by_id_prefix_latest_and_folder(tmp_path, result):
+    first, folder = store.save_run(result, tmp_path, run_id="20990101-000000-a-111111")
+    second, _ = store.save_run(result, tmp_path, run_id="20990101-000001-b-222222")
+    with Catalog(tmp_path, read_only=True) as catalog:
+        assert catalog.resolve(first) == folder.resolve()
+        assert catalog.resolve("20990101-000000").name == first
+        assert catalog.resolve(store.LATEST).name == second
+        assert catalog.resolve(str(folder)) == folder
+        with pytest.raises(StoreError, match="ambiguous"):
+            catalog.resolve("20990101")
+        with pytest.raises(StoreError, match="not found"):
+            catalog.resolve("nope")
+
+
+def test_a_missing_catalog_reads_as_empty_and_creates_nothing(tmp_path):
+    root = tmp_path / "none"
+    with Catalog(root, read_only=True) as catalog:
+        assert catalog.runs().empty
+        with pytest.raises(StoreError, match="no runs"):
+            catalog.resolve(store.LATEST)
+    assert not root.exists()
