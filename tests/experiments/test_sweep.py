@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 import twosided
-from twosided.experiments.report import write_sweep_report
+from twosided.experiments.report import OUTCOMES, chart_id, report_outcomes, write_sweep_report
 from twosided.experiments.sweep import SweepResult, plan_sweep, run_sweep
 from twosided.store import Catalog
 
+from ..report.browser import render
 from .conftest import ADS, DAYS, SEEDS, SMALL
 
 VARY = {ADS: [0.0, 2.0], "platforms.0.fees.service_fee_cents": [0, 500_000]}
@@ -101,14 +102,24 @@ def test_rerunning_the_same_sweep_runs_nothing_and_returns_the_same_table(swept:
     pd.testing.assert_frame_equal(again, swept.table, check_exact=True)
 
 
-def test_report_plots_every_outcome_and_escapes_names(swept: SweepResult, tmp_path: Path) -> None:
+def test_report_draws_every_outcome_in_a_browser(swept: SweepResult, tmp_path: Path) -> None:
     path = write_sweep_report(swept)
     text = path.read_text(encoding="utf-8")
     assert path == swept.folder / "report.html"
-    assert "Plotly.newPlot" in text and "<script src=" not in text  # plotly.js is inline
-    assert text.count("Plotly.newPlot(") >= 8
+    assert "<script src=" not in text  # plotly.js is inline: the page works offline
     assert "first quarter (days 0-2)" in text and "last quarter (days 9-11)" in text
+    ids = [chart_id(o) for o in report_outcomes(swept)]
+    assert len(ids) == len(OUTCOMES)
+    rendered = render(path, tmp_path, ids)
+    assert rendered.errors == []
+    assert set(rendered.charts) == set(ids)
+    for chart, counts in rendered.charts.items():
+        assert counts["main_svg"] >= 1, chart
+        # one line per platform and value of the second key, in each of the two windows
+        assert counts["traces"] >= 2 * len(swept.plan.base.platforms) * 2, chart
 
+
+def test_report_escapes_names(tmp_path: Path) -> None:
     evil = '<script>alert("x")</script>'
     result = run_sweep(
         plan_sweep("taobao", {ADS: [0.0, 1.0]}, seeds=SEEDS, days=DAYS,

@@ -3,6 +3,7 @@ whole study end to end at small scale."""
 
 from __future__ import annotations
 
+import html as html_lib
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +13,10 @@ import pandas as pd
 import pytest
 
 from twosided.experiments.grid import SweepError
+from twosided.experiments.page import write_page
 from twosided.experiments.whom_to_save import (
+    CHART_IDS,
+    MEASURES,
     Regime,
     study_findings,
     study_html,
@@ -23,12 +27,10 @@ from twosided.experiments.whom_to_save import (
     policy_variants,
     policy_weights,
     regime,
-    whom_to_save,
 )
 from twosided.scenario import Ranking
-from twosided.store import Catalog
 
-from .conftest import SMALL
+from ..report.browser import render
 
 POLICIES = (0.0, 0.5, 1.0)
 DAYS = 40
@@ -108,23 +110,15 @@ def test_report_escapes_scenario_names() -> None:
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html  # ...escaped on the page
 
 
-def test_whole_study_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> None:
-    calls: list[tuple[int, int]] = []
-    study = whom_to_save(seeds=2, years=1, points=3, overrides=SMALL, workers=1, out=tmp_path,
-                         progress=lambda d, t: calls.append((d, t)))
-    assert calls[-1] == (6, 6)
-    assert [r.name for r in study.regimes] == ["with rivals", "without rivals"]
-    assert [len(r.sweep.plan.base.platforms) for r in study.regimes] == [3, 1]
-    html = study.report.read_text(encoding="utf-8")
-    assert "What the runs show" in html and html.count('class="finding"') == len(study.findings) == 5
-    assert "Where the answer changes" in html
-    summary = pd.read_csv(study.folder / "summary.csv")
-    assert len(summary) == 6
-    for column in ("revenue_first_quarter", "revenue_long_run", "revenue_cumulative",
-                   "buyer_share", "sellers", "consumer_surplus"):
-        assert {column, f"{column}_lo", f"{column}_hi"} <= set(summary.columns)
-    assert (summary["revenue_cumulative"] >= summary["revenue_long_run"]).all()
-    assert summary["buyer_share"].between(0, 1).all()
-    with Catalog(tmp_path) as catalog:
-        rows = catalog.runs(kind="sweep")
-    assert len(rows) == 6 and rows["sweep_id"].nunique() == 2
+def test_report_draws_its_charts_in_a_browser(tmp_path: Path) -> None:
+    regimes = [_fake_regime("with rivals", _fading_greed), _fake_regime("without rivals", _steady_greed)]
+    findings = study_findings(regimes)
+    path = write_page(tmp_path / "study.html", study_html(regimes, findings))
+    rendered = render(path, tmp_path, list(CHART_IDS))
+    assert rendered.errors == []
+    assert set(rendered.charts) == set(CHART_IDS)
+    measures, cumulative = (rendered.charts[i] for i in CHART_IDS)
+    assert measures["traces"] >= len(MEASURES) * len(regimes)
+    assert cumulative["traces"] >= len(POLICIES) * len(regimes)
+    for finding in findings:
+        assert html_lib.escape(finding, quote=False) in rendered.dom  # shown as text

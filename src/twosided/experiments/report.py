@@ -17,12 +17,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from twosided.experiments.grid import Variant
-from twosided.experiments.page import CENTS_PER_UNIT, esc, figure, page, table, with_interval, write_page
+from twosided.experiments.page import CENTS_PER_YUAN, with_interval, write_page
 from twosided.experiments.stats import Window, intervals, long_window, per_seed, short_window
 from twosided.experiments.sweep import SweepResult
-
-REPORT_FILE = "report.html"
-
+from twosided.report.charts import figure_html, safe_text
+from twosided.report.page import page, section, table
+from twosided.store import REPORT_FILE
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
@@ -59,14 +59,14 @@ def summarize_windows(
         seeds = per_seed(table_, by, window, means=columns)
         for o in outcomes:
             if o.money:
-                seeds[o.column] = seeds[o.column] / CENTS_PER_UNIT
+                seeds[o.column] = seeds[o.column] / CENTS_PER_YUAN
         out[window.name] = intervals(seeds, by, columns)
     return out
 
 
 def _line_name(row: pd.Series, other_keys: Sequence[str]) -> str:
     parts = [str(row["platform"])] + [f"{k}={row[k]}" for k in other_keys]
-    return esc(", ".join(parts))
+    return safe_text(", ".join(parts))
 
 
 def outcome_figure(
@@ -76,7 +76,7 @@ def outcome_figure(
     x_key = keys[0] if keys else "variant"
     other = list(keys[1:])
     fig = make_subplots(
-        rows=1, cols=len(windows), shared_yaxes=True, subplot_titles=[esc(w.label) for w in windows]
+        rows=1, cols=len(windows), shared_yaxes=True, subplot_titles=[w.label for w in windows]
     )
     for col, window in enumerate(windows, start=1):
         frame = summaries[window.name]
@@ -85,7 +85,7 @@ def outcome_figure(
             m, lo, hi = (line[outcome.column + s] for s in ("", "_lo", "_hi"))
             fig.add_trace(
                 go.Scatter(
-                    x=line[x_key].map(esc) if line[x_key].dtype == object else line[x_key],
+                    x=line[x_key].map(safe_text) if line[x_key].dtype == object else line[x_key],
                     y=m,
                     mode="lines+markers",
                     name=_line_name(line.iloc[0], other),
@@ -96,9 +96,9 @@ def outcome_figure(
                 row=1,
                 col=col,
             )
-        fig.update_xaxes(title_text=esc(x_key), row=1, col=col)
-    fig.update_yaxes(title_text=esc(outcome.title), row=1, col=1)
-    fig.update_layout(title=esc(outcome.title), height=380, margin={"t": 70})
+        fig.update_xaxes(title_text=safe_text(x_key), row=1, col=col)
+    fig.update_yaxes(title_text=outcome.title, row=1, col=1)
+    fig.update_layout(height=380, margin={"t": 40})
     return fig
 
 
@@ -106,14 +106,24 @@ def numbers_table(
     summaries: dict[str, pd.DataFrame], windows: Sequence[Window], outcomes: Sequence[Outcome], keys: Sequence[str]
 ) -> str:
     """Every figure's numbers: mean [95% interval] per window, variant and platform."""
-    header = ["window", "variant", *map(esc, keys), "platform", *(esc(o.title) for o in outcomes)]
+    header = ["window", "variant", *keys, "platform", *(o.title for o in outcomes)]
     rows = []
     for window in windows:
         for _, r in summaries[window.name].iterrows():
-            cells = [esc(window.name), str(int(r["variant"])), *(esc(r[k]) for k in keys), esc(r["platform"])]
+            cells = [window.name, str(int(r["variant"])), *(str(r[k]) for k in keys), str(r["platform"])]
             cells += [with_interval(r[o.column], r[o.column + "_lo"], r[o.column + "_hi"]) for o in outcomes]
             rows.append(cells)
-    return table(header, rows)
+    return table(header, rows, left=3 + len(keys))
+
+
+def chart_id(outcome: Outcome) -> str:
+    """The element id of an outcome's chart."""
+    return f"sweep-{outcome.column}"
+
+
+def report_outcomes(result: SweepResult) -> list[Outcome]:
+    """The outcomes the report shows: those the sweep's table has."""
+    return [o for o in OUTCOMES if o.column in result.table.columns]
 
 
 def sweep_report_html(result: SweepResult) -> str:
@@ -121,23 +131,25 @@ def sweep_report_html(result: SweepResult) -> str:
     plan = result.plan
     keys = plan.keys
     windows = [short_window(plan.days), long_window(plan.days)]
-    outcomes = [o for o in OUTCOMES if o.column in result.table.columns]
+    outcomes = report_outcomes(result)
     summaries = summarize_windows(result.table, keys, outcomes, windows)
-    varied = "".join(
-        f"<li><code>{esc(k)}</code>: {esc(', '.join(_values(plan.variants, k)))}</li>" for k in keys
-    ) or "<li>nothing (one variant)</li>"
-    intro = (
-        f"<p>Scenario <b>{esc(plan.base.name)}</b>, sweep <code>{esc(plan.sweep_id)}</code>: "
-        f"{len(plan.variants)} variants × {len(plan.seeds)} seeds × {plan.days} days.</p>"
-        f"<p>Varied:</p><ul>{varied}</ul>"
-        f"<p class=\"note\">Points are means over seeds of each seed's daily mean in the window; "
-        f"bars are 95% Student-t intervals over seeds. Short run: {esc(windows[0].label)}; "
-        f"long run: {esc(windows[1].label)}.</p>"
-    )
-    parts = [intro]
-    parts += [figure(outcome_figure(summaries, windows, o, keys)) for o in outcomes]
-    parts += ["<h2>Numbers</h2>", numbers_table(summaries, windows, outcomes, keys)]
-    return page(f"Sweep: {plan.base.name}", parts)
+    varied = "; ".join(f"{k}: {', '.join(_values(plan.variants, k))}" for k in keys) or "nothing (one variant)"
+    headline = [
+        f"Scenario {plan.base.name}: {len(plan.variants)} variants × {len(plan.seeds)} seeds "
+        f"(seeds {plan.seeds[0]}-{plan.seeds[-1]}) × {plan.days} days.",
+        f"Varied: {varied}.",
+        f"Each point is the mean over seeds of a seed's daily mean in the window, with a 95% "
+        f"Student-t interval over seeds. Short run: {windows[0].label}; long run: {windows[1].label}.",
+    ]
+    sections = [
+        section(o.title, figure_html(outcome_figure(summaries, windows, o, keys), chart_id(o)),
+                f"against {keys[0] if keys else 'the variant'}; one line per platform"
+                + (f" and value of {', '.join(keys[1:])}" if len(keys) > 1 else ""))
+        for o in outcomes
+    ]
+    sections.append(section("Numbers", numbers_table(summaries, windows, outcomes, keys)))
+    return page(f"twosided sweep: {plan.base.name}", headline, "", sections,
+                [f"sweep {plan.sweep_id}", str(result.folder)])
 
 
 def _values(variants: Sequence[Variant], key: str) -> list[str]:
@@ -148,5 +160,4 @@ def _values(variants: Sequence[Variant], key: str) -> list[str]:
 def write_sweep_report(result: SweepResult, path: Path | None = None) -> Path:
     """Write the sweep report (default: ``report.html`` in the sweep folder)."""
     target = Path(path) if path is not None else result.folder / REPORT_FILE
-    write_page(target, sweep_report_html(result))
-    return target
+    return write_page(target, sweep_report_html(result))

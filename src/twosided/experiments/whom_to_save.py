@@ -32,16 +32,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from twosided.experiments.grid import SweepError, Variant, value_range
-from twosided.experiments.page import (
-    CENTS_PER_UNIT,
-    esc,
-    figure,
-    number,
-    page,
-    table,
-    with_interval,
-    write_page,
-)
+from twosided.experiments.page import CENTS_PER_YUAN, number, with_interval, write_page
 from twosided.experiments.stats import (
     DAYS_PER_YEAR,
     Window,
@@ -54,12 +45,13 @@ from twosided.experiments.stats import (
 )
 from twosided.experiments.sweep import SweepResult, SweepProgress, plan_variants, run_sweep
 from twosided.scenario import Ranking, Scenario
-from twosided.store import DEFAULT_ROOT
+from twosided.report.charts import figure_html
+from twosided.report.page import page, section, table
+from twosided.store import DEFAULT_ROOT, REPORT_FILE, atomic_file
 
 STUDY = "whom-to-save"
 INCUMBENT = 0
 POLICY = "policy"
-REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.csv"
 
 
@@ -180,7 +172,7 @@ def measures_per_seed(result: SweepResult) -> tuple[pd.DataFrame, dict[str, Wind
     ]
     frame = parts[0].merge(parts[1], on=[*by, "seed"]).merge(parts[2], on=[*by, "seed"])
     for money in ("revenue_first_quarter", "revenue_long_run", "revenue_cumulative", "consumer_surplus"):
-        frame[money] = frame[money] / CENTS_PER_UNIT
+        frame[money] = frame[money] / CENTS_PER_YUAN
     frame["buyer_share"] = frame.pop("monthly_active_buyers") / result.plan.base.market.buyers
     return frame[[*by, "seed", *(m.key for m in MEASURES)]], windows
 
@@ -188,7 +180,7 @@ def measures_per_seed(result: SweepResult) -> tuple[pd.DataFrame, dict[str, Wind
 def cumulative_revenue(result: SweepResult) -> pd.DataFrame:
     """Per policy and day: the incumbent's cumulative revenue (yuan), mean over seeds."""
     incumbent = result.table[result.table["platform_id"] == INCUMBENT].sort_values([POLICY, "seed", "day"])
-    cum = incumbent.groupby([POLICY, "seed"])["revenue_cents"].cumsum() / CENTS_PER_UNIT
+    cum = incumbent.groupby([POLICY, "seed"])["revenue_cents"].cumsum() / CENTS_PER_YUAN
     frame = incumbent[[POLICY, "seed", "day"]].assign(cumulative=cum)
     return frame.groupby([POLICY, "day"], as_index=False)["cumulative"].mean()
 
@@ -261,9 +253,8 @@ def whom_to_save(
 def write_summary(regimes: Sequence[Regime], path: Path) -> None:
     """The study's numbers as CSV: per world and policy, each measure with its interval."""
     frame = pd.concat([r.summary.assign(world=r.name) for r in regimes], ignore_index=True)
-    tmp = path.parent / f".tmp-{path.name}"
-    frame.to_csv(tmp, index=False)
-    tmp.replace(path)
+    with atomic_file(path) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 # --------------------------------------------------------------------------- findings
@@ -396,20 +387,20 @@ def measures_figure(regimes: Sequence[Regime]) -> go.Figure:
             s = reg.summary.sort_values(POLICY)
             m, lo, hi = (s[measure.key + x] for x in ("", "_lo", "_hi"))
             fig.add_trace(
-                go.Scatter(x=s[POLICY], y=m, mode="lines+markers", name=esc(reg.name),
+                go.Scatter(x=s[POLICY], y=m, mode="lines+markers", name=reg.name,
                            legendgroup=reg.name, showlegend=k == 0,
                            error_y={"type": "data", "array": hi - m, "arrayminus": m - lo}),
                 row=row + 1, col=col + 1,
             )
         fig.update_xaxes(title_text="policy t (0 revenue-first, 1 user-first)", row=row + 1, col=col + 1)
-        fig.update_yaxes(title_text=esc(measure.unit), row=row + 1, col=col + 1)
-    fig.update_layout(height=720, title="The incumbent's outcomes along the policy axis")
+        fig.update_yaxes(title_text=measure.unit, row=row + 1, col=col + 1)
+    fig.update_layout(height=720, margin={"t": 40})
     return fig
 
 
 def cumulative_figure(regimes: Sequence[Regime]) -> go.Figure:
     """Cumulative revenue over the run for each policy, one panel per world."""
-    fig = make_subplots(rows=1, cols=len(regimes), subplot_titles=[esc(r.name) for r in regimes])
+    fig = make_subplots(rows=1, cols=len(regimes), subplot_titles=[r.name for r in regimes])
     for col, reg in enumerate(regimes, start=1):
         for t, line in reg.cumulative.groupby(POLICY):
             fig.add_trace(go.Scatter(x=line["day"], y=line["cumulative"], mode="lines",
@@ -417,13 +408,13 @@ def cumulative_figure(regimes: Sequence[Regime]) -> go.Figure:
                           row=1, col=col)
         fig.update_xaxes(title_text="day", row=1, col=col)
     fig.update_yaxes(title_text="cumulative revenue (yuan, mean over seeds)", row=1, col=1)
-    fig.update_layout(height=420, title="The incumbent's cumulative revenue")
+    fig.update_layout(height=420, margin={"t": 40})
     return fig
 
 
 def regime_table(reg: Regime) -> str:
     """Per policy: every measure with its 95% interval."""
-    header = ["policy t", *(f"{esc(m.title)} ({esc(m.unit)})" for m in MEASURES)]
+    header = ["policy t", *(f"{m.title} ({m.unit})" for m in MEASURES)]
     rows = [
         [f"{r[POLICY]:g}", *(with_interval(r[m.key], r[m.key + '_lo'], r[m.key + '_hi']) for m in MEASURES)]
         for _, r in reg.summary.sort_values(POLICY).iterrows()
@@ -431,41 +422,45 @@ def regime_table(reg: Regime) -> str:
     return table(header, rows)
 
 
-def axis_table() -> str:
+def axis_rows() -> list[list[str]]:
     """The four ranking weights at each end and the middle of the axis."""
-    rows = []
-    for t in (0.0, 0.5, 1.0):
-        w = policy_weights(t)
-        rows.append([f"{t:g}", *(number(v) for v in w.values())])
-    return table(["t", "quality", "price", "commission", "ads"], rows)
+    return [[f"{t:g}", *(number(v) for v in policy_weights(t).values())] for t in (0.0, 0.5, 1.0)]
 
 
 def _world(reg: Regime) -> str:
     base = reg.sweep.plan.base
     count = len(base.platforms)
-    return f"{esc(reg.name)} ({esc(base.name)}, {count} platform{'s' if count > 1 else ''})"
+    return f"{reg.name} ({base.name}, {count} platform{'s' if count > 1 else ''})"
+
+
+CHART_IDS = ("study-measures", "study-cumulative")
 
 
 def study_html(regimes: Sequence[Regime], findings: Sequence[str]) -> str:
-    """The study report as one self-contained HTML page."""
+    """The study report as one self-contained HTML page: the findings first (plain text,
+    escaped by the page), then the experiment, the charts and the numbers."""
     plan = regimes[0].sweep.plan
     w = regimes[0].windows
-    parts = ["<h2>What the runs show</h2>"]
-    parts += [f"<p class=\"finding\">{esc(f)}</p>" for f in findings]
-    parts.append(
-        "<h2>The experiment</h2><p>The incumbent (platform 0) ranks its organic results by a "
-        "weighted blend of quality, low price, expected commission and ad spend. Policy t moves "
-        "the weight from revenue (commission and ads, t = 0) to buyer value (quality and price, "
-        f"t = 1), with the same total weight {number(buyer_value_budget())} at every point:</p>"
-        + axis_table()
-        + f"<p>{len(plan.variants)} policies × {len(plan.seeds)} seeds (the same seeds everywhere) × "
-        f"{plan.days} days, {', '.join(_world(r) for r in regimes)}."
-        f" Windows: {esc(w['short'].label)}, {esc(w['long'].label)}. Buyer share is the incumbent's "
-        "monthly active buyers over all buyers, averaged over the long-run window; sellers likewise; "
-        "revenue and consumer surplus are totals over their window. Intervals are 95% over seeds.</p>"
+    design = section(
+        "The experiment",
+        table(["t", "quality", "price", "commission", "ads"], axis_rows()),
+        "The incumbent (platform 0) ranks its organic results by a weighted blend of quality, "
+        "low price, expected commission and ad spend. Policy t moves the weight from revenue "
+        "(commission and ads, t = 0) to buyer value (quality and price, t = 1), with the same "
+        f"total weight {number(buyer_value_budget())} at every point. {len(plan.variants)} "
+        f"policies × {len(plan.seeds)} seeds (the same seeds everywhere) × {plan.days} days, "
+        f"{', '.join(_world(r) for r in regimes)}. Windows: {w['short'].label}, {w['long'].label}. "
+        "Buyer share is the incumbent's monthly active buyers over all buyers and sellers its "
+        "active sellers, both averaged over the long-run window; revenue and consumer surplus "
+        "are totals over their window. Intervals are 95% over seeds.",
     )
-    parts += [figure(measures_figure(regimes)), figure(cumulative_figure(regimes))]
-    for reg in regimes:
-        parts += [f"<h3>{esc(reg.name.capitalize())}: {esc(reg.sweep.plan.base.name)} "
-                  f"(sweep <code>{esc(reg.sweep.plan.sweep_id)}</code>)</h3>", regime_table(reg)]
-    return page("Whom to save: the incumbent's ranking policy, with and without rivals", parts)
+    sections = [
+        section("Outcomes along the policy axis", figure_html(measures_figure(regimes), CHART_IDS[0]),
+                "the incumbent's outcomes, one line per world, with 95% intervals over seeds"),
+        section("Cumulative revenue", figure_html(cumulative_figure(regimes), CHART_IDS[1]),
+                "the incumbent's cumulative revenue (yuan), mean over seeds, one line per policy"),
+    ]
+    sections += [section(f"{_world(reg)}: numbers", regime_table(reg)) for reg in regimes]
+    footer = [f"{reg.name}: sweep {reg.sweep.plan.sweep_id}" for reg in regimes]
+    return page("Whom to save: the incumbent's ranking policy, with and without rivals",
+                findings, design, sections, footer)
