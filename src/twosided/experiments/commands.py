@@ -9,14 +9,16 @@ and rerunning the same command resumes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import signal
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from twosided.cli import DEFAULT_PRESET, Out, Sets, app, check_out, print_grid, say, scenario_from, stderr
+from twosided.cli import DEFAULT_PRESET, INTERRUPT_EXIT, Out, Sets, app, check_out, print_grid, say, scenario_from, stderr
 from twosided.experiments.page import CENTS_PER_YUAN, number
 from twosided.experiments.report import write_sweep_report
 from twosided.experiments.stats import long_window, per_seed
@@ -36,25 +38,65 @@ Workers = Annotated[int | None, typer.Option("--workers", "-w", help="Local work
 
 
 @contextmanager
+def stop_between_variants() -> Iterator[Callable[[], None]]:
+    """Ctrl-C once: finish and store the variants in flight, then stop (exit 130; rerun the
+    same command to resume). Ctrl-C twice: stop at once (stored variants are complete; the
+    catalog is repaired from the disk on the next run). Yields the check to call at the
+    points where stopping is safe."""
+    requested: list[bool] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if requested:
+            os._exit(INTERRUPT_EXIT)
+        requested.append(True)
+        stderr.print("interrupted: stopping once the variants in flight are stored "
+                     "(Ctrl-C again to stop now); rerun the same command to resume")
+
+    def check() -> None:
+        if requested:
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: keep Python's KeyboardInterrupt
+        yield check
+        return
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def variant_progress() -> Iterator[SweepProgress]:
     """A progress bar over variants, shown from the first report of progress (so that bad
-    input fails without one); the first variant also pays the compile."""
+    input fails without one); the first variant also pays the compile. Ctrl-C stops the
+    sweep between variants (see ``stop_between_variants``)."""
     bar = Progress(
         SpinnerColumn(), TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("variants"), TimeElapsedColumn(), console=stderr,
     )
     task = bar.add_task("sweeping", total=None)
 
-    def update(done: int, total: int) -> None:
-        if not bar.live.is_started:
-            bar.start()
-        bar.update(task, completed=done, total=total)
+    with stop_between_variants() as check:
 
-    try:
-        yield update
-    finally:
-        if bar.live.is_started:
-            bar.stop()
+        def update(done: int, total: int) -> None:
+            if not bar.live.is_started:
+                bar.start()
+            bar.update(task, completed=done, total=total)
+            check()
+
+        try:
+            yield update
+        except KeyboardInterrupt:
+            if bar.live.is_started:
+                bar.stop()
+            stderr.print("interrupted: every variant finished so far is stored; "
+                         "rerun the same command to resume")
+            raise typer.Exit(INTERRUPT_EXIT) from None
+        finally:
+            if bar.live.is_started:
+                bar.stop()
 
 
 def long_run_grid(result: SweepResult) -> tuple[list[str], list[list[object]]]:

@@ -17,9 +17,13 @@ shape is compiled once per machine rather than once per worker and sweep.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import dataclasses
+import logging
 import multiprocessing
 import os
+import signal
+import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,8 @@ from twosided.experiments.grid import SweepError
 
 EXECUTORS = ("local", "ray")
 CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
+# how long to wait for a Ray head's port to answer before giving up (an operational limit)
+RAY_CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +75,13 @@ def use_compile_cache(folder: str | None) -> None:
     jax.config.update("jax_compilation_cache_dir", folder)
 
 
+def start_worker(cache: str | None) -> None:
+    """A local worker process: use the compile cache, and leave Ctrl-C to the driver (which
+    stops between variants) instead of dying in the middle of one."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    use_compile_cache(cache)
+
+
 def _cached_task(task: Task) -> pd.DataFrame:
     """A Ray task: the cache folder is resolved on the worker's own machine."""
     use_compile_cache(compile_cache_folder())
@@ -90,7 +103,7 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[tuple[int, pd.Dat
         return
     context = multiprocessing.get_context("spawn")
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=use_compile_cache,
+        max_workers=workers, mp_context=context, initializer=start_worker,
         initargs=(compile_cache_folder(),),
     )
     try:
@@ -111,18 +124,59 @@ def _ray() -> Any:
     return ray
 
 
-def run_ray(tasks: Sequence[Task], address: str | None) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Yield ``(index, daily)`` as variants finish on a Ray cluster: the one this process
-    is already connected to, the one at ``address`` (``auto``: the running local cluster),
-    or a new local one."""
+def _check_reachable(address: str) -> None:
+    """Fail fast on a head address that does not answer (Ray itself retries for minutes)."""
+    if address == "auto":
+        return
+    where = address.removeprefix("ray://")
+    host, _, port = where.rpartition(":")
+    if not host or not port.isdigit():
+        raise SweepError(f"--address {address}: expected 'auto' or host:port")
+    try:
+        socket.create_connection((host, int(port)), timeout=RAY_CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        raise SweepError(f"--address {address}: cannot reach a Ray head there ({err.strerror or err})") from None
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None) -> Iterator[None]:
+    """Be connected to Ray for the block: to the cluster this process is already connected
+    to, the one at ``address`` (``auto``: the running local cluster), or a new local one
+    (shut down again at the end)."""
     ray = _ray()
-    started = not ray.is_initialized()
-    if started:
-        try:
-            ray.init(address=address, log_to_driver=False)
-        except (ConnectionError, ValueError, RuntimeError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise SweepError(f"--address {address}: cannot connect to Ray: {first}") from None
+    if ray.is_initialized():
+        yield
+        return
+    if address is not None:
+        _check_reachable(address)
+    quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+    local = {"include_dashboard": False} if address is None else {}
+    try:
+        ray.init(address=address, **quiet, **local)
+    except (ConnectionError, ValueError, RuntimeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SweepError(f"--address {address}: cannot connect to Ray: {first}") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@contextlib.contextmanager
+def executor_session(executor: str, workers: int | None, address: str | None) -> Iterator[None]:
+    """Check the executor settings and, for Ray, connect, before anything is written."""
+    check_executor(executor, workers, address)
+    if executor == "ray":
+        with ray_session(address):
+            yield
+    else:
+        yield
+
+
+def run_ray(tasks: Sequence[Task]) -> Iterator[tuple[int, pd.DataFrame]]:
+    """Yield ``(index, daily)`` as variants finish on the connected Ray cluster (one CPU
+    per task)."""
+    ray = _ray()
     remote = ray.remote(num_cpus=1)(_cached_task)
     pending = {remote.remote(task): task.index for task in tasks}
     try:
@@ -133,8 +187,6 @@ def run_ray(tasks: Sequence[Task], address: str | None) -> Iterator[tuple[int, p
     finally:
         for ref in pending:
             ray.cancel(ref)
-        if started:
-            ray.shutdown()
 
 
 def check_executor(executor: str, workers: int | None, address: str | None) -> None:
@@ -155,8 +207,9 @@ def run_tasks(
     workers: int | None,
     address: str | None,
 ) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Run tasks on the chosen executor, yielding results as they finish."""
+    """Run tasks on the chosen executor, yielding results as they finish (for Ray: inside
+    ``executor_session``)."""
     check_executor(executor, workers, address)
     if executor == "ray":
-        return run_ray(tasks, address)
+        return run_ray(tasks)
     return run_local(tasks, default_workers(len(tasks)) if workers is None else workers)

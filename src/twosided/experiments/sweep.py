@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from twosided.experiments.executors import Task, check_executor, run_tasks
+from twosided.experiments.executors import Task, executor_session, run_tasks
 from twosided.experiments.grid import (
     SweepError,
     Variant,
@@ -257,22 +257,22 @@ def run_sweep(
     """Run the variants of a plan not yet done, store each as it finishes, and return the
     whole sweep's table. ``progress(done, total)`` is called once at the start (with the
     variants found done) and after each variant is stored."""
-    check_executor(executor, workers, address)
     out = Path(out)
-    folder = open_sweep_folder(plan, out)
-    done = completed_variants(plan, folder, out)
-    todo = [v for v in plan.variants if v.index not in done]
-    total = len(plan.variants)
-    if progress is not None:
-        progress(len(done), total)
-    tasks = [Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds) for v in todo]
-    ran: list[int] = []
-    if tasks:
-        for index, daily in run_tasks(tasks, executor, workers, address):
-            save_variant(plan, folder, out, plan.variants[index], daily)
-            ran.append(index)
-            if progress is not None:
-                progress(len(done) + len(ran), total)
+    with executor_session(executor, workers, address):
+        folder = open_sweep_folder(plan, out)
+        done = completed_variants(plan, folder, out)
+        todo = [v for v in plan.variants if v.index not in done]
+        total = len(plan.variants)
+        if progress is not None:
+            progress(len(done), total)
+        tasks = [Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds) for v in todo]
+        ran: list[int] = []
+        if tasks:
+            for index, daily in run_tasks(tasks, executor, workers, address):
+                save_variant(plan, folder, out, plan.variants[index], daily)
+                ran.append(index)
+                if progress is not None:
+                    progress(len(done) + len(ran), total)
     return SweepResult(
         plan=plan,
         folder=folder,

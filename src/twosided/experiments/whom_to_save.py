@@ -31,6 +31,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from twosided.experiments.executors import executor_session
 from twosided.experiments.grid import SweepError, Variant, value_range
 from twosided.experiments.page import CENTS_PER_YUAN, number, with_interval, write_page
 from twosided.experiments.stats import (
@@ -238,9 +239,10 @@ def whom_to_save(
         raise SweepError(f"--monopoly {alone.name}: has {len(alone.platforms)} platforms; expected one")
     total = sum(len(p.variants) for _, p in plans)
     regimes = []
-    for i, (name, plan) in enumerate(plans):
-        step = _offset(progress, i * len(variants), total)
-        regimes.append(regime(name, run_sweep(plan, executor, workers, address, out, step)))
+    with executor_session(executor, workers, address):  # one Ray session for both sweeps
+        for i, (name, plan) in enumerate(plans):
+            step = _offset(progress, i * len(variants), total)
+            regimes.append(regime(name, run_sweep(plan, executor, workers, address, out, step)))
     study_id = hashlib.sha256("".join(p.sweep_id for _, p in plans).encode()).hexdigest()[:16]
     folder = Path(out) / "studies" / f"{STUDY}-{study_id}"
     findings = study_findings(regimes)
