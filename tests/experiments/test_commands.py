@@ -5,12 +5,16 @@ runs end to end from the command line and writes its report."""
 from __future__ import annotations
 
 import html as html_lib
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import typer
 
 from twosided import cli
 from twosided.store import Catalog
@@ -96,3 +100,20 @@ def test_whom_to_save_runs_end_to_end_from_the_command_line(tmp_path: Path) -> N
     with Catalog(tmp_path) as catalog:
         rows = catalog.runs(kind="sweep")
     assert len(rows) == 6 and rows["sweep_id"].nunique() == 2
+
+
+def test_ctrl_c_stops_between_variants_with_status_130() -> None:
+    from twosided.experiments.commands import variant_progress
+
+    stored = []
+    with pytest.raises(typer.Exit) as stop:
+        with variant_progress() as update:
+            update(0, 3)
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C while a variant runs
+            time.sleep(0.2)
+            stored.append(1)  # ...the variant in flight still finishes and is stored
+            update(1, 3)
+            stored.append(2)  # never reached: the sweep stops at the first safe point
+    assert stop.value.exit_code == 130
+    assert stored == [1]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
