@@ -39,17 +39,30 @@ def sweep_speed(args: argparse.Namespace) -> None:
     stamps: list[float] = []
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        run_sweep(plan, workers=args.workers, out=out, progress=lambda d, t: stamps.append(time.perf_counter()))
+        run_sweep(
+            plan,
+            workers=args.workers,
+            out=out,
+            progress=lambda d, t: stamps.append(time.perf_counter()),
+        )
         total = time.perf_counter() - start
     years_per_variant = args.seeds * args.days / DAYS_PER_YEAR
-    print(f"sweep: {args.preset}, {plan.base.market.buyers:,} buyers, {args.variants} variants x "
-          f"{args.seeds} seeds x {args.days} days = {years_per_variant * args.variants:.2f} market-years")
-    print(f"  whole sweep (first compile included): {total:.1f} s -> "
-          f"{years_per_variant * args.variants / total * SECONDS_PER_HOUR:.1f} market-years/hour")
+    print(
+        f"sweep: {args.preset}, {plan.base.market.buyers:,} buyers, {args.variants} variants x "
+        f"{args.seeds} seeds x {args.days} days = "
+        f"{years_per_variant * args.variants:.2f} market-years"
+    )
+    print(
+        f"  whole sweep (first compile included): {total:.1f} s -> "
+        f"{years_per_variant * args.variants / total * SECONDS_PER_HOUR:.1f} market-years/hour"
+    )
     if args.variants > 1:
         steady = stamps[-1] - stamps[1]
-        print(f"  steady state (variants 2..{args.variants}): {steady:.1f} s -> "
-              f"{years_per_variant * (args.variants - 1) / steady * SECONDS_PER_HOUR:.1f} market-years/hour")
+        print(
+            f"  steady state (variants 2..{args.variants}): {steady:.1f} s -> "
+            f"{years_per_variant * (args.variants - 1) / steady * SECONDS_PER_HOUR:.1f} "
+            "market-years/hour"
+        )
 
 
 def _timed(fn: callable) -> float:
@@ -73,8 +86,10 @@ def vmap_speedup(args: argparse.Namespace) -> None:
     together()
     twosided.simulate(args.preset, days=args.days, seeds=[0], overrides=overrides)
     t_together, t_separate = _timed(together), _timed(separately)
-    print(f"vmap: {args.seeds} seeds x {args.days} days: together {t_together:.2f} s, "
-          f"separately {t_separate:.2f} s -> speedup {t_separate / t_together:.2f}x")
+    print(
+        f"vmap: {args.seeds} seeds x {args.days} days: together {t_together:.2f} s, "
+        f"separately {t_separate:.2f} s -> speedup {t_separate / t_together:.2f}x"
+    )
 
 
 def main() -> None:
@@ -87,8 +102,10 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=3)
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, JAX {jax.__version__} on "
-          f"{jax.devices()[0].platform}, {jax.device_count()} device(s)")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, JAX {jax.__version__} on "
+        f"{jax.devices()[0].platform}, {jax.device_count()} device(s)"
+    )
     sweep_speed(args)
     vmap_speedup(args)
 

@@ -36,10 +36,18 @@ def command(*args: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "spec",
-    ["nope", "platforms.0.ranking.ads=0:1", "platforms.0.ranking.ads=0:x:3", "days=10:20:2",
-     "platforms.0.ranking.ads=-1:1:3", "market.nonsense=1,2"],
+    [
+        "nope",
+        "platforms.0.ranking.ads=0:1",
+        "platforms.0.ranking.ads=0:x:3",
+        "days=10:20:2",
+        "platforms.0.ranking.ads=-1:1:3",
+        "market.nonsense=1,2",
+    ],
 )
-def test_bad_vary_is_one_line_and_status_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, spec: str) -> None:
+def test_bad_vary_is_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, spec: str
+) -> None:
     status, out, err = in_process(capsys, "sweep", "taobao", "--vary", spec, "--out", str(tmp_path))
     lines = err.strip().splitlines()
     assert status == 2 and out == ""
@@ -48,13 +56,21 @@ def test_bad_vary_is_one_line_and_status_2(capsys: pytest.CaptureFixture[str], t
 
 
 def test_bad_vary_on_the_real_command_has_no_traceback(tmp_path: Path) -> None:
-    done = subprocess.run(command("sweep", "taobao", "--vary", "ads", "--out", str(tmp_path)),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        command("sweep", "taobao", "--vary", "ads", "--out", str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
-    assert done.stderr.strip() == "twosided: error: --vary 'ads': expected key.path=START:STOP:STEPS"
+    assert (
+        done.stderr.strip() == "twosided: error: --vary 'ads': expected key.path=START:STOP:STEPS"
+    )
 
 
-def test_bad_executor_and_address_are_refused_before_anything_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_bad_executor_and_address_are_refused_before_anything_runs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     status, _, err = in_process(capsys, "sweep", "--executor", "dask", "--out", str(tmp_path))
     assert status == 2 and "--executor dask: expected one of local, ray" in err
     status, _, err = in_process(capsys, "sweep", "--address", "auto", "--out", str(tmp_path))
@@ -62,9 +78,20 @@ def test_bad_executor_and_address_are_refused_before_anything_runs(capsys: pytes
     assert not tmp_path.joinpath("sweeps").exists()
 
 
-def test_sweep_command_runs_reports_and_resumes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    args = ["sweep", "taobao", "--vary", "platforms.0.ranking.ads=0:1:2", "--days", "12", *SMALL,
-            "--out", str(tmp_path)]
+def test_sweep_command_runs_reports_and_resumes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = [
+        "sweep",
+        "taobao",
+        "--vary",
+        "platforms.0.ranking.ads=0:1:2",
+        "--days",
+        "12",
+        *SMALL,
+        "--out",
+        str(tmp_path),
+    ]
     status, out, _ = in_process(capsys, *args)
     assert status == 0
     assert "ran 2 variants, 0 already done" in out
@@ -78,9 +105,25 @@ def test_sweep_command_runs_reports_and_resumes(capsys: pytest.CaptureFixture[st
 
 def test_whom_to_save_runs_end_to_end_from_the_command_line(tmp_path: Path) -> None:
     done = subprocess.run(
-        command("experiment", "whom-to-save", "--seeds", "2", "--years", "1", "--points", "3",
-                "--set", "market.buyers=5000", "--workers", "1", "--out", str(tmp_path)),
-        capture_output=True, text=True, timeout=600,
+        command(
+            "experiment",
+            "whom-to-save",
+            "--seeds",
+            "2",
+            "--years",
+            "1",
+            "--points",
+            "3",
+            "--set",
+            "market.buyers=5000",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Where the answer changes" in done.stdout
@@ -92,8 +135,14 @@ def test_whom_to_save_runs_end_to_end_from_the_command_line(tmp_path: Path) -> N
         assert html_lib.escape(finding) in html
     summary = pd.read_csv(report.parent / "summary.csv")
     assert len(summary) == 6 and set(summary["world"]) == {"with rivals", "without rivals"}
-    for column in ("revenue_first_quarter", "revenue_long_run", "revenue_cumulative",
-                   "buyer_share", "sellers", "consumer_surplus"):
+    for column in (
+        "revenue_first_quarter",
+        "revenue_long_run",
+        "revenue_cumulative",
+        "buyer_share",
+        "sellers",
+        "consumer_surplus",
+    ):
         assert {column, f"{column}_lo", f"{column}_hi"} <= set(summary.columns)
     assert (summary["revenue_cumulative"] >= summary["revenue_long_run"]).all()
     assert summary["buyer_share"].between(0, 1).all()

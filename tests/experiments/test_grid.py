@@ -69,13 +69,20 @@ def test_grid_is_every_combination_first_key_slowest() -> None:
     variants = grid(normalize_vary({"a": [1, 2], "b": "0:1:3"}))
     assert [v.index for v in variants] == list(range(6))
     assert [(v.labels["a"], v.labels["b"]) for v in variants] == [
-        (1, 0.0), (1, 0.5), (1, 1.0), (2, 0.0), (2, 0.5), (2, 1.0)
+        (1, 0.0),
+        (1, 0.5),
+        (1, 1.0),
+        (2, 0.0),
+        (2, 0.5),
+        (2, 1.0),
     ]
     assert all(v.labels == v.overrides for v in variants)
 
 
 def test_every_variant_is_validated_before_anything_runs() -> None:
-    with pytest.raises(SweepError, match=r"--vary platforms\.0\.ranking\.ads=-1: platforms\.0\.ranking\.ads"):
+    with pytest.raises(
+        SweepError, match=r"--vary platforms\.0\.ranking\.ads=-1: platforms\.0\.ranking\.ads"
+    ):
         plan_sweep("taobao", [f"{ADS}=-1:1:3"], seeds=1, days=5, overrides=SMALL)
     with pytest.raises(SweepError, match="unknown key"):
         plan_sweep("taobao", ["market.nonsense=1,2"], seeds=1, days=5)
@@ -99,7 +106,9 @@ def test_the_same_sweep_has_the_same_id_and_any_change_makes_a_new_one() -> None
     stop=st.floats(-100, 100, allow_nan=False),
     steps=st.integers(1, 50),
 )
-def test_value_range_has_steps_values_from_start_to_stop(start: float, stop: float, steps: int) -> None:
+def test_value_range_has_steps_values_from_start_to_stop(
+    start: float, stop: float, steps: int
+) -> None:
     values = value_range(start, stop, steps)
     assert len(values) == steps
     assert values[0] == pytest.approx(start, rel=1e-9, abs=1e-9)

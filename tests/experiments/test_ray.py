@@ -39,10 +39,14 @@ def test_address_without_ray_executor_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "address, words",
-    [("127.0.0.1:1", "--address 127.0.0.1:1: cannot reach a Ray head there"),
-     ("headnode", "--address headnode: expected 'auto' or host:port")],
+    [
+        ("127.0.0.1:1", "--address 127.0.0.1:1: cannot reach a Ray head there"),
+        ("headnode", "--address headnode: expected 'auto' or host:port"),
+    ],
 )
-def test_an_unreachable_head_fails_at_once_with_nothing_written(tmp_path: Path, address: str, words: str) -> None:
+def test_an_unreachable_head_fails_at_once_with_nothing_written(
+    tmp_path: Path, address: str, words: str
+) -> None:
     plan = plan_sweep("taobao", {ADS: [0.0]}, seeds=1, days=DAYS, overrides=SMALL)
     with pytest.raises(SweepError, match=words):
         run_sweep(plan, executor="ray", address=address, out=tmp_path)

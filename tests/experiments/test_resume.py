@@ -48,13 +48,16 @@ def _sweep_rows(out: Path, sweep_id: str):
 
 def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
     return {
-        p.parent.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("v*/daily.parquet")
+        p.parent.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in folder.glob("v*/daily.parquet")
     }
 
 
 def test_killed_sweep_resumes_without_redoing_or_duplicating(tmp_path: Path) -> None:
     script = CHILD.format(kill_after=KILL_AFTER, vary=VARY, seeds=SEEDS, days=DAYS, small=SMALL)
-    child = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    child = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
 
     plan = _plan()

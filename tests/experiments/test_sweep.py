@@ -71,7 +71,11 @@ def test_money_and_counts_match_separate_one_seed_runs_exactly(swept: SweepResul
 
 
 def test_the_varied_values_change_the_runs(swept: SweepResult) -> None:
-    fees = swept.table[swept.table["platform_id"] == 0].groupby("variant")["revenue_service_fee_cents"].sum()
+    fees = (
+        swept.table[swept.table["platform_id"] == 0]
+        .groupby("variant")["revenue_service_fee_cents"]
+        .sum()
+    )
     assert fees[0] == 0 and fees[2] == 0
     assert fees[1] > 0 and fees[3] > 0
 
@@ -92,11 +96,21 @@ def test_every_variant_is_a_catalog_row_and_a_complete_folder(swept: SweepResult
     assert plan["sweep_id"] == swept.plan.sweep_id and len(plan["variants"]) == 4
 
 
-def test_rerunning_the_same_sweep_runs_nothing_and_returns_the_same_table(swept: SweepResult) -> None:
+def test_rerunning_the_same_sweep_runs_nothing_and_returns_the_same_table(
+    swept: SweepResult,
+) -> None:
     out = swept.folder.parent.parent
     calls: list[tuple[int, int]] = []
-    again = twosided.sweep("taobao", VARY, seeds=SEEDS, days=DAYS, overrides=SMALL, workers=1, out=out,
-                           progress=lambda done, total: calls.append((done, total)))
+    again = twosided.sweep(
+        "taobao",
+        VARY,
+        seeds=SEEDS,
+        days=DAYS,
+        overrides=SMALL,
+        workers=1,
+        out=out,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls == [(4, 4)]
     assert again.attrs["sweep_id"] == swept.plan.sweep_id
     pd.testing.assert_frame_equal(again, swept.table, check_exact=True)
@@ -122,9 +136,15 @@ def test_report_draws_every_outcome_in_a_browser(swept: SweepResult, tmp_path: P
 def test_report_escapes_names(tmp_path: Path) -> None:
     evil = '<script>alert("x")</script>'
     result = run_sweep(
-        plan_sweep("taobao", {ADS: [0.0, 1.0]}, seeds=SEEDS, days=DAYS,
-                   overrides={**SMALL, "name": evil, "platforms.0.name": evil + "P"}),
-        workers=1, out=tmp_path,
+        plan_sweep(
+            "taobao",
+            {ADS: [0.0, 1.0]},
+            seeds=SEEDS,
+            days=DAYS,
+            overrides={**SMALL, "name": evil, "platforms.0.name": evil + "P"},
+        ),
+        workers=1,
+        out=tmp_path,
     )
     html = write_sweep_report(result).read_text(encoding="utf-8")
     assert "<script>alert" not in html

@@ -42,10 +42,19 @@ def test_policy_axis_runs_from_revenue_first_to_the_schema_default() -> None:
     user_first = policy_weights(1.0)
     assert user_first["platforms.0.ranking.quality"] == default.quality
     assert user_first["platforms.0.ranking.price"] == default.price
-    assert user_first["platforms.0.ranking.commission"] == 0 == user_first["platforms.0.ranking.ads"]
+    assert (
+        user_first["platforms.0.ranking.commission"] == 0 == user_first["platforms.0.ranking.ads"]
+    )
     revenue_first = policy_weights(0.0)
-    assert revenue_first["platforms.0.ranking.quality"] == 0 == revenue_first["platforms.0.ranking.price"]
-    assert revenue_first["platforms.0.ranking.commission"] > 0 and revenue_first["platforms.0.ranking.ads"] > 0
+    assert (
+        revenue_first["platforms.0.ranking.quality"]
+        == 0
+        == revenue_first["platforms.0.ranking.price"]
+    )
+    assert (
+        revenue_first["platforms.0.ranking.commission"] > 0
+        and revenue_first["platforms.0.ranking.ads"] > 0
+    )
     for t in np.linspace(0, 1, 7):
         assert sum(policy_weights(t).values()) == pytest.approx(buyer_value_budget())
     variants = policy_variants(5)
@@ -57,9 +66,19 @@ def test_policy_axis_runs_from_revenue_first_to_the_schema_default() -> None:
 def _fake_regime(name: str, revenue: callable, scenario: str = "synthetic") -> Regime:
     """A regime from a synthetic daily table: revenue(t, day, seed) in cents per day."""
     rows = [
-        {"policy": t, "seed": s, "day": d, "platform_id": 0, "revenue_cents": revenue(t, d, s),
-         "consumer_surplus_cents": 100 * t, "monthly_active_buyers": 50 + 10 * t, "active_sellers": 20}
-        for t in POLICIES for s in SEEDS for d in range(DAYS)
+        {
+            "policy": t,
+            "seed": s,
+            "day": d,
+            "platform_id": 0,
+            "revenue_cents": revenue(t, d, s),
+            "consumer_surplus_cents": 100 * t,
+            "monthly_active_buyers": 50 + 10 * t,
+            "active_sellers": 20,
+        }
+        for t in POLICIES
+        for s in SEEDS
+        for d in range(DAYS)
     ]
     base = SimpleNamespace(name=scenario, market=SimpleNamespace(buyers=100), platforms=[None])
     plan = SimpleNamespace(days=DAYS, base=base, variants=POLICIES, seeds=SEEDS, sweep_id="0123")
@@ -103,15 +122,23 @@ def test_findings_follow_the_numbers() -> None:
 
 def test_report_escapes_scenario_names() -> None:
     evil = "<img src=x onerror=alert(1)>"
-    regimes = [_fake_regime("with rivals", _fading_greed, evil), _fake_regime("without rivals", _steady_greed)]
+    regimes = [
+        _fake_regime("with rivals", _fading_greed, evil),
+        _fake_regime("without rivals", _steady_greed),
+    ]
     findings = study_findings(regimes)
     assert any(evil in f for f in findings)  # plain text...
     html = study_html(regimes, findings)
-    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html  # ...escaped on the page
+    assert (
+        "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    )  # ...escaped on the page
 
 
 def test_report_draws_its_charts_in_a_browser(tmp_path: Path) -> None:
-    regimes = [_fake_regime("with rivals", _fading_greed), _fake_regime("without rivals", _steady_greed)]
+    regimes = [
+        _fake_regime("with rivals", _fading_greed),
+        _fake_regime("without rivals", _steady_greed),
+    ]
     findings = study_findings(regimes)
     path = write_page(tmp_path / "study.html", study_html(regimes, findings))
     rendered = render(path, tmp_path, list(CHART_IDS))

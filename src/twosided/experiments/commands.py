@@ -16,9 +16,27 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from twosided.cli import DEFAULT_PRESET, INTERRUPT_EXIT, Out, Sets, app, check_out, print_grid, say, scenario_from, stderr
+from twosided.cli import (
+    DEFAULT_PRESET,
+    INTERRUPT_EXIT,
+    Out,
+    Sets,
+    app,
+    check_out,
+    print_grid,
+    say,
+    scenario_from,
+    stderr,
+)
 from twosided.experiments.page import CENTS_PER_YUAN, number
 from twosided.experiments.report import write_sweep_report
 from twosided.experiments.stats import long_window, per_seed
@@ -32,9 +50,27 @@ experiment = typer.Typer(
 )
 app.add_typer(experiment, name="experiment")
 
-Executor = Annotated[str, typer.Option("--executor", "-e", help="Where variants run: local (processes on this machine) or ray.")]
-Address = Annotated[str | None, typer.Option("--address", help="Ray cluster: 'auto' (the running one) or host:port; default a new local Ray.")]
-Workers = Annotated[int | None, typer.Option("--workers", "-w", help="Local worker processes (default: one per two cores; 1 runs in this process).")]
+Executor = Annotated[
+    str,
+    typer.Option(
+        "--executor", "-e", help="Where variants run: local (processes on this machine) or ray."
+    ),
+]
+Address = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="Ray cluster: 'auto' (the running one) or host:port; default a new local Ray.",
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        "-w",
+        help="Local worker processes (default: one per two cores; 1 runs in this process).",
+    ),
+]
 
 
 @contextmanager
@@ -49,8 +85,10 @@ def stop_between_variants() -> Iterator[Callable[[], None]]:
         if requested:
             os._exit(INTERRUPT_EXIT)
         requested.append(True)
-        stderr.print("interrupted: stopping once the variants in flight are stored "
-                     "(Ctrl-C again to stop now); rerun the same command to resume")
+        stderr.print(
+            "interrupted: stopping once the variants in flight are stored "
+            "(Ctrl-C again to stop now); rerun the same command to resume"
+        )
 
     def check() -> None:
         if requested:
@@ -73,8 +111,13 @@ def variant_progress() -> Iterator[SweepProgress]:
     input fails without one); the first variant also pays the compile. Ctrl-C stops the
     sweep between variants (see ``stop_between_variants``)."""
     bar = Progress(
-        SpinnerColumn(), TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("variants"), TimeElapsedColumn(), console=stderr,
+        SpinnerColumn(),
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("variants"),
+        TimeElapsedColumn(),
+        console=stderr,
     )
     task = bar.add_task("sweeping", total=None)
 
@@ -91,8 +134,10 @@ def variant_progress() -> Iterator[SweepProgress]:
         except KeyboardInterrupt:
             if bar.live.is_started:
                 bar.stop()
-            stderr.print("interrupted: every variant finished so far is stored; "
-                         "rerun the same command to resume")
+            stderr.print(
+                "interrupted: every variant finished so far is stored; "
+                "rerun the same command to resume"
+            )
             raise typer.Exit(INTERRUPT_EXIT) from None
         finally:
             if bar.live.is_started:
@@ -105,11 +150,26 @@ def long_run_grid(result: SweepResult) -> tuple[list[str], list[list[object]]]:
     window = long_window(result.plan.days)
     by = ["variant", *keys, "platform_id", "platform"]
     seeds = per_seed(result.table, by, window, means=["revenue_cents", "share_sessions"])
-    means = seeds.groupby(by, sort=True, dropna=False)[["revenue_cents", "share_sessions"]].mean().reset_index()
-    header = ["variant", *keys, "platform", f"revenue/day, {window.name} (yuan)", "share of sessions"]
+    means = (
+        seeds.groupby(by, sort=True, dropna=False)[["revenue_cents", "share_sessions"]]
+        .mean()
+        .reset_index()
+    )
+    header = [
+        "variant",
+        *keys,
+        "platform",
+        f"revenue/day, {window.name} (yuan)",
+        "share of sessions",
+    ]
     rows = [
-        [int(r["variant"]), *(r[k] for k in keys), r["platform"],
-         f"{r['revenue_cents'] / CENTS_PER_YUAN:,.0f}", f"{r['share_sessions']:.1%}"]
+        [
+            int(r["variant"]),
+            *(r[k] for k in keys),
+            r["platform"],
+            f"{r['revenue_cents'] / CENTS_PER_YUAN:,.0f}",
+            f"{r['share_sessions']:.1%}",
+        ]
         for _, r in means.iterrows()
     ]
     return header, rows
@@ -117,11 +177,30 @@ def long_run_grid(result: SweepResult) -> tuple[list[str], list[list[object]]]:
 
 @app.command("sweep")
 def sweep_command(
-    scenario: Annotated[str, typer.Argument(metavar="PRESET_OR_FILE", help="A preset name or a scenario TOML file.")] = DEFAULT_PRESET,
-    vary: Annotated[list[str] | None, typer.Option("--vary", "-v", metavar="KEY.PATH=START:STOP:STEPS", help="A varied field: START:STOP:STEPS (both ends included) or V1,V2,... (repeatable; every combination runs).")] = None,
-    seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Seeds per variant (run together).")] = 4,
-    days: Annotated[int | None, typer.Option("--days", "-d", min=1, help="Days per run (default: the scenario's).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, max=2**31 - 1, help="First seed (default: the scenario's).")] = None,
+    scenario: Annotated[
+        str, typer.Argument(metavar="PRESET_OR_FILE", help="A preset name or a scenario TOML file.")
+    ] = DEFAULT_PRESET,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            "-v",
+            metavar="KEY.PATH=START:STOP:STEPS",
+            help="A varied field: START:STOP:STEPS (both ends included) or V1,V2,... "
+            "(repeatable; every combination runs).",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", "-n", min=1, help="Seeds per variant (run together).")
+    ] = 4,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", "-d", min=1, help="Days per run (default: the scenario's)."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, max=2**31 - 1, help="First seed (default: the scenario's)."),
+    ] = None,
     executor: Executor = "local",
     address: Address = None,
     workers: Workers = None,
@@ -135,20 +214,35 @@ def sweep_command(
         result = run_sweep(plan, executor, workers, address, out, progress)
     report = write_sweep_report(result)
     header, rows = long_run_grid(result)
-    print_grid(header, rows, title=f"{plan.base.name}: {len(plan.variants)} variants x {len(plan.seeds)} seeds x {plan.days} days",
-               left=2 + len(plan.keys))
-    say(f"Sweep {plan.sweep_id}: ran {len(result.ran)} variants, {len(result.skipped)} already done")
+    print_grid(
+        header,
+        rows,
+        title=f"{plan.base.name}: {len(plan.variants)} variants x {len(plan.seeds)} seeds "
+        f"x {plan.days} days",
+        left=2 + len(plan.keys),
+    )
+    say(
+        f"Sweep {plan.sweep_id}: ran {len(result.ran)} variants, {len(result.skipped)} already done"
+    )
     say(f"Sweep folder: {result.folder}")
     say(f"Report:       {report}")
 
 
 @experiment.command("whom-to-save")
 def whom_to_save_command(
-    preset: Annotated[str, typer.Option("--preset", help="The world with rivals (platform 0 is the incumbent).")] = DEFAULT_PRESET,
-    monopoly: Annotated[str, typer.Option("--monopoly", help="The world without rivals (one platform).")] = "monopoly",
+    preset: Annotated[
+        str, typer.Option("--preset", help="The world with rivals (platform 0 is the incumbent).")
+    ] = DEFAULT_PRESET,
+    monopoly: Annotated[
+        str, typer.Option("--monopoly", help="The world without rivals (one platform).")
+    ] = "monopoly",
     seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Seeds per policy.")] = 4,
-    years: Annotated[float, typer.Option("--years", "-y", help="Years of 365 days per run (fractions allowed).")] = 3.0,
-    points: Annotated[int, typer.Option("--points", min=2, help="Policies along the axis, both ends included.")] = 5,
+    years: Annotated[
+        float, typer.Option("--years", "-y", help="Years of 365 days per run (fractions allowed).")
+    ] = 3.0,
+    points: Annotated[
+        int, typer.Option("--points", min=2, help="Policies along the axis, both ends included.")
+    ] = 5,
     executor: Executor = "local",
     address: Address = None,
     workers: Workers = None,
@@ -159,12 +253,23 @@ def whom_to_save_command(
     worlds = scenario_from(preset, sets), scenario_from(monopoly, sets)
     check_out(out)
     with variant_progress() as progress:
-        study = whom_to_save(*worlds, seeds=seeds, years=years, points=points, executor=executor,
-                             workers=workers, address=address, out=out, progress=progress)
+        study = whom_to_save(
+            *worlds,
+            seeds=seeds,
+            years=years,
+            points=points,
+            executor=executor,
+            workers=workers,
+            address=address,
+            out=out,
+            progress=progress,
+        )
     for reg in study.regimes:
         header = ["policy t", *(m.title for m in MEASURES)]
-        rows = [[f"{r[POLICY]:g}", *(number(r[m.key]) for m in MEASURES)]
-                for _, r in reg.summary.sort_values(POLICY).iterrows()]
+        rows = [
+            [f"{r[POLICY]:g}", *(number(r[m.key]) for m in MEASURES)]
+            for _, r in reg.summary.sort_values(POLICY).iterrows()
+        ]
         print_grid(header, rows, title=f"{reg.name} ({reg.sweep.plan.base.name})")
     for finding in study.findings:
         say(f"- {finding}")

@@ -103,7 +103,9 @@ def run_local(tasks: Sequence[Task], workers: int) -> Iterator[tuple[int, pd.Dat
         return
     context = multiprocessing.get_context("spawn")
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=start_worker,
+        max_workers=workers,
+        mp_context=context,
+        initializer=start_worker,
         initargs=(compile_cache_folder(),),
     )
     try:
@@ -135,7 +137,9 @@ def _check_reachable(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=RAY_CONNECT_TIMEOUT_S).close()
     except OSError as err:
-        raise SweepError(f"--address {address}: cannot reach a Ray head there ({err.strerror or err})") from None
+        raise SweepError(
+            f"--address {address}: cannot reach a Ray head there ({err.strerror or err})"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ import numpy as np
 
 from twosided.scenario import Scenario, ScenarioError, apply_overrides
 
-# significant digits kept of a START:STOP:STEPS value, so 0.1 steps read 0.3, not 0.30000000000000004
+# significant digits kept of a START:STOP:STEPS value (0.1 steps read 0.3, not 0.30000000000000004)
 _SIGNIFICANT_DIGITS = 12
 # the modules besides sim/ whose code decides a run's results
 _ENGINE_FILES = ("simulation.py", "metrics.py", "scenario.py")
@@ -176,7 +176,9 @@ def engine_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def sweep_id(base: Scenario, variants: Sequence[Variant], seeds: Sequence[int], version: str) -> str:
+def sweep_id(
+    base: Scenario, variants: Sequence[Variant], seeds: Sequence[int], version: str
+) -> str:
     """A stable id of a sweep: a hash of its resolved base scenario (days included), its
     variants, its seeds, the twosided version and the engine's code. The same sweep always
     gets the same id; a changed engine gets a new one."""

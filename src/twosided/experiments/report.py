@@ -24,6 +24,7 @@ from twosided.report.charts import figure_html, safe_text
 from twosided.report.page import page, section, table
 from twosided.store import REPORT_FILE
 
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """A daily column shown in the report: its title and whether it is money (cents)."""
@@ -48,7 +49,10 @@ OUTCOMES = (
 
 
 def summarize_windows(
-    table_: pd.DataFrame, keys: Sequence[str], outcomes: Sequence[Outcome], windows: Sequence[Window]
+    table_: pd.DataFrame,
+    keys: Sequence[str],
+    outcomes: Sequence[Outcome],
+    windows: Sequence[Window],
 ) -> dict[str, pd.DataFrame]:
     """Per window: mean and 95% interval over seeds of each outcome's daily mean, per
     variant and platform."""
@@ -70,7 +74,10 @@ def _line_name(row: pd.Series, other_keys: Sequence[str]) -> str:
 
 
 def outcome_figure(
-    summaries: dict[str, pd.DataFrame], windows: Sequence[Window], outcome: Outcome, keys: Sequence[str]
+    summaries: dict[str, pd.DataFrame],
+    windows: Sequence[Window],
+    outcome: Outcome,
+    keys: Sequence[str],
 ) -> go.Figure:
     """One outcome against the first varied key, one panel per window."""
     x_key = keys[0] if keys else "variant"
@@ -91,7 +98,12 @@ def outcome_figure(
                     name=_line_name(line.iloc[0], other),
                     legendgroup=_line_name(line.iloc[0], other),
                     showlegend=col == 1,
-                    error_y={"type": "data", "array": hi - m, "arrayminus": m - lo, "visible": True},
+                    error_y={
+                        "type": "data",
+                        "array": hi - m,
+                        "arrayminus": m - lo,
+                        "visible": True,
+                    },
                 ),
                 row=1,
                 col=col,
@@ -103,15 +115,26 @@ def outcome_figure(
 
 
 def numbers_table(
-    summaries: dict[str, pd.DataFrame], windows: Sequence[Window], outcomes: Sequence[Outcome], keys: Sequence[str]
+    summaries: dict[str, pd.DataFrame],
+    windows: Sequence[Window],
+    outcomes: Sequence[Outcome],
+    keys: Sequence[str],
 ) -> str:
     """Every figure's numbers: mean [95% interval] per window, variant and platform."""
     header = ["window", "variant", *keys, "platform", *(o.title for o in outcomes)]
     rows = []
     for window in windows:
         for _, r in summaries[window.name].iterrows():
-            cells = [window.name, str(int(r["variant"])), *(str(r[k]) for k in keys), str(r["platform"])]
-            cells += [with_interval(r[o.column], r[o.column + "_lo"], r[o.column + "_hi"]) for o in outcomes]
+            cells = [
+                window.name,
+                str(int(r["variant"])),
+                *(str(r[k]) for k in keys),
+                str(r["platform"]),
+            ]
+            cells += [
+                with_interval(r[o.column], r[o.column + "_lo"], r[o.column + "_hi"])
+                for o in outcomes
+            ]
             rows.append(cells)
     return table(header, rows, left=3 + len(keys))
 
@@ -133,23 +156,35 @@ def sweep_report_html(result: SweepResult) -> str:
     windows = [short_window(plan.days), long_window(plan.days)]
     outcomes = report_outcomes(result)
     summaries = summarize_windows(result.table, keys, outcomes, windows)
-    varied = "; ".join(f"{k}: {', '.join(_values(plan.variants, k))}" for k in keys) or "nothing (one variant)"
+    varied = (
+        "; ".join(f"{k}: {', '.join(_values(plan.variants, k))}" for k in keys)
+        or "nothing (one variant)"
+    )
     headline = [
         f"Scenario {plan.base.name}: {len(plan.variants)} variants × {len(plan.seeds)} seeds "
         f"(seeds {plan.seeds[0]}-{plan.seeds[-1]}) × {plan.days} days.",
         f"Varied: {varied}.",
         f"Each point is the mean over seeds of a seed's daily mean in the window, with a 95% "
-        f"Student-t interval over seeds. Short run: {windows[0].label}; long run: {windows[1].label}.",
+        f"Student-t interval over seeds. Short run: {windows[0].label}; "
+        f"long run: {windows[1].label}.",
     ]
     sections = [
-        section(o.title, figure_html(outcome_figure(summaries, windows, o, keys), chart_id(o)),
-                f"against {keys[0] if keys else 'the variant'}; one line per platform"
-                + (f" and value of {', '.join(keys[1:])}" if len(keys) > 1 else ""))
+        section(
+            o.title,
+            figure_html(outcome_figure(summaries, windows, o, keys), chart_id(o)),
+            f"against {keys[0] if keys else 'the variant'}; one line per platform"
+            + (f" and value of {', '.join(keys[1:])}" if len(keys) > 1 else ""),
+        )
         for o in outcomes
     ]
     sections.append(section("Numbers", numbers_table(summaries, windows, outcomes, keys)))
-    return page(f"twosided sweep: {plan.base.name}", headline, "", sections,
-                [f"sweep {plan.sweep_id}", str(result.folder)])
+    return page(
+        f"twosided sweep: {plan.base.name}",
+        headline,
+        "",
+        sections,
+        [f"sweep {plan.sweep_id}", str(result.folder)],
+    )
 
 
 def _values(variants: Sequence[Variant], key: str) -> list[str]:

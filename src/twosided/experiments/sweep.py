@@ -40,7 +40,14 @@ from twosided.experiments.grid import (
 )
 from twosided.scenario import Scenario
 from twosided.simulation import prepare, resolve_seeds
-from twosided.store import DEFAULT_ROOT, TMP_PREFIX, Catalog, atomic_folder, write_json, write_parquet
+from twosided.store import (
+    DEFAULT_ROOT,
+    TMP_PREFIX,
+    Catalog,
+    atomic_folder,
+    write_json,
+    write_parquet,
+)
 
 SweepProgress = Callable[[int, int], None]
 KIND = "sweep"
@@ -197,7 +204,11 @@ def _register(catalog: Catalog, plan: SweepPlan, variant: Variant, path: Path) -
         kind=KIND,
         sweep_id=plan.sweep_id,
         variant=variant.labels,
-        meta={"index": variant.index, "overrides": variant.overrides, "version": twosided_version()},
+        meta={
+            "index": variant.index,
+            "overrides": variant.overrides,
+            "version": twosided_version(),
+        },
     )
 
 
@@ -218,12 +229,16 @@ def completed_variants(plan: SweepPlan, folder: Path, out: Path) -> set[int]:
     return done
 
 
-def save_variant(plan: SweepPlan, folder: Path, out: Path, variant: Variant, daily: pd.DataFrame) -> None:
+def save_variant(
+    plan: SweepPlan, folder: Path, out: Path, variant: Variant, daily: pd.DataFrame
+) -> None:
     """Write one variant's results atomically, then register it in the catalog."""
     final = variant_folder(folder, variant)
     with atomic_folder(final) as tmp:
         write_parquet(daily, tmp / DAILY_FILE)
-        (tmp / "scenario.toml").write_text(plan.scenarios[variant.index].to_toml(), encoding="utf-8")
+        (tmp / "scenario.toml").write_text(
+            plan.scenarios[variant.index].to_toml(), encoding="utf-8"
+        )
         write_json(dataclasses.asdict(variant), tmp / "variant.json")
     with Catalog(out) as catalog:
         _register(catalog, plan, variant, final)
@@ -265,7 +280,9 @@ def run_sweep(
         total = len(plan.variants)
         if progress is not None:
             progress(len(done), total)
-        tasks = [Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds) for v in todo]
+        tasks = [
+            Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds) for v in todo
+        ]
         ran: list[int] = []
         if tasks:
             for index, daily in run_tasks(tasks, executor, workers, address):

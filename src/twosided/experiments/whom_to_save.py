@@ -163,16 +163,29 @@ def measures_per_seed(result: SweepResult) -> tuple[pd.DataFrame, dict[str, Wind
             columns={revenue: "revenue_first_quarter"}
         ),
         per_seed(
-            incumbent, by, windows["long"], totals=[revenue, "consumer_surplus_cents"],
+            incumbent,
+            by,
+            windows["long"],
+            totals=[revenue, "consumer_surplus_cents"],
             means=["monthly_active_buyers", "active_sellers"],
-        ).rename(columns={revenue: "revenue_long_run", "consumer_surplus_cents": "consumer_surplus",
-                          "active_sellers": "sellers"}),
+        ).rename(
+            columns={
+                revenue: "revenue_long_run",
+                "consumer_surplus_cents": "consumer_surplus",
+                "active_sellers": "sellers",
+            }
+        ),
         per_seed(incumbent, by, windows["whole"], totals=[revenue]).rename(
             columns={revenue: "revenue_cumulative"}
         ),
     ]
     frame = parts[0].merge(parts[1], on=[*by, "seed"]).merge(parts[2], on=[*by, "seed"])
-    for money in ("revenue_first_quarter", "revenue_long_run", "revenue_cumulative", "consumer_surplus"):
+    for money in (
+        "revenue_first_quarter",
+        "revenue_long_run",
+        "revenue_cumulative",
+        "consumer_surplus",
+    ):
         frame[money] = frame[money] / CENTS_PER_YUAN
     frame["buyer_share"] = frame.pop("monthly_active_buyers") / result.plan.base.market.buyers
     return frame[[*by, "seed", *(m.key for m in MEASURES)]], windows
@@ -180,7 +193,9 @@ def measures_per_seed(result: SweepResult) -> tuple[pd.DataFrame, dict[str, Wind
 
 def cumulative_revenue(result: SweepResult) -> pd.DataFrame:
     """Per policy and day: the incumbent's cumulative revenue (yuan), mean over seeds."""
-    incumbent = result.table[result.table["platform_id"] == INCUMBENT].sort_values([POLICY, "seed", "day"])
+    incumbent = result.table[result.table["platform_id"] == INCUMBENT].sort_values(
+        [POLICY, "seed", "day"]
+    )
     cum = incumbent.groupby([POLICY, "seed"])["revenue_cents"].cumsum() / CENTS_PER_YUAN
     frame = incumbent[[POLICY, "seed", "day"]].assign(cumulative=cum)
     return frame.groupby([POLICY, "day"], as_index=False)["cumulative"].mean()
@@ -236,7 +251,9 @@ def whom_to_save(
     if len(rivals.platforms) < 2:
         raise SweepError(f"--preset {rivals.name}: has one platform; the study needs rivals")
     if len(alone.platforms) != 1:
-        raise SweepError(f"--monopoly {alone.name}: has {len(alone.platforms)} platforms; expected one")
+        raise SweepError(
+            f"--monopoly {alone.name}: has {len(alone.platforms)} platforms; expected one"
+        )
     total = sum(len(p.variants) for _, p in plans)
     regimes = []
     with executor_session(executor, workers, address):  # one Ray session for both sweeps
@@ -299,33 +316,50 @@ def _gap_words(reg: Regime, key: str, a: float, b: float) -> str:
     if math.isnan(lo):
         return f"a gap of {number(mean)} yuan from a single seed, which cannot be told from noise"
     if lo > 0 or hi < 0:
-        return f"a gap of {number(mean)} yuan (95% interval {number(lo)} to {number(hi)}, larger than seed noise)"
-    return (f"a gap of {number(mean)} yuan whose 95% interval ({number(lo)} to {number(hi)}) "
-            "includes zero, so these seeds cannot tell the two apart")
+        return (
+            f"a gap of {number(mean)} yuan (95% interval {number(lo)} to {number(hi)}, "
+            "larger than seed noise)"
+        )
+    return (
+        f"a gap of {number(mean)} yuan whose 95% interval ({number(lo)} to {number(hi)}) "
+        "includes zero, so these seeds cannot tell the two apart"
+    )
 
 
 def horizon_finding(reg: Regime) -> str:
     """Which policy earns most in the short run, the long run and in total, and whether
     the answer changes with the horizon."""
     short, long_ = reg.windows["short"], reg.windows["long"]
-    q, l_, c = (best_policy(reg, k) for k in ("revenue_first_quarter", "revenue_long_run", "revenue_cumulative"))
+    q, l_, c = (
+        best_policy(reg, k)
+        for k in ("revenue_first_quarter", "revenue_long_run", "revenue_cumulative")
+    )
     text = (
         f"{reg.name.capitalize()} ({reg.sweep.plan.base.name}): the incumbent's revenue in the "
         f"{short.name} (days {short.first}-{short.last}) is highest under {policy_name(q)} "
         f"({number(_row(reg, q)['revenue_first_quarter'])} yuan); in the {long_.name} (days "
-        f"{long_.first}-{long_.last}) under {policy_name(l_)} ({number(_row(reg, l_)['revenue_long_run'])} "
+        f"{long_.first}-{long_.last}) under {policy_name(l_)} "
+        f"({number(_row(reg, l_)['revenue_long_run'])} "
         f"yuan); over the whole run under {policy_name(c)}."
     )
     if q == l_:
         second = runner_up(reg, "revenue_long_run", l_)
-        return text + (f" The same policy leads at both horizons; over the {long_.name} it beats the "
-                       f"next best, {policy_name(second)}, by "
-                       + _gap_words(reg, "revenue_long_run", l_, second) + ".")
-    text += (f" The answer changes with the horizon: over the {long_.name}, {policy_name(l_)} beats "
-             f"{policy_name(q)} by " + _gap_words(reg, "revenue_long_run", l_, q) + ".")
+        return text + (
+            f" The same policy leads at both horizons; over the {long_.name} it beats the "
+            f"next best, {policy_name(second)}, by "
+            + _gap_words(reg, "revenue_long_run", l_, second)
+            + "."
+        )
+    text += (
+        f" The answer changes with the horizon: over the {long_.name}, {policy_name(l_)} beats "
+        f"{policy_name(q)} by " + _gap_words(reg, "revenue_long_run", l_, q) + "."
+    )
     day = overtaking_day(reg, q, l_)
     if day is None:
-        return text + f" In cumulative revenue it has not caught up by the end of the run (day {reg.sweep.plan.days - 1})."
+        return (
+            text + " In cumulative revenue it has not caught up by the end of the run "
+            f"(day {reg.sweep.plan.days - 1})."
+        )
     return text + f" Its cumulative revenue overtakes for good on day {day}."
 
 
@@ -340,7 +374,8 @@ def users_finding(reg: Regime) -> str:
     return (
         f"{reg.name.capitalize()}, moving from revenue-first to user-first over the {long_.name}: "
         f"buyer share {move('buyer_share', '', lambda v: f'{v:.1%}')}, active sellers "
-        f"{move('sellers', '')}, consumer surplus of the incumbent's buyers {move('consumer_surplus', ' yuan')}."
+        f"{move('sellers', '')}, consumer surplus of the incumbent's buyers "
+        f"{move('consumer_surplus', ' yuan')}."
     )
 
 
@@ -348,17 +383,30 @@ def competition_finding(regimes: Sequence[Regime]) -> str:
     """Whether rivals change which policy earns most in the long run and in total."""
     with_, without = regimes
     parts = []
-    for key, words in (("revenue_long_run", "long-run revenue"), ("revenue_cumulative", "cumulative revenue")):
+    for key, words in (
+        ("revenue_long_run", "long-run revenue"),
+        ("revenue_cumulative", "cumulative revenue"),
+    ):
         a, b = best_policy(with_, key), best_policy(without, key)
         if a == b:
             parts.append(f"for {words} both worlds favour {policy_name(a)}")
             continue
-        clear = [r.name for r, (x, y) in ((with_, (a, b)), (without, (b, a))) if _beyond_noise(r, key, x, y)]
-        noise = ("in both worlds the gap between the two is larger than seed noise" if len(clear) == 2
-                 else f"only {clear[0]} is the gap larger than seed noise" if clear
-                 else "in neither world is the gap larger than seed noise, so more seeds are needed")
-        parts.append(f"for {words} the answer depends on competition: {policy_name(a)} {with_.name}, "
-                     f"{policy_name(b)} {without.name} ({noise})")
+        clear = [
+            r.name
+            for r, (x, y) in ((with_, (a, b)), (without, (b, a)))
+            if _beyond_noise(r, key, x, y)
+        ]
+        noise = (
+            "in both worlds the gap between the two is larger than seed noise"
+            if len(clear) == 2
+            else f"only {clear[0]} is the gap larger than seed noise"
+            if clear
+            else "in neither world is the gap larger than seed noise, so more seeds are needed"
+        )
+        parts.append(
+            f"for {words} the answer depends on competition: {policy_name(a)} {with_.name}, "
+            f"{policy_name(b)} {without.name} ({noise})"
+        )
     return "Where the answer changes: " + "; ".join(parts) + "."
 
 
@@ -389,12 +437,21 @@ def measures_figure(regimes: Sequence[Regime]) -> go.Figure:
             s = reg.summary.sort_values(POLICY)
             m, lo, hi = (s[measure.key + x] for x in ("", "_lo", "_hi"))
             fig.add_trace(
-                go.Scatter(x=s[POLICY], y=m, mode="lines+markers", name=reg.name,
-                           legendgroup=reg.name, showlegend=k == 0,
-                           error_y={"type": "data", "array": hi - m, "arrayminus": m - lo}),
-                row=row + 1, col=col + 1,
+                go.Scatter(
+                    x=s[POLICY],
+                    y=m,
+                    mode="lines+markers",
+                    name=reg.name,
+                    legendgroup=reg.name,
+                    showlegend=k == 0,
+                    error_y={"type": "data", "array": hi - m, "arrayminus": m - lo},
+                ),
+                row=row + 1,
+                col=col + 1,
             )
-        fig.update_xaxes(title_text="policy t (0 revenue-first, 1 user-first)", row=row + 1, col=col + 1)
+        fig.update_xaxes(
+            title_text="policy t (0 revenue-first, 1 user-first)", row=row + 1, col=col + 1
+        )
         fig.update_yaxes(title_text=measure.unit, row=row + 1, col=col + 1)
     fig.update_layout(height=720, margin={"t": 40})
     return fig
@@ -405,9 +462,18 @@ def cumulative_figure(regimes: Sequence[Regime]) -> go.Figure:
     fig = make_subplots(rows=1, cols=len(regimes), subplot_titles=[r.name for r in regimes])
     for col, reg in enumerate(regimes, start=1):
         for t, line in reg.cumulative.groupby(POLICY):
-            fig.add_trace(go.Scatter(x=line["day"], y=line["cumulative"], mode="lines",
-                                     name=f"t = {t:g}", legendgroup=f"{t:g}", showlegend=col == 1),
-                          row=1, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    x=line["day"],
+                    y=line["cumulative"],
+                    mode="lines",
+                    name=f"t = {t:g}",
+                    legendgroup=f"{t:g}",
+                    showlegend=col == 1,
+                ),
+                row=1,
+                col=col,
+            )
         fig.update_xaxes(title_text="day", row=1, col=col)
     fig.update_yaxes(title_text="cumulative revenue (yuan, mean over seeds)", row=1, col=1)
     fig.update_layout(height=420, margin={"t": 40})
@@ -418,7 +484,10 @@ def regime_table(reg: Regime) -> str:
     """Per policy: every measure with its 95% interval."""
     header = ["policy t", *(f"{m.title} ({m.unit})" for m in MEASURES)]
     rows = [
-        [f"{r[POLICY]:g}", *(with_interval(r[m.key], r[m.key + '_lo'], r[m.key + '_hi']) for m in MEASURES)]
+        [
+            f"{r[POLICY]:g}",
+            *(with_interval(r[m.key], r[m.key + "_lo"], r[m.key + "_hi"]) for m in MEASURES),
+        ]
         for _, r in reg.summary.sort_values(POLICY).iterrows()
     ]
     return table(header, rows)
@@ -457,12 +526,23 @@ def study_html(regimes: Sequence[Regime], findings: Sequence[str]) -> str:
         "are totals over their window. Intervals are 95% over seeds.",
     )
     sections = [
-        section("Outcomes along the policy axis", figure_html(measures_figure(regimes), CHART_IDS[0]),
-                "the incumbent's outcomes, one line per world, with 95% intervals over seeds"),
-        section("Cumulative revenue", figure_html(cumulative_figure(regimes), CHART_IDS[1]),
-                "the incumbent's cumulative revenue (yuan), mean over seeds, one line per policy"),
+        section(
+            "Outcomes along the policy axis",
+            figure_html(measures_figure(regimes), CHART_IDS[0]),
+            "the incumbent's outcomes, one line per world, with 95% intervals over seeds",
+        ),
+        section(
+            "Cumulative revenue",
+            figure_html(cumulative_figure(regimes), CHART_IDS[1]),
+            "the incumbent's cumulative revenue (yuan), mean over seeds, one line per policy",
+        ),
     ]
     sections += [section(f"{_world(reg)}: numbers", regime_table(reg)) for reg in regimes]
     footer = [f"{reg.name}: sweep {reg.sweep.plan.sweep_id}" for reg in regimes]
-    return page("Whom to save: the incumbent's ranking policy, with and without rivals",
-                findings, design, sections, footer)
+    return page(
+        "Whom to save: the incumbent's ranking policy, with and without rivals",
+        findings,
+        design,
+        sections,
+        footer,
+    )
