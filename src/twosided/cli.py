@@ -4,7 +4,7 @@ A thin layer over the Python API: it loads and validates scenarios (``twosided.s
 runs them (``twosided.simulate``), stores run folders and the catalog (``twosided.store``)
 and writes reports (``twosided.report``). It knows nothing of the engine's internals.
 
-Bad input never shows a traceback: ``main`` turns scenario, store and usage errors into one
+Bad input never shows a traceback: ``main`` turns scenario, store, roles and usage errors into one
 line on stderr and exit status 2; Ctrl-C exits with 130 and leaves no run folder.
 
 Adding a command: write one function decorated with ``@app.command()`` in a section of its
@@ -39,7 +39,7 @@ from rich.table import Table
 from rich.text import Text
 
 import twosided
-from twosided import report
+from twosided import report, roles
 from twosided.report.comparison import outcome_differences
 from twosided.report.outcomes import summary_grid
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
@@ -329,6 +329,32 @@ def compare(
     say(f"Comparison report: {path}")
 
 
+# --------------------------------------------------------------------------- roles
+
+
+@app.command("roles")
+def roles_command(
+    target: Annotated[str, typer.Argument(
+        metavar="FILE|RUN",
+        help="A business-model TOML file or a shipped example "
+        f"({', '.join(roles.example_names())}), or a run: {RUN_HELP}")],
+    probe: Annotated[bool, typer.Option(
+        "--probe", help="For a run: also run its scenario and seeds with half the buyers, "
+        "so that the elasticities behind the users are identified.")] = False,
+    out: Out = DEFAULT_ROOT,
+) -> None:
+    """Who is the customer and who is the user, from a business model's or a run's money."""
+    if roles.is_business_model(target):
+        roles.show_roles(target, stdout)
+        return
+    data = open_run(target, out)
+    if probe:
+        with stderr.status("running the probe (half the buyers)"):
+            roles.show_roles(data, stdout, with_probe=True)
+        return
+    roles.show_roles(data, stdout)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -356,7 +382,7 @@ def run_app(argv: Sequence[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         status = command.main(args=list(invocation), prog_name=PROG, standalone_mode=False)
-    except (ScenarioError, StoreError) as err:
+    except (ScenarioError, StoreError, roles.RolesError) as err:
         return fail(str(err), USAGE_EXIT)
     except usage_error as err:
         where = err.ctx.command_path if getattr(err, "ctx", None) else PROG

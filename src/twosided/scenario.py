@@ -341,15 +341,20 @@ class Buyers(_Model):
 class Sellers(_Model):
     """Seller types, strategies and how they adapt, enter and exit."""
 
-    honest_share: Probability = Field(
-        0.9, description="Share of honest sellers among entrants (and on day 0)."
+    honest_share: float | list[float] = Field(
+        0.9,
+        description="Share of honest sellers among day-0 sellers and entrants: one share, or "
+        "one per category. Platforms may set their own mix (platforms[].seller_types).",
     )
-    counterfeiter_share: Probability = Field(
+    counterfeiter_share: float | list[float] = Field(
         0.07,
-        description="Share of counterfeiters: list a quality they do not ship, at lower cost.",
+        description="Share of counterfeiters (list a quality they do not ship, at lower "
+        "cost), one or one per category: counterfeits concentrate in branded categories.",
     )
-    non_shipper_share: Probability = Field(
-        0.03, description="Share of non-shippers: take the money and ship nothing."
+    non_shipper_share: float | list[float] = Field(
+        0.03,
+        description="Share of non-shippers (take the money and ship nothing), one or one per "
+        "category.",
     )
     quality_low: Probability = Field(0.3, description="Lowest true quality of an honest good.")
     quality_high: Probability = Field(0.95, description="Highest true quality of an honest good.")
@@ -461,13 +466,57 @@ class Sellers(_Model):
     )
     @model_validator(mode="after")
     def _shares_sum_to_one(self) -> Sellers:
-        total = self.honest_share + self.counterfeiter_share + self.non_shipper_share
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(
-                f"honest_share + counterfeiter_share + non_shipper_share must be 1, got {total:g}"
-            )
+        check_type_shares(self.honest_share, self.counterfeiter_share, self.non_shipper_share)
         if self.quality_low > self.quality_high:
             raise ValueError("quality_low must not exceed quality_high")
+        return self
+
+
+def _as_list(value: float | list[float], n: int) -> list[float]:
+    return list(value) if isinstance(value, list) else [value] * n
+
+
+def check_type_shares(
+    honest: float | list[float], counterfeiter: float | list[float], non_shipper: float | list[float]
+) -> None:
+    """Each share in [0, 1], lists of one length, and the three shares summing to 1."""
+    lengths = {len(v) for v in (honest, counterfeiter, non_shipper) if isinstance(v, list)}
+    if len(lengths) > 1:
+        raise ValueError("per-category type shares must all have the same length")
+    n = lengths.pop() if lengths else 1
+    for h, c, x in zip(_as_list(honest, n), _as_list(counterfeiter, n), _as_list(non_shipper, n)):
+        for value in (h, c, x):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"type share {value:g} is outside [0, 1]")
+        if abs(h + c + x - 1.0) > 1e-6:
+            raise ValueError(
+                f"honest_share + counterfeiter_share + non_shipper_share must be 1, got {h + c + x:g}"
+            )
+
+
+def type_share_table(
+    honest: float | list[float], counterfeiter: float | list[float], non_shipper: float | list[float],
+    categories: int,
+) -> list[list[float]]:
+    """Per category, the shares (honest, counterfeiter, non-shipper)."""
+    return [
+        [h, c, x]
+        for h, c, x in zip(
+            _as_list(honest, categories), _as_list(counterfeiter, categories), _as_list(non_shipper, categories)
+        )
+    ]
+
+
+class SellerTypes(_Model):
+    """A platform's own mix of seller types (its entrants and day-0 home sellers)."""
+
+    honest_share: float | list[float] = Field(..., description="Share of honest sellers.")
+    counterfeiter_share: float | list[float] = Field(..., description="Share of counterfeiters.")
+    non_shipper_share: float | list[float] = Field(..., description="Share of non-shippers.")
+
+    @model_validator(mode="after")
+    def _valid(self) -> SellerTypes:
+        check_type_shares(self.honest_share, self.counterfeiter_share, self.non_shipper_share)
         return self
 
 
@@ -650,11 +699,18 @@ class Platform(_Model):
         description="Added to every seller's markup here: negative for a low-price mandate "
         "(group buying), positive to force price harm in experiments.",
     )
-    ranking: Ranking = Field(default_factory=Ranking)
-    auction: Auction = Field(default_factory=Auction)
-    fees: Fees = Field(default_factory=Fees)
-    escrow: Escrow = Field(default_factory=Escrow)
-    governance: Governance = Field(default_factory=Governance)
+    seller_types: SellerTypes | None = Field(
+        None,
+        description="This platform's own mix of seller types (for the sellers whose home it "
+        "is); unset, the market's mix (sellers.*_share) applies.",
+    )
+    ranking: Ranking = Field(default_factory=Ranking, description="The ranking policy.")
+    auction: Auction = Field(default_factory=Auction, description="The keyword auction.")
+    fees: Fees = Field(default_factory=Fees, description="What sellers pay.")
+    escrow: Escrow = Field(default_factory=Escrow, description="Payment and claims.")
+    governance: Governance = Field(
+        default_factory=Governance, description="Policing of harmful sellers."
+    )
 
 
 # --------------------------------------------------------------------------- scenario
@@ -673,9 +729,9 @@ class Scenario(_Model):
         le=3650,
         description="Days compiled into one scan step between progress updates.",
     )
-    market: Market = Field(default_factory=Market)
-    buyers: Buyers = Field(default_factory=Buyers)
-    sellers: Sellers = Field(default_factory=Sellers)
+    market: Market = Field(default_factory=Market, description="Size and shape of the market.")
+    buyers: Buyers = Field(default_factory=Buyers, description="Buyer behaviour.")
+    sellers: Sellers = Field(default_factory=Sellers, description="Seller behaviour.")
     platforms: list[Platform] = Field(
         default_factory=lambda: [Platform(name="Marketplace", brand=1.0)],
         min_length=1,
@@ -699,6 +755,16 @@ class Scenario(_Model):
                     f"platforms.{i}.fees.commission has {len(rates)} rates but market.categories "
                     f"is {self.market.categories}"
                 )
+            mixes = [("sellers", self.sellers)]
+            if platform.seller_types is not None:
+                mixes.append((f"platforms.{i}.seller_types", platform.seller_types))
+            for where, mix in mixes:
+                for value in (mix.honest_share, mix.counterfeiter_share, mix.non_shipper_share):
+                    if isinstance(value, list) and len(value) != self.market.categories:
+                        raise ValueError(
+                            f"{where}: per-category shares have {len(value)} entries but "
+                            f"market.categories is {self.market.categories}"
+                        )
             if platform.auction.slots > self.market.page_length:
                 raise ValueError(
                     f"platforms.{i}.auction.slots exceeds market.page_length"
@@ -869,6 +935,8 @@ def dump_toml(data: dict[str, Any], prefix: str = "") -> str:
     tables: list[tuple[str, dict[str, Any]]] = []
     arrays: list[tuple[str, list[dict[str, Any]]]] = []
     for key, value in data.items():
+        if value is None:  # TOML has no null: an unset optional table is left out
+            continue
         if isinstance(value, dict):
             tables.append((key, value))
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):

@@ -15,6 +15,7 @@ from twosided.report import charts, page
 from twosided.report.comparison import outcome_differences
 from twosided.report.headline import comparison_headline, headline
 from twosided.report.outcomes import summary_grid
+from twosided.roles.render import report_section as roles_section
 from twosided.simulation import Result
 from twosided.store import atomic_file
 
@@ -39,7 +40,8 @@ def _run_id(run: Result) -> str:
 
 
 def build_report(run: Result, extra_sections: Sequence[page.Section] = ()) -> str:
-    """The HTML report of one run: headline, summary table, charts, then extra sections."""
+    """The HTML report of one run: headline, summary table, charts, customers and users
+    (``twosided.roles``), then extra sections."""
     header, rows = summary_grid(run.summary())
     summary = page.section("Summary", page.table(header, rows),
                            "Totals over the run (means over seeds); levels on the last day.")
@@ -47,7 +49,8 @@ def build_report(run: Result, extra_sections: Sequence[page.Section] = ()) -> st
     footer = [f"run {run_id}"] if run_id else []
     return page.page(
         f"twosided report: {run.scenario.name}", headline(run), summary,
-        [*_chart_sections([("", run)]), *_extra(extra_sections)], footer,
+        [*_chart_sections([("", run)]), *_extra([roles_section(run)]), *_extra(extra_sections)],
+        footer,
     )
 
 

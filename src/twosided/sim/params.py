@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from twosided.scenario import Scenario
+from twosided.scenario import Scenario, type_share_table
 from twosided.sim.pytree import pytree_dataclass
 
 jax.config.update("jax_enable_x64", True)
@@ -93,7 +93,7 @@ class Params:
     claim_if_counterfeit: jax.Array
     false_claim_rate: jax.Array
     # sellers
-    type_shares: jax.Array  # [3] honest, counterfeiter, non-shipper
+    type_shares: jax.Array  # [P, C, 3] honest, counterfeiter, non-shipper
     quality_low: jax.Array
     quality_high: jax.Array
     counterfeit_claimed_quality: jax.Array
@@ -192,6 +192,10 @@ def build(scenario: Scenario) -> tuple[Dims, Params]:
     def per_platform(get, dtype=F32) -> jax.Array:
         return jnp.asarray([get(p) for p in plats], dtype=dtype)
 
+    def type_shares(p) -> list[list[float]]:
+        mix = p.seller_types if p.seller_types is not None else s
+        return type_share_table(mix.honest_share, mix.counterfeiter_share, mix.non_shipper_share, C)
+
     def commission_rates(p) -> list[float]:
         rate = p.fees.commission
         return list(rate) if isinstance(rate, list) else [rate] * C
@@ -235,7 +239,7 @@ def build(scenario: Scenario) -> tuple[Dims, Params]:
         claim_if_not_delivered=_f(b.claim_if_not_delivered),
         claim_if_counterfeit=_f(b.claim_if_counterfeit),
         false_claim_rate=_f(b.false_claim_rate),
-        type_shares=_f([s.honest_share, s.counterfeiter_share, s.non_shipper_share]),
+        type_shares=_f([type_shares(p) for p in plats]),
         quality_low=_f(s.quality_low),
         quality_high=_f(s.quality_high),
         counterfeit_claimed_quality=_f(s.counterfeit_claimed_quality),

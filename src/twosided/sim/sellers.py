@@ -207,7 +207,7 @@ def enter(
     base_cost = jnp.exp(
         log_cost_level[category] + params.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
     )
-    honesty = draw_types(k_type, M, params)
+    honesty = draw_types(k_type, home, category, params)
     quality = draw_quality(k_q, honesty, params)
     markup, ads = draw_strategy(k_strat, (P, M), params)
     applying = takes[None, :] & (jnp.arange(P)[:, None] == home[None, :])

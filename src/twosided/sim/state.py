@@ -152,9 +152,12 @@ def init_buyers(key: jax.Array, dims: Dims, params: Params) -> Buyers:
     )
 
 
-def draw_types(key: jax.Array, n: int, params: Params) -> jax.Array:
-    """Honesty types of ``n`` sellers by the scenario's shares."""
-    return jax.random.categorical(key, jnp.log(params.type_shares), shape=(n,)).astype(jnp.int8)
+def draw_types(
+    key: jax.Array, home: jax.Array, category: jax.Array, params: Params
+) -> jax.Array:
+    """Honesty types of sellers by the shares of their home platform and category."""
+    logits = jnp.log(params.type_shares[home, category])
+    return jax.random.categorical(key, logits).astype(jnp.int8)
 
 
 def draw_quality(key: jax.Array, honesty: jax.Array, params: Params) -> jax.Array:
@@ -184,10 +187,10 @@ def init_sellers(
     base_cost = jnp.exp(
         log_cost_level[category] + params.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
     )
-    honesty = draw_types(k_type, M, params)
-    quality = draw_quality(k_q, honesty, params)
     home_logits = jnp.log(params.initial_seller_share + 1e-12)
     home = jax.random.categorical(k_home, home_logits, shape=(M,))
+    honesty = draw_types(k_type, home, category, params)
+    quality = draw_quality(k_q, honesty, params)
     multi = jax.random.uniform(k_multi, (P, M)) < params.initial_platforms_share
     listed = (jnp.arange(P)[:, None] == home[None, :]) | multi
     screened = (honesty != HONEST)[None, :] & (
