@@ -414,5 +414,7 @@ def main() -> None:
     sys.exit(run_app())
 
 
+from twosided.experiments import commands as _experiment_commands  # noqa: E402,F401  (sweep, experiment)
+
 if __name__ == "__main__":
     main()

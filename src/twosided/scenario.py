@@ -704,11 +704,13 @@ class Platform(_Model):
         description="This platform's own mix of seller types (for the sellers whose home it "
         "is); unset, the market's mix (sellers.*_share) applies.",
     )
-    ranking: Ranking = Field(default_factory=Ranking)
-    auction: Auction = Field(default_factory=Auction)
-    fees: Fees = Field(default_factory=Fees)
-    escrow: Escrow = Field(default_factory=Escrow)
-    governance: Governance = Field(default_factory=Governance)
+    ranking: Ranking = Field(default_factory=Ranking, description="The ranking policy.")
+    auction: Auction = Field(default_factory=Auction, description="The keyword auction.")
+    fees: Fees = Field(default_factory=Fees, description="What sellers pay.")
+    escrow: Escrow = Field(default_factory=Escrow, description="Payment and claims.")
+    governance: Governance = Field(
+        default_factory=Governance, description="Policing of harmful sellers."
+    )
 
 
 # --------------------------------------------------------------------------- scenario
@@ -727,9 +729,9 @@ class Scenario(_Model):
         le=3650,
         description="Days compiled into one scan step between progress updates.",
     )
-    market: Market = Field(default_factory=Market)
-    buyers: Buyers = Field(default_factory=Buyers)
-    sellers: Sellers = Field(default_factory=Sellers)
+    market: Market = Field(default_factory=Market, description="Size and shape of the market.")
+    buyers: Buyers = Field(default_factory=Buyers, description="Buyer behaviour.")
+    sellers: Sellers = Field(default_factory=Sellers, description="Seller behaviour.")
     platforms: list[Platform] = Field(
         default_factory=lambda: [Platform(name="Marketplace", brand=1.0)],
         min_length=1,

@@ -3,7 +3,7 @@
 * Commission: a rate per platform and category on each completed sale (Tmall's schedule
   runs from 0.5% to 5% by category), taken when the order is settled, not on refunds.
 * Technical-service fee: an annual fee per listed seller, charged on listing and at the
-  start of each fee year (every 365 days); refunded (a share) at the end of the fee year
+  start of each fee year (every 365 days, and on the day a late platform opens); refunded (a share) at the end of the fee year
   when the seller's sales there reached the threshold (Tmall's annual-fee refund rule).
 * Affiliate fee: cost per sale on the share of orders referred by affiliates (Taobaoke);
   the platform keeps a share and pays the rest to the affiliates.
@@ -72,7 +72,9 @@ def annual_service_fee(
     """
     fee = params.service_fee[:, None]
     year_end = (day % YEAR_DAYS) == YEAR_DAYS - 1
-    year_start = (day % YEAR_DAYS) == 0
+    # a fee year starts every 365 days, and on the day a late platform opens (its sellers
+    # who signed up in advance pay then)
+    year_start = (((day % YEAR_DAYS) == 0) | (day == params.entry_day))[:, None]
     qualifies = listed & (year_sales >= params.service_fee_refund_threshold[:, None]) & (fee > 0)
     refund = jnp.where(
         year_end & qualifies,

@@ -1,0 +1,276 @@
+"""The ``twosided sweep`` and ``twosided experiment whom-to-save`` commands.
+
+Thin commands over ``twosided.experiments`` (imported by ``twosided.cli`` at its end, so
+that they join its ``app``). Bad input (a ``--vary`` spec, an executor, a scenario) raises
+``SweepError``/``ScenarioError``, which the command line turns into one line and exit
+status 2. A progress bar counts variants; an interrupted sweep keeps every finished variant,
+and rerunning the same command resumes it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from twosided.cli import (
+    DEFAULT_PRESET,
+    INTERRUPT_EXIT,
+    Out,
+    Sets,
+    app,
+    check_out,
+    print_grid,
+    say,
+    scenario_from,
+    stderr,
+)
+from twosided.experiments.page import CENTS_PER_YUAN, number
+from twosided.experiments.report import write_sweep_report
+from twosided.experiments.stats import long_window, per_seed
+from twosided.experiments.sweep import SweepProgress, SweepResult, plan_sweep, run_sweep
+from twosided.experiments.whom_to_save import MEASURES, POLICY, whom_to_save
+from twosided.store import DEFAULT_ROOT
+
+experiment = typer.Typer(
+    help="Studies built on sweeps: 'twosided experiment whom-to-save'.",
+    no_args_is_help=True,
+)
+app.add_typer(experiment, name="experiment")
+
+Executor = Annotated[
+    str,
+    typer.Option(
+        "--executor", "-e", help="Where variants run: local (processes on this machine) or ray."
+    ),
+]
+Address = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="Ray cluster: 'auto' (the running one) or host:port; default a new local Ray.",
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        "-w",
+        help="Local worker processes (default: one per two cores; 1 runs in this process).",
+    ),
+]
+
+
+@contextmanager
+def stop_between_variants() -> Iterator[Callable[[], None]]:
+    """Ctrl-C once: finish and store the variants in flight, then stop (exit 130; rerun the
+    same command to resume). Ctrl-C twice: stop at once (stored variants are complete; the
+    catalog is repaired from the disk on the next run). Yields the check to call at the
+    points where stopping is safe."""
+    requested: list[bool] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if requested:
+            os._exit(INTERRUPT_EXIT)
+        requested.append(True)
+        stderr.print(
+            "interrupted: stopping once the variants in flight are stored "
+            "(Ctrl-C again to stop now); rerun the same command to resume"
+        )
+
+    def check() -> None:
+        if requested:
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: keep Python's KeyboardInterrupt
+        yield check
+        return
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def variant_progress() -> Iterator[SweepProgress]:
+    """A progress bar over variants, shown from the first report of progress (so that bad
+    input fails without one); the first variant also pays the compile. Ctrl-C stops the
+    sweep between variants (see ``stop_between_variants``)."""
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("variants"),
+        TimeElapsedColumn(),
+        console=stderr,
+    )
+    task = bar.add_task("sweeping", total=None)
+
+    with stop_between_variants() as check:
+
+        def update(done: int, total: int) -> None:
+            if not bar.live.is_started:
+                bar.start()
+            bar.update(task, completed=done, total=total)
+            check()
+
+        try:
+            yield update
+        except KeyboardInterrupt:
+            if bar.live.is_started:
+                bar.stop()
+            stderr.print(
+                "interrupted: every variant finished so far is stored; "
+                "rerun the same command to resume"
+            )
+            raise typer.Exit(INTERRUPT_EXIT) from None
+        finally:
+            if bar.live.is_started:
+                bar.stop()
+
+
+def long_run_grid(result: SweepResult) -> tuple[list[str], list[list[object]]]:
+    """Per variant and platform: long-run revenue per day and share of sessions (seed means)."""
+    keys = result.plan.keys
+    window = long_window(result.plan.days)
+    by = ["variant", *keys, "platform_id", "platform"]
+    seeds = per_seed(result.table, by, window, means=["revenue_cents", "share_sessions"])
+    means = (
+        seeds.groupby(by, sort=True, dropna=False)[["revenue_cents", "share_sessions"]]
+        .mean()
+        .reset_index()
+    )
+    header = [
+        "variant",
+        *keys,
+        "platform",
+        f"revenue/day, {window.name} (yuan)",
+        "share of sessions",
+    ]
+    rows = [
+        [
+            int(r["variant"]),
+            *(r[k] for k in keys),
+            r["platform"],
+            f"{r['revenue_cents'] / CENTS_PER_YUAN:,.0f}",
+            f"{r['share_sessions']:.1%}",
+        ]
+        for _, r in means.iterrows()
+    ]
+    return header, rows
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario: Annotated[
+        str, typer.Argument(metavar="PRESET_OR_FILE", help="A preset name or a scenario TOML file.")
+    ] = DEFAULT_PRESET,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            "-v",
+            metavar="KEY.PATH=START:STOP:STEPS",
+            help="A varied field: START:STOP:STEPS (both ends included) or V1,V2,... "
+            "(repeatable; every combination runs).",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", "-n", min=1, help="Seeds per variant (run together).")
+    ] = 4,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", "-d", min=1, help="Days per run (default: the scenario's)."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, max=2**31 - 1, help="First seed (default: the scenario's)."),
+    ] = None,
+    executor: Executor = "local",
+    address: Address = None,
+    workers: Workers = None,
+    out: Out = DEFAULT_ROOT,
+    sets: Sets = None,
+) -> None:
+    """Run every combination of the --vary values over the same seeds; resumable."""
+    plan = plan_sweep(scenario_from(scenario, sets, days), vary or [], seeds, seed=seed)
+    check_out(out)
+    with variant_progress() as progress:
+        result = run_sweep(plan, executor, workers, address, out, progress)
+    report = write_sweep_report(result)
+    header, rows = long_run_grid(result)
+    print_grid(
+        header,
+        rows,
+        title=f"{plan.base.name}: {len(plan.variants)} variants x {len(plan.seeds)} seeds "
+        f"x {plan.days} days",
+        left=2 + len(plan.keys),
+    )
+    say(
+        f"Sweep {plan.sweep_id}: ran {len(result.ran)} variants, {len(result.skipped)} already done"
+    )
+    say(f"Sweep folder: {result.folder}")
+    say(f"Report:       {report}")
+
+
+@experiment.command("whom-to-save")
+def whom_to_save_command(
+    preset: Annotated[
+        str, typer.Option("--preset", help="The world with rivals (platform 0 is the incumbent).")
+    ] = DEFAULT_PRESET,
+    monopoly: Annotated[
+        str, typer.Option("--monopoly", help="The world without rivals (one platform).")
+    ] = "monopoly",
+    seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Seeds per policy.")] = 4,
+    years: Annotated[
+        float, typer.Option("--years", "-y", help="Years of 365 days per run (fractions allowed).")
+    ] = 3.0,
+    points: Annotated[
+        int, typer.Option("--points", min=2, help="Policies along the axis, both ends included.")
+    ] = 5,
+    executor: Executor = "local",
+    address: Address = None,
+    workers: Workers = None,
+    out: Out = DEFAULT_ROOT,
+    sets: Sets = None,
+) -> None:
+    """Rank for customers (revenue-first) or for users (user-first)? With and without rivals."""
+    worlds = scenario_from(preset, sets), scenario_from(monopoly, sets)
+    check_out(out)
+    with variant_progress() as progress:
+        study = whom_to_save(
+            *worlds,
+            seeds=seeds,
+            years=years,
+            points=points,
+            executor=executor,
+            workers=workers,
+            address=address,
+            out=out,
+            progress=progress,
+        )
+    for reg in study.regimes:
+        header = ["policy t", *(m.title for m in MEASURES)]
+        rows = [
+            [f"{r[POLICY]:g}", *(number(r[m.key]) for m in MEASURES)]
+            for _, r in reg.summary.sort_values(POLICY).iterrows()
+        ]
+        print_grid(header, rows, title=f"{reg.name} ({reg.sweep.plan.base.name})")
+    for finding in study.findings:
+        say(f"- {finding}")
+    say(f"Report: {study.report}")

@@ -1,0 +1,193 @@
+"""What a sweep varies: ``--vary`` specs, the grid of variants, and the sweep's identity.
+
+A spec names a scenario field by its override path and the values it takes:
+
+- ``key.path=START:STOP:STEPS``: ``STEPS`` evenly spaced values from ``START`` to ``STOP``
+  inclusive (integers stay integers when the spacing is whole);
+- ``key.path=V1,V2,...``: an explicit list (values read as TOML, bare words as strings);
+- ``key.path=V``: one value (the same for every variant).
+
+The grid is every combination of the varied values, the first key varying slowest. Every
+variant is validated against the scenario schema before anything runs, so a bad value fails
+at once with one line naming the flag and the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twosided.scenario import Scenario, ScenarioError, apply_overrides
+
+# significant digits kept of a START:STOP:STEPS value (0.1 steps read 0.3, not 0.30000000000000004)
+_SIGNIFICANT_DIGITS = 12
+# the modules besides sim/ whose code decides a run's results
+_ENGINE_FILES = ("simulation.py", "metrics.py", "scenario.py")
+# keys that belong to the sweep itself, not to its variants
+_SWEEP_KEYS = {"days": "--days", "seed": "--seeds"}
+
+VarySpec = Mapping[str, Any] | Sequence[str] | None
+
+
+class SweepError(ScenarioError):
+    """A sweep request that cannot be run (bad --vary, bad executor); one clear line.
+    A kind of ScenarioError, so that callers handling bad scenarios handle it too."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One point of a sweep.
+
+    Attributes:
+        index: position in the sweep (the order variants are listed and stored in).
+        labels: the values that identify the variant in tables and plots (column -> value).
+        overrides: the scenario overrides that make it (override path -> value).
+    """
+
+    index: int
+    labels: dict[str, Any]
+    overrides: dict[str, Any]
+
+
+def parse_value(raw: str) -> Any:
+    """A value as written on the command line: TOML (numbers, booleans, quoted strings,
+    arrays), or a bare word as a string."""
+    text = raw.strip()
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _number(raw: str, spec: str, what: str) -> int | float:
+    value = parse_value(raw)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SweepError(f"--vary {spec!r}: {what} {raw.strip()!r} is not a number")
+    return value
+
+
+def value_range(start: int | float, stop: int | float, steps: int) -> list[int | float]:
+    """``steps`` evenly spaced values from ``start`` to ``stop`` inclusive."""
+    if steps == 1:
+        return [start]
+    if isinstance(start, int) and isinstance(stop, int) and (stop - start) % (steps - 1) == 0:
+        step = (stop - start) // (steps - 1)
+        return [start + i * step for i in range(steps)]
+    return [float(f"{v:.{_SIGNIFICANT_DIGITS}g}") for v in np.linspace(start, stop, steps)]
+
+
+def parse_values(text: str, spec: str) -> list[Any]:
+    """The values of one spec's right-hand side (a range, a list, or one value)."""
+    if not text.strip():
+        raise SweepError(f"--vary {spec!r}: no values after '='")
+    if text.count(":") == 2 and not text.strip().startswith(("[", '"', "'")):
+        start, stop, steps = text.split(":")
+        count = _number(steps, spec, "STEPS")
+        if not isinstance(count, int) or count < 1:
+            raise SweepError(f"--vary {spec!r}: STEPS must be a whole number of at least 1")
+        return value_range(_number(start, spec, "START"), _number(stop, spec, "STOP"), count)
+    if ":" in text and not text.strip().startswith(("[", '"', "'")):
+        raise SweepError(f"--vary {spec!r}: expected key.path=START:STOP:STEPS")
+    if text.strip().startswith("["):
+        value = parse_value(text)
+        return value if isinstance(value, list) and value else [value]
+    return [parse_value(part) for part in text.split(",")]
+
+
+def parse_spec(spec: str) -> tuple[str, list[Any]]:
+    """``key.path=START:STOP:STEPS`` (or ``=V1,V2,...``) -> (key, values)."""
+    if "=" not in spec:
+        raise SweepError(f"--vary {spec!r}: expected key.path=START:STOP:STEPS")
+    key, text = spec.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise SweepError(f"--vary {spec!r}: empty key")
+    return key, parse_values(text, spec)
+
+
+def normalize_vary(vary: VarySpec) -> dict[str, list[Any]]:
+    """A dict ``{key: values | "START:STOP:STEPS" | value}`` or a list of spec strings ->
+    ``{key: [values]}`` in the order given."""
+    if vary is None:
+        return {}
+    pairs: list[tuple[str, list[Any]]] = []
+    if isinstance(vary, Mapping):
+        for key, values in vary.items():
+            spec = f"{key}={values}"
+            if isinstance(values, str):
+                pairs.append((str(key), parse_values(values, spec)))
+            elif isinstance(values, Sequence):
+                if not values:
+                    raise SweepError(f"--vary {key}: no values")
+                pairs.append((str(key), list(values)))
+            else:
+                pairs.append((str(key), [values]))
+    elif isinstance(vary, str):
+        pairs.append(parse_spec(vary))
+    else:
+        pairs.extend(parse_spec(str(spec)) for spec in vary)
+    out: dict[str, list[Any]] = {}
+    for key, values in pairs:
+        if key in _SWEEP_KEYS:
+            raise SweepError(f"--vary {key}: set it with {_SWEEP_KEYS[key]}, not --vary")
+        if key in out:
+            raise SweepError(f"--vary {key}: given twice")
+        out[key] = values
+    return out
+
+
+def grid(vary: Mapping[str, list[Any]]) -> list[Variant]:
+    """Every combination of the varied values (the first key varies slowest)."""
+    keys = list(vary)
+    combos = itertools.product(*(vary[k] for k in keys))
+    return [
+        Variant(index=i, labels=dict(zip(keys, combo)), overrides=dict(zip(keys, combo)))
+        for i, combo in enumerate(combos)
+    ]
+
+
+def resolve_variant(base: Scenario, variant: Variant) -> Scenario:
+    """The scenario one variant runs: the base with the variant's overrides, validated."""
+    try:
+        return apply_overrides(base, variant.overrides)
+    except ScenarioError as err:
+        where = ", ".join(f"{k}={v}" for k, v in variant.labels.items())
+        raise SweepError(f"--vary {where}: {err}") from None
+
+
+def engine_fingerprint() -> str:
+    """A hash of the code that turns a scenario into results (the engine, the simulation
+    API, the metrics tables and the scenario schema): results stored by other code are
+    never taken for this code's."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "sim").glob("*.py")) + [root / f for f in _ENGINE_FILES]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode("utf-8"))
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def sweep_id(
+    base: Scenario, variants: Sequence[Variant], seeds: Sequence[int], version: str
+) -> str:
+    """A stable id of a sweep: a hash of its resolved base scenario (days included), its
+    variants, its seeds, the twosided version and the engine's code. The same sweep always
+    gets the same id; a changed engine gets a new one."""
+    payload = {
+        "scenario": base.model_dump(mode="json"),
+        "variants": [[v.labels, v.overrides] for v in variants],
+        "seeds": list(seeds),
+        "version": version,
+        "engine": engine_fingerprint(),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,116 @@
+"""Windows of a run and intervals over seeds: how sweep outcomes are summarized.
+
+Short run and long run are two windows of days:
+
+- short run: the first quarter of the first year (days 0-90), or the first quarter of the
+  run when the run is shorter than a year;
+- long run: the last year (the last 365 days) when that does not overlap the short run,
+  otherwise the last quarter of the run.
+
+A seed's outcome in a window is a total over its days (flows such as revenue) or a mean
+over its days (levels such as seller counts and shares). Across seeds, the report shows the
+mean and a 95% Student-t interval (seeds are independent draws of the same world).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+DAYS_PER_YEAR = 365
+DAYS_PER_QUARTER = 91
+CONFIDENCE = 0.95
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """A span of days, first and last included."""
+
+    name: str
+    first: int
+    last: int
+
+    @property
+    def days(self) -> int:
+        """Number of days in the window."""
+        return self.last - self.first + 1
+
+    @property
+    def label(self) -> str:
+        """``first quarter (days 0-90)``."""
+        return f"{self.name} (days {self.first}-{self.last})"
+
+
+def short_window(days: int) -> Window:
+    """The first quarter: of the first year, or of the run when it is shorter."""
+    length = min(DAYS_PER_QUARTER, math.ceil(days / 4))
+    return Window("first quarter", 0, max(0, length - 1))
+
+
+def long_window(days: int) -> Window:
+    """The last year when it does not overlap the first quarter, else the last quarter."""
+    short = short_window(days)
+    if days - DAYS_PER_YEAR >= short.days:
+        return Window("last year", days - DAYS_PER_YEAR, days - 1)
+    return Window("last quarter", days - math.ceil(days / 4), days - 1)
+
+
+def whole_run(days: int) -> Window:
+    """Every day of the run."""
+    return Window("whole run", 0, days - 1)
+
+
+def in_window(table: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """Rows of ``table`` whose day lies in ``window``."""
+    return table[(table["day"] >= window.first) & (table["day"] <= window.last)]
+
+
+def per_seed(
+    table: pd.DataFrame,
+    by: Sequence[str],
+    window: Window,
+    totals: Sequence[str] = (),
+    means: Sequence[str] = (),
+) -> pd.DataFrame:
+    """One row per group of ``by`` and seed: totals and daily means over the window."""
+    rows = in_window(table, window)
+    groups = rows.groupby([*by, "seed"], sort=True, dropna=False)
+    parts = []
+    if totals:
+        parts.append(groups[list(totals)].sum())
+    if means:
+        parts.append(groups[list(means)].mean())
+    return pd.concat(parts, axis=1).reset_index()
+
+
+def t_quantile(samples: int) -> float:
+    """The two-sided Student-t quantile for a CONFIDENCE interval from ``samples`` values."""
+    return float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, samples - 1))
+
+
+def interval(values: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% interval of the mean over independent seeds (NaN bounds for one seed)."""
+    x = np.asarray(values, dtype=np.float64)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, math.nan, math.nan
+    half = t_quantile(len(x)) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    return mean, mean - half, mean + half
+
+
+def intervals(frame: pd.DataFrame, by: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+    """Per group of ``by``: ``<col>``, ``<col>_lo``, ``<col>_hi`` over the rows (seeds)."""
+    records = []
+    for key, group in frame.groupby(list(by), sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        record = dict(zip(by, key))
+        for column in columns:
+            mean, lo, hi = interval(group[column].to_numpy())
+            record.update({column: mean, f"{column}_lo": lo, f"{column}_hi": hi})
+        records.append(record)
+    return pd.DataFrame.from_records(records)

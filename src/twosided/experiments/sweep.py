@@ -1,0 +1,349 @@
+"""Parameter sweeps: every variant of a scenario over the same seeds, stored and resumable.
+
+A sweep is planned first (every variant resolved and validated, nothing run), then its
+variants run on an executor (see ``executors``), each with all its seeds in one vmapped
+call. As each variant finishes, the driver writes it atomically to its own folder under
+the sweep folder and registers it in the catalog (kind ``sweep``). A sweep's id is a hash
+of its resolved inputs, so rerunning the same sweep finds the same folder and skips the
+variants already there: a crash or an interruption loses only the variants in flight.
+
+Layout under the results root (``out``)::
+
+    catalog.duckdb
+    sweeps/<name>-<sweep id>/sweep.json        the plan: keys, variants, seeds, days
+                             scenario.toml     the base scenario
+                             v0000/daily.parquet, scenario.toml, variant.json
+                             report.html       the sweep report (when asked for)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from twosided.experiments.executors import Task, executor_session, run_tasks
+from twosided.experiments.grid import (
+    SweepError,
+    Variant,
+    VarySpec,
+    grid,
+    normalize_vary,
+    resolve_variant,
+    sweep_id,
+)
+from twosided.scenario import Scenario
+from twosided.simulation import prepare, resolve_seeds
+from twosided.store import (
+    DEFAULT_ROOT,
+    TMP_PREFIX,
+    Catalog,
+    atomic_folder,
+    write_json,
+    write_parquet,
+)
+
+SweepProgress = Callable[[int, int], None]
+KIND = "sweep"
+PLAN_FILE = "sweep.json"
+DAILY_FILE = "daily.parquet"
+
+
+@dataclasses.dataclass
+class SweepPlan:
+    """A validated sweep, before anything runs.
+
+    Attributes:
+        base: the scenario every variant starts from (base overrides and days applied).
+        variants: the points of the sweep.
+        scenarios: each variant's resolved scenario, in variant order.
+        seeds: the seeds every variant runs.
+        keys: the label columns the sweep table adds (one per varied key).
+        sweep_id: the hash that identifies the sweep (same inputs, same id).
+    """
+
+    base: Scenario
+    variants: list[Variant]
+    scenarios: list[Scenario]
+    seeds: list[int]
+    keys: list[str]
+    sweep_id: str
+
+    @property
+    def days(self) -> int:
+        """Days every variant runs."""
+        return self.base.days
+
+    def folder(self, out: Path) -> Path:
+        """The sweep's folder under the results root."""
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in self.base.name)[:40]
+        return Path(out) / "sweeps" / f"{safe or 'sweep'}-{self.sweep_id}"
+
+    def run_id(self, variant: Variant) -> str:
+        """The catalog id of one variant (stable across reruns)."""
+        return f"{self.sweep_id}-v{variant.index:04d}"
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """A finished sweep: its tidy table and where it lives.
+
+    Attributes:
+        plan: what ran.
+        folder: the sweep folder.
+        table: one row per variant, seed, day and platform: the daily table's columns plus
+            ``variant`` and one column per varied key.
+        ran: indices of the variants run by this call.
+        skipped: indices of the variants found already done (resumed).
+    """
+
+    plan: SweepPlan
+    folder: Path
+    table: pd.DataFrame
+    ran: list[int]
+    skipped: list[int]
+
+
+def plan_variants(
+    scenario: str | Path | Scenario,
+    variants: Sequence[Variant],
+    seeds: int | Sequence[int] | None,
+    days: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | dict[str, Any] | None = None,
+) -> SweepPlan:
+    """Plan a sweep over explicit variants (each with its own labels and overrides)."""
+    base = prepare(scenario, overrides, days)
+    if not variants:
+        variants = [Variant(index=0, labels={}, overrides={})]
+    try:
+        seed_list = resolve_seeds(base, seeds, seed)
+    except ValueError as err:
+        raise SweepError(f"--seeds: {err}") from None
+    keys = list(dict.fromkeys(k for v in variants for k in v.labels))
+    return SweepPlan(
+        base=base,
+        variants=list(variants),
+        scenarios=[resolve_variant(base, v) for v in variants],
+        seeds=seed_list,
+        keys=keys,
+        sweep_id=sweep_id(base, variants, seed_list, twosided_version()),
+    )
+
+
+def plan_sweep(
+    scenario: str | Path | Scenario,
+    vary: VarySpec,
+    seeds: int | Sequence[int] | None,
+    days: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | dict[str, Any] | None = None,
+) -> SweepPlan:
+    """Plan a grid sweep: every combination of the ``vary`` values."""
+    return plan_variants(scenario, grid(normalize_vary(vary)), seeds, days, seed, overrides)
+
+
+def twosided_version() -> str:
+    """The installed twosided version (imported late: this module loads with the package)."""
+    from twosided import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def variant_folder(folder: Path, variant: Variant) -> Path:
+    """The folder one variant's results live in."""
+    return folder / f"v{variant.index:04d}"
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.parent / f"{TMP_PREFIX}{path.name}"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def open_sweep_folder(plan: SweepPlan, out: Path) -> Path:
+    """Create (or reopen) the sweep folder, write its plan, and clear leftovers of a run
+    that was killed while writing."""
+    folder = plan.folder(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob(f"{TMP_PREFIX}*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    description = {
+        "sweep_id": plan.sweep_id,
+        "name": plan.base.name,
+        "days": plan.days,
+        "seeds": plan.seeds,
+        "keys": plan.keys,
+        "variants": [dataclasses.asdict(v) for v in plan.variants],
+        "version": twosided_version(),
+    }
+    _write_text_atomic(folder / PLAN_FILE, json.dumps(description, indent=2, sort_keys=True) + "\n")
+    _write_text_atomic(folder / "scenario.toml", plan.base.to_toml())
+    return folder
+
+
+def _register(catalog: Catalog, plan: SweepPlan, variant: Variant, path: Path) -> None:
+    catalog.register(
+        plan.run_id(variant),
+        path,
+        name=plan.base.name,
+        days=plan.days,
+        seeds=plan.seeds,
+        kind=KIND,
+        sweep_id=plan.sweep_id,
+        variant=variant.labels,
+        meta={
+            "index": variant.index,
+            "overrides": variant.overrides,
+            "version": twosided_version(),
+        },
+    )
+
+
+def completed_variants(plan: SweepPlan, folder: Path, out: Path) -> set[int]:
+    """Indices of the variants already done, with the catalog made to agree with the disk:
+    a complete folder without a catalog row (killed between the two) is registered, and a
+    row whose folder is gone is dropped so that the variant runs again."""
+    done = {v.index for v in plan.variants if (variant_folder(folder, v) / DAILY_FILE).is_file()}
+    with Catalog(out) as catalog:
+        rows = catalog.runs(kind=KIND)
+        registered = set(rows.loc[rows["sweep_id"] == plan.sweep_id, "run_id"])
+        for variant in plan.variants:
+            run_id = plan.run_id(variant)
+            if variant.index in done and run_id not in registered:
+                _register(catalog, plan, variant, variant_folder(folder, variant))
+            elif variant.index not in done and run_id in registered:
+                catalog.con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+    return done
+
+
+def save_variant(
+    plan: SweepPlan, folder: Path, out: Path, variant: Variant, daily: pd.DataFrame
+) -> None:
+    """Write one variant's results atomically, then register it in the catalog."""
+    final = variant_folder(folder, variant)
+    with atomic_folder(final) as tmp:
+        write_parquet(daily, tmp / DAILY_FILE)
+        (tmp / "scenario.toml").write_text(
+            plan.scenarios[variant.index].to_toml(), encoding="utf-8"
+        )
+        write_json(dataclasses.asdict(variant), tmp / "variant.json")
+    with Catalog(out) as catalog:
+        _register(catalog, plan, variant, final)
+
+
+def load_table(plan: SweepPlan, folder: Path) -> pd.DataFrame:
+    """The sweep's tidy table from its variant folders: the daily columns plus ``variant``
+    and one column per varied key, ordered by variant, seed, day and platform."""
+    frames = []
+    for variant in plan.variants:
+        daily = pd.read_parquet(variant_folder(folder, variant) / DAILY_FILE)
+        labels = pd.DataFrame(
+            {"variant": variant.index, **{k: variant.labels.get(k) for k in plan.keys}},
+            index=daily.index,
+        )
+        frames.append(pd.concat([labels, daily], axis=1))
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_sweep(
+    plan: SweepPlan,
+    executor: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    out: str | Path = DEFAULT_ROOT,
+    progress: SweepProgress | None = None,
+) -> SweepResult:
+    """Run the variants of a plan not yet done, store each as it finishes, and return the
+    whole sweep's table. ``progress(done, total)`` is called once at the start (with the
+    variants found done) and after each variant is stored."""
+    out = Path(out)
+    with executor_session(executor, workers, address):
+        folder = open_sweep_folder(plan, out)
+        done = completed_variants(plan, folder, out)
+        todo = [v for v in plan.variants if v.index not in done]
+        total = len(plan.variants)
+        if progress is not None:
+            progress(len(done), total)
+        tasks = [
+            Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds) for v in todo
+        ]
+        ran: list[int] = []
+        if tasks:
+            for index, daily in run_tasks(tasks, executor, workers, address):
+                save_variant(plan, folder, out, plan.variants[index], daily)
+                ran.append(index)
+                if progress is not None:
+                    progress(len(done) + len(ran), total)
+    return SweepResult(
+        plan=plan,
+        folder=folder,
+        table=load_table(plan, folder),
+        ran=sorted(ran),
+        skipped=sorted(done),
+    )
+
+
+def sweep(
+    scenario: str | Path | Scenario = "taobao",
+    vary: VarySpec = None,
+    seeds: int | Sequence[int] | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] | dict[str, Any] | None = None,
+    executor: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    out: str | Path = DEFAULT_ROOT,
+    progress: SweepProgress | None = None,
+    report: bool = False,
+) -> pd.DataFrame:
+    """Run a parameter sweep and return its tidy table.
+
+    Args:
+        scenario: a preset name, a TOML file, or a ``Scenario``.
+        vary: ``{"platforms.0.ranking.ads": [0, 1, 2]}``, ``{"key": "START:STOP:STEPS"}``,
+            or spec strings ``["key.path=START:STOP:STEPS", "key=V1,V2"]``; every
+            combination of the values is one variant.
+        seeds: seeds per variant (a count from ``seed``, or a list); all of a variant's
+            seeds run together in one vmapped call.
+        days: days per run (default: the scenario's).
+        seed: the first seed (default: the scenario's).
+        overrides: fixed overrides applied to every variant (``{"market.buyers": 5000}``).
+        executor: ``"local"`` (this process, or spawned worker processes) or ``"ray"``.
+        workers: local worker processes (default: one per two cores; 1 runs in-process).
+        address: Ray cluster address (``"auto"`` or ``host:port``); default: the cluster
+            this process is connected to, or a new local one.
+        out: results root; the sweep is stored under ``out/sweeps/`` and in its catalog,
+            and a rerun of the same sweep skips the variants already stored.
+        progress: ``progress(done, total)`` over variants.
+        report: also write the sweep report (``report.html`` in the sweep folder).
+
+    Returns:
+        One row per variant, seed, day and platform: ``variant``, one column per varied
+        key, then the daily table's columns. ``table.attrs`` holds ``sweep_id`` and
+        ``folder``.
+    """
+    plan = plan_sweep(scenario, vary, seeds, days, seed, overrides)
+    result = run_sweep(plan, executor, workers, address, out, progress)
+    if report:
+        from twosided.experiments.report import write_sweep_report
+
+        write_sweep_report(result)
+    result.table.attrs.update(sweep_id=plan.sweep_id, folder=str(result.folder))
+    return result.table

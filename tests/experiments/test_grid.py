@@ -1,0 +1,129 @@
+"""--vary specs, the grid of variants, validation and the sweep id (no simulation)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from twosided.experiments.grid import (
+    SweepError,
+    grid,
+    normalize_vary,
+    parse_spec,
+    value_range,
+)
+from twosided.experiments.sweep import plan_sweep
+
+from .conftest import ADS, SMALL
+
+
+def test_range_spec_gives_evenly_spaced_values_with_both_ends() -> None:
+    assert parse_spec(f"{ADS}=0:1:3") == (ADS, [0.0, 0.5, 1.0])
+    assert parse_spec("x=0:1:4")[1] == [0.0, 0.333333333333, 0.666666666667, 1.0]
+
+
+def test_whole_spacing_keeps_integers() -> None:
+    key, values = parse_spec("market.buyers=1000:3000:3")
+    assert values == [1000, 2000, 3000]
+    assert all(isinstance(v, int) for v in values)
+
+
+def test_lists_single_values_and_words() -> None:
+    assert parse_spec("a=1,2.5,4")[1] == [1, 2.5, 4]
+    assert parse_spec("a=[0.1, 0.2]")[1] == [0.1, 0.2]
+    assert parse_spec("a=7")[1] == [7]
+    assert parse_spec("platforms.0.escrow.dispute_policy=buyer_first,evidence")[1] == [
+        "buyer_first",
+        "evidence",
+    ]
+
+
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("ranking", "expected key.path=START:STOP:STEPS"),
+        ("=0:1:3", "empty key"),
+        ("a=", "no values"),
+        ("a=0:1", "expected key.path=START:STOP:STEPS"),
+        ("a=0:x:3", "STOP 'x' is not a number"),
+        ("a=0:1:0", "STEPS must be a whole number"),
+        ("a=0:1:2.5", "STEPS must be a whole number"),
+        ("days=10:20:2", "set it with --days"),
+        ("seed=1:3:3", "set it with --seeds"),
+    ],
+)
+def test_bad_specs_fail_with_one_line_naming_the_flag(spec: str, words: str) -> None:
+    with pytest.raises(SweepError) as err:
+        normalize_vary([spec])
+    message = str(err.value)
+    assert message.startswith("--vary") and words in message and "\n" not in message
+
+
+def test_a_key_given_twice_is_refused() -> None:
+    with pytest.raises(SweepError, match="given twice"):
+        normalize_vary(["a=1,2", "a=3"])
+
+
+def test_grid_is_every_combination_first_key_slowest() -> None:
+    variants = grid(normalize_vary({"a": [1, 2], "b": "0:1:3"}))
+    assert [v.index for v in variants] == list(range(6))
+    assert [(v.labels["a"], v.labels["b"]) for v in variants] == [
+        (1, 0.0),
+        (1, 0.5),
+        (1, 1.0),
+        (2, 0.0),
+        (2, 0.5),
+        (2, 1.0),
+    ]
+    assert all(v.labels == v.overrides for v in variants)
+
+
+def test_every_variant_is_validated_before_anything_runs() -> None:
+    with pytest.raises(
+        SweepError, match=r"--vary platforms\.0\.ranking\.ads=-1: platforms\.0\.ranking\.ads"
+    ):
+        plan_sweep("taobao", [f"{ADS}=-1:1:3"], seeds=1, days=5, overrides=SMALL)
+    with pytest.raises(SweepError, match="unknown key"):
+        plan_sweep("taobao", ["market.nonsense=1,2"], seeds=1, days=5)
+
+
+def test_the_same_sweep_has_the_same_id_and_any_change_makes_a_new_one() -> None:
+    def plan_id(**changes: object) -> str:
+        args = {"vary": [f"{ADS}=0:1:2"], "seeds": 2, "days": 5, "overrides": SMALL} | changes
+        return plan_sweep("taobao", **args).sweep_id
+
+    same = plan_id()
+    assert plan_id() == same
+    assert plan_id(seeds=3) != same
+    assert plan_id(days=6) != same
+    assert plan_id(vary=[f"{ADS}=0:1:3"]) != same
+    assert plan_id(overrides={"market.buyers": 6000}) != same
+
+
+@given(
+    start=st.floats(-100, 100, allow_nan=False),
+    stop=st.floats(-100, 100, allow_nan=False),
+    steps=st.integers(1, 50),
+)
+def test_value_range_has_steps_values_from_start_to_stop(
+    start: float, stop: float, steps: int
+) -> None:
+    values = value_range(start, stop, steps)
+    assert len(values) == steps
+    assert values[0] == pytest.approx(start, rel=1e-9, abs=1e-9)
+    if steps > 1:
+        assert values[-1] == pytest.approx(stop, rel=1e-9, abs=1e-9)
+        gaps = [b - a for a, b in zip(values, values[1:])]
+        assert all(g * (stop - start) >= 0 for g in gaps)
+
+
+def test_a_changed_engine_gets_a_new_sweep_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    import twosided.experiments.grid as grid_module
+
+    args = {"vary": [f"{ADS}=0:1:2"], "seeds": 2, "days": 5, "overrides": SMALL}
+    before = plan_sweep("taobao", **args).sweep_id
+    real = grid_module.engine_fingerprint()
+    assert len(real) == 64 and real == grid_module.engine_fingerprint()
+    monkeypatch.setattr(grid_module, "engine_fingerprint", lambda: "edited engine")
+    assert plan_sweep("taobao", **args).sweep_id != before

@@ -1,0 +1,76 @@
+"""The scenario schema: presets load and validate, every field is documented, overrides
+address fields by path (platforms by index or name), and bad input gives one clear line
+naming the field."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from twosided import scenario as sc
+from twosided.docgen import SECTIONS
+
+
+@pytest.mark.parametrize("name", sc.preset_names())
+def test_presets_load_and_round_trip_through_toml(name):
+    s = sc.load_scenario(name)
+    assert s.name == name and s.description
+    again = sc.scenario_from_dict(tomllib.loads(s.to_toml()))
+    assert again == s
+
+
+def test_every_field_has_a_description():
+    for _, model in SECTIONS:
+        for field_name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{field_name}"
+
+
+def test_overrides_by_path_index_and_name():
+    s = sc.apply_overrides(sc.load_scenario("taobao"), [
+        "platforms.JD.fees.commission=0.07", "platforms.0.ranking.ads=2", "market.buyers=1000",
+        "platforms.1.name=PDD",
+    ])
+    assert s.platforms[2].fees.commission == 0.07
+    assert s.platforms[0].ranking.ads == 2.0
+    assert s.market.buyers == 1000
+    assert s.platforms[1].name == "PDD"
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("platforms.0.fees.commission=1.5", "platforms.0.fees.commission: commission rate 1.5 is outside [0, 1]"),
+        ("market.buyerz=3", "market.buyerz: unknown key"),
+        ("market.buyers=many", "market.buyers: Input should be a valid integer"),
+        ("market.buyers=0", "market.buyers: Input should be greater than or equal to 1"),
+        ("platforms.7.brand=1", "platforms.7: index out of range"),
+        ("platforms.Amazon.brand=1", "platforms.Amazon: no entry named 'Amazon'"),
+        ("market", "expected key.path=value"),
+    ],
+)
+def test_bad_overrides_name_the_field_in_one_line(override, message):
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.apply_overrides(sc.load_scenario("taobao"), [override])
+    text = str(err.value)
+    assert message in text and "\n" not in text
+
+
+def test_missing_preset_and_file(tmp_path):
+    with pytest.raises(sc.ScenarioError, match="preset 'tmall' not found"):
+        sc.load_scenario("tmall")
+    with pytest.raises(sc.ScenarioError, match="not found"):
+        sc.load_scenario(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[market\nbuyers = 3")
+    with pytest.raises(sc.ScenarioError, match="invalid TOML"):
+        sc.load_scenario(bad)
+
+
+def test_consistency_rules():
+    with pytest.raises(sc.ScenarioError, match="initial_sellers"):
+        sc.apply_overrides(sc.load_scenario("monopoly"), {"market.initial_sellers": 999})
+    with pytest.raises(sc.ScenarioError, match="entry_day = 0"):
+        sc.apply_overrides(sc.load_scenario("monopoly"), {"platforms.0.entry_day": 5})
+    with pytest.raises(sc.ScenarioError, match="unique"):
+        sc.apply_overrides(sc.load_scenario("taobao"), {"platforms.1.name": "Taobao"})

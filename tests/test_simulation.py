@@ -1,0 +1,68 @@
+"""The Python API: simulate() returns tidy tables, seeds as asked, and a session log from
+which a researcher can estimate the click and choice models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import twosided
+from twosided.sim.params import build
+
+SMALL = {"market.buyers": 3000, "market.seller_capacity": 32, "market.initial_sellers": 16}
+
+
+@pytest.fixture(scope="module")
+def logged():
+    return twosided.simulate("taobao", days=4, seeds=2, overrides=SMALL, log_sessions=True)
+
+
+def test_daily_has_one_row_per_seed_day_platform(logged):
+    d = logged.daily
+    assert len(d) == 2 * 4 * 3
+    assert not d.duplicated(["seed", "day", "platform"]).any()
+    for column in ("sessions", "active_buyers", "orders", "gmv_cents", "revenue_ads_cents",
+                   "revenue_commission_cents", "revenue_service_fee_cents", "revenue_affiliate_cents",
+                   "take_rate", "consumer_surplus_cents", "seller_profit_cents", "active_sellers",
+                   "avg_markup", "avg_delivered_quality", "ad_load"):
+        assert column in d.columns, column
+
+
+def test_session_log_rows_are_sessions_times_listings_shown(logged):
+    log = logged.sessions
+    assert set(log.columns) >= {"day", "buyer", "platform", "category", "position", "listing",
+                                "price_cents", "rating", "sponsored", "clicked", "purchased"}
+    # every logged session reached a platform, and sessions agree with the daily table
+    per_day = log.groupby(["seed", "day", "platform"])["session"].nunique()
+    daily = logged.daily.set_index(["seed", "day", "platform"])["sessions"]
+    assert (per_day.reindex(daily.index, fill_value=0) == daily).all()
+    # at most one purchase per session, and only of a clicked listing
+    per_session = log.groupby(["seed", "day", "session"])["purchased"].sum()
+    assert per_session.max() <= 1
+    assert not (log["purchased"] & ~log["clicked"]).any()
+    orders = log.groupby(["seed", "day", "platform"])["purchased"].sum()
+    assert (orders.reindex(daily.index, fill_value=0) == logged.daily.set_index(["seed", "day", "platform"])["orders"]).all()
+    # sponsored listings sit on top of the page
+    first_organic = log[~log["sponsored"]].groupby(["seed", "day", "session"])["position"].min()
+    last_ad = log[log["sponsored"]].groupby(["seed", "day", "session"])["position"].max()
+    both = first_organic.index.intersection(last_ad.index)
+    assert (last_ad.loc[both] < first_organic.loc[both]).all()
+
+
+def test_click_rates_estimated_from_the_log_fall_with_position(logged):
+    log = logged.sessions
+    ctr = log.groupby("position")["clicked"].mean()
+    _, params = build(logged.scenario)
+    e = np.asarray(params.examination)
+    # clicks = examination × attractiveness: normalizing by position 0 recovers the curve
+    # up to the attractiveness of what is shown there (within sampling error)
+    ratio = (ctr / ctr.iloc[0]).to_numpy()
+    assert ratio[-1] < ratio[1] < 1.0
+    assert np.corrcoef(ratio, e[: len(ratio)] / e[0])[0, 1] > 0.9
+
+
+def test_seeds_count_and_list():
+    r = twosided.simulate("monopoly", days=2, seeds=[5, 9], overrides=SMALL)
+    assert sorted(r.daily["seed"].unique()) == [5, 9]
+    with pytest.raises(ValueError):
+        twosided.simulate("monopoly", days=2, seeds=0, overrides=SMALL)
