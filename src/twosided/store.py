@@ -3,7 +3,12 @@
 A run folder appears only complete: it is written under a hidden temporary name in the
 same parent and renamed into place at the end (a rename is atomic on one filesystem).
 A catalog row is inserted only after that rename, in one transaction, so the catalog never
-points at files that are not there. Interrupting a run removes its temporary folder.
+points at files that are not there. Interrupting a run removes its temporary folder. A
+process killed outright (SIGKILL, power loss) cannot clean up: it may leave a hidden
+``.tmp-*`` folder, which nothing reads and the next ``save_run`` under the same root
+removes (a writer holds a lock on its temporary folder, so only abandoned ones go), or a
+complete run folder killed before its catalog row was committed, which the next
+``save_run`` registers.
 
 The catalog (``<root>/catalog.duckdb``) has one table, ``runs``, and views ``daily``,
 ``accounts``, ``flows`` and ``switches`` over the Parquet files of every registered run, so
@@ -20,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -36,6 +42,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+try:  # POSIX advisory locks: a writer's temporary folder is not taken for abandoned
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: abandoned folders are left alone
+    fcntl = None  # type: ignore[assignment]
+
 from twosided.metrics import summarize
 from twosided.scenario import load_scenario
 from twosided.simulation import Result
@@ -51,6 +62,7 @@ REPORT_FILE = "report.html"
 LATEST = "latest"
 LOCK_WAIT_S = 30.0  # how long to wait for another process's hold on the catalog
 LOCK_POLL_S = 0.2
+ABANDONED_AFTER_S = 60.0  # a temporary folder untouched this long, and unlocked, is abandoned
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -93,11 +105,54 @@ def atomic_folder(final: Path) -> Iterator[Path]:
     tmp = final.parent / f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        yield tmp
-        tmp.rename(final)
+        with _held(tmp):
+            yield tmp
+            tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def _held(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a folder while the block runs (released when the process
+    ends, however it ends)."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_abandoned(root: Path | str, older_than_s: float = ABANDONED_AFTER_S) -> list[Path]:
+    """Remove temporary folders under ``root`` left by writers that were killed: unlocked
+    and untouched for ``older_than_s`` seconds. Returns what was removed."""
+    root = Path(root)
+    if fcntl is None or not root.is_dir():
+        return []
+    removed = []
+    now = time.time()
+    for path in root.glob(f"{TMP_PREFIX}*"):
+        try:
+            if not path.is_dir() or now - path.stat().st_mtime < older_than_s:
+                continue
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live writer
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -278,21 +333,53 @@ class RunData(Result):
         return str(self.meta.get("run_id", self.folder.name))
 
 
+ENGINE_FILES = ("simulation.py", "metrics.py", "scenario.py")  # besides sim/*.py
+# the records of meta.json a run's tables depend on, besides its scenario and seeds
+REPRODUCIBLE = ("twosided", "engine", "jax", "jaxlib", "device", "x64", "xla_flags")
+
+
+def engine_fingerprint() -> str:
+    """A hash of the code that turns a scenario into tables (the engine, the simulation
+    API, the metrics tables and the scenario schema): two runs with the same fingerprint,
+    scenario, seeds, versions and device give the same tables."""
+    root = Path(__file__).resolve().parent
+    files = sorted((root / "sim").glob("*.py")) + [root / f for f in ENGINE_FILES]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode("utf-8"))
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def environment() -> dict[str, Any]:
-    """Versions and the compute device, for ``meta.json``."""
+    """What a run's numbers depend on besides its scenario and seeds, for ``meta.json``:
+    versions (twosided, its engine code, JAX, jaxlib, NumPy, Python), the compute device
+    and XLA's flags."""
     import jax
+    import jaxlib
+    import numpy
 
     import twosided
 
     device = jax.devices()[0]
     return {
         "twosided": twosided.__version__,
+        "engine": engine_fingerprint(),
         "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "numpy": numpy.__version__,
         "python": host.python_version(),
         "platform": host.platform(),
-        "device": f"{device.platform}:{getattr(device, 'device_kind', '')}".rstrip(":"),
+        "device": device_name(device),
         "device_count": jax.device_count(),
+        "x64": bool(jax.config.jax_enable_x64),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
     }
+
+
+def device_name(device: Any) -> str:
+    """``cpu``, ``gpu:NVIDIA H100 80GB HBM3``, ...: the platform and kind of a JAX device."""
+    return f"{device.platform}:{getattr(device, 'device_kind', '')}".rstrip(":")
 
 
 def _plain(value: Any) -> Any:
@@ -361,6 +448,8 @@ def save_run(
     under ``root`` is always complete and catalogued. Returns the run id and folder.
     """
     root = Path(root)
+    remove_abandoned(root)
+    adopt_orphans(root)
     run_id = run_id or new_run_id(run.scenario.name)
     final = root / run_id
     meta = {**environment(), **(meta or {}), "run_id": run_id, "seeds": list(run.seeds),
@@ -380,6 +469,34 @@ def save_run(
         shutil.rmtree(final, ignore_errors=True)
         raise
     return run_id, final
+
+
+def adopt_orphans(root: Path | str) -> list[str]:
+    """Register complete run folders under ``root`` that have no catalog row (a process
+    killed between renaming the folder into place and committing its row). Folders younger
+    than ``ABANDONED_AFTER_S`` are left to the process that is registering them. Returns
+    the ids registered."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    now = time.time()
+    candidates = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and (p / META_FILE).is_file() and (p / SUMMARY_FILE).is_file()
+                  and now - p.stat().st_mtime >= ABANDONED_AFTER_S]
+    if not candidates:
+        return []
+    adopted = []
+    with Catalog(root) as catalog:
+        known = set(catalog.runs()["path"])
+        for folder in candidates:
+            if str(folder.resolve()) in known:
+                continue
+            meta, record = _read_json(folder / META_FILE), _read_json(folder / SUMMARY_FILE)
+            run_id = str(meta.get("run_id", folder.name))
+            catalog.register(run_id, folder, name=record["scenario"], days=record["days"],
+                             seeds=record["seeds"], meta={**meta, "market": record["market"]})
+            adopted.append(run_id)
+    return adopted
 
 
 def load_run(folder: Path | str) -> RunData:

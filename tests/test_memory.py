@@ -1,0 +1,117 @@
+"""The memory check: a run that would not fit is refused at once, with the estimate, by the
+API (a ScenarioError) and by `twosided run` (one line, status 2, nothing written); the
+estimate's exact parts are exact and its calibrated part covers what XLA reports."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import twosided
+from twosided import memory
+from twosided.simulation import prepare
+from twosided.sim.params import build
+from twosided.sim.run import day_keys, init_states, run_chunk
+
+from .test_cli import assert_one_line_error, cli_env, command, in_process  # noqa: F401
+
+ABSURD = {"market.buyers": 2_000_000_000}
+
+
+def test_the_state_part_is_the_engine_states_exact_size_twice_per_seed():
+    dims, params = build(prepare("taobao", {"market.buyers": 3000}))
+    states = init_states(jnp.asarray([0, 1], jnp.uint32), dims, params)
+    exact = sum(x.nbytes for x in jax.tree_util.tree_leaves(states))
+    need = memory.estimate(dims, params, seeds=2, days=30, chunk=10)
+    assert need.state == 2 * exact
+    # every part grows with the seeds
+    one = memory.estimate(dims, params, seeds=1, days=30, chunk=10)
+    assert (need.temporaries, need.metrics_chunk, need.host) == (
+        2 * one.temporaries, 2 * one.metrics_chunk, 2 * one.host)
+    # the host part grows with the days, the device part does not
+    longer = memory.estimate(dims, params, seeds=1, days=60, chunk=10)
+    assert longer.host == 2 * one.host and longer.device == one.device
+
+
+def test_the_session_log_is_counted_per_session():
+    dims, params = build(prepare("taobao", {"market.buyers": 3000}))
+    plain = memory.day_metric_bytes(dims, params)
+    logged = memory.day_metric_bytes(dims, params, log_sessions=True)
+    per_session = (logged - plain) / dims.sessions
+    assert per_session >= dims.page_length * 4  # at least a listing index per position
+
+
+def test_temporaries_cover_what_xla_reports_for_a_compiled_day():
+    """Calibration: XLA's own memory analysis of one compiled day (sessions dominate)."""
+    sc = prepare("taobao", {"market.buyers": 10_000, "market.sessions_per_buyer_per_day": 10})
+    dims, params = build(sc)
+    seeds = jnp.asarray([0], jnp.uint32)
+    states = jax.eval_shape(lambda s: init_states(s, dims, params), seeds)
+    keys = jax.eval_shape(lambda s: jax.vmap(lambda x: day_keys(x, 0, 1))(s), seeds)
+    compiled = run_chunk.lower(states, params, keys, dims, False).compile()
+    measured = compiled.memory_analysis().temp_size_in_bytes
+    need = memory.estimate(dims, params, seeds=1, days=1, chunk=1)
+    assert measured <= need.temporaries <= 2 * measured, (measured, need.temporaries)
+
+
+def test_the_api_refuses_an_absurd_scenario_before_compiling():
+    started = time.monotonic()
+    with pytest.raises(memory.TooLargeError) as err:
+        twosided.simulate("taobao", days=30, seeds=4, overrides=ABSURD)
+    assert time.monotonic() - started < 10
+    message = str(err.value)
+    assert isinstance(err.value, twosided.ScenarioError)
+    assert "\n" not in message
+    assert "2,000,000,000 buyers" in message and "4 seed(s)" in message
+    assert "GiB" in message and "available" in message
+
+
+def test_the_cli_refuses_an_absurd_scenario_in_one_line_and_writes_nothing(tmp_path, capsys,
+                                                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, stdout, stderr = in_process(capsys, "run", "--set", "market.buyers=2000000000",
+                                        "--seeds", "3")
+    assert_one_line_error(status, stdout, stderr, "need about")
+    assert "2,000,000,000 buyers" in stderr and "GiB" in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_console_script_refuses_it_at_once(tmp_path, cli_env):  # noqa: F811
+    started = time.monotonic()
+    proc = subprocess.run([*command(), "run", "--set", "market.buyers=2000000000"],
+                          cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - started
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "too large for")
+    assert elapsed < 30, elapsed  # start-up and the estimate; no compile
+    assert not (tmp_path / "twosided-runs").exists()
+
+
+def test_a_gpu_is_checked_against_its_free_memory(monkeypatch):
+    dims, params = build(prepare("taobao", {"market.buyers": 3000}))
+    need = memory.estimate(dims, params, seeds=1, days=10, chunk=10)
+    monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: need.device - 1)
+    with pytest.raises(memory.TooLargeError, match="of device memory"):
+        memory.check(dims, params, seeds=1, days=10, chunk=10)
+    monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: need.device)
+    monkeypatch.setattr(memory, "available_host_bytes", lambda: need.host - 1)
+    with pytest.raises(memory.TooLargeError, match="tables"):
+        memory.check(dims, params, seeds=1, days=10, chunk=10)
+
+
+def test_a_run_that_fits_passes_and_the_check_can_be_turned_off(monkeypatch):
+    dims, params = build(prepare("taobao", {"market.buyers": 3000}))
+    need = memory.check(dims, params, seeds=1, days=10, chunk=10)
+    assert need.total < memory.available_host_bytes()
+    huge, huge_params = build(prepare("taobao", ABSURD))
+    monkeypatch.setenv(memory.CHECK_ENV, "off")
+    assert memory.check(huge, huge_params, seeds=1, days=10, chunk=10).total > 2e9 * 28
+
+
+def test_free_memory_is_read_from_proc_meminfo_on_a_cpu():
+    assert memory.available_device_bytes(jax.devices("cpu")[0]) is None
+    free = memory.available_host_bytes()
+    assert free is None or free > 0
