@@ -5,10 +5,16 @@ folder reads back as it was written, and ``summary.json`` is what ``daily.parque
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from twosided import store
@@ -223,3 +229,139 @@ def test_a_missing_catalog_reads_as_empty_and_creates_nothing(tmp_path):
         with pytest.raises(StoreError, match="no runs"):
             catalog.resolve(store.LATEST)
     assert not root.exists()
+
+
+# --------------------------------------------------------------------------- killed writers
+
+KILL_DRIVER = """
+import sys, time
+from pathlib import Path
+from twosided import store
+
+source, root, point, marker = sys.argv[1:5]
+run = store.load_run(source)
+
+
+def pause(*args, **kwargs):
+    Path(marker).write_text(point)
+    time.sleep(600)
+
+
+if point == "parquet":  # halfway through the second Parquet file
+    write = store.write_parquet
+    written = []
+
+    def half(frame, path):
+        written.append(path)
+        write(frame, path)
+        if len(written) == 2:
+            data = Path(path).read_bytes()
+            Path(path).write_bytes(data[: len(data) // 2])
+            pause()
+
+    store.write_parquet = half
+elif point == "register":  # the folder is in place, its catalog row not yet written
+    store.Catalog.register = pause
+elif point == "commit":  # the row is inserted, its transaction not committed
+    class Paused:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                pause()
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    init = store.Catalog.__init__
+
+    def paused_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.con = Paused(self.con)
+
+    store.Catalog.__init__ = paused_init
+store.save_run(run, root, extra=pause if point == "report" else None)
+"""
+RUN_FILES = {"scenario.toml", "daily.parquet", "accounts.parquet", "flows.parquet",
+             "switches.parquet", "summary.json", "meta.json"}
+
+
+@pytest.fixture(scope="module")
+def source_folder(tmp_path_factory, result) -> Path:
+    _, folder = store.save_run(result, tmp_path_factory.mktemp("source"))
+    return folder
+
+
+def kill_while_saving(source: Path, root: Path, point: str) -> None:
+    """Run save_run in another process and SIGKILL it at ``point``."""
+    marker = root.parent / f"{point}.marker"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_DRIVER, str(source), str(root), point,
+                             str(marker)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "the writer never reached the point"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+
+
+def visible_runs(root: Path) -> list[Path]:
+    return [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+
+
+def assert_only_complete_runs(root: Path) -> pd.DataFrame:
+    """Every visible run folder is complete and readable; every catalog row has its files."""
+    for folder in visible_runs(root):
+        assert {p.name for p in folder.iterdir()} >= RUN_FILES, folder
+        for table in store.TABLES:
+            pq.read_table(folder / f"{table}.parquet")
+    with Catalog(root, read_only=True) as catalog:
+        rows = catalog.runs()
+    for path in rows["path"]:
+        assert {p.name for p in Path(path).iterdir()} >= RUN_FILES
+    return rows
+
+
+def age(root: Path) -> None:
+    """Make every leftover look older than the store's abandonment delay."""
+    past = time.time() - 2 * store.ABANDONED_AFTER_S
+    for path in root.iterdir():
+        os.utime(path, (past, past))
+
+
+@pytest.mark.parametrize("point", ["parquet", "report", "register", "commit"])
+def test_a_writer_killed_at_any_point_leaves_only_complete_runs(tmp_path, source_folder,
+                                                                result, point):
+    root = tmp_path / "runs"
+    kill_while_saving(source_folder, root, point)
+    rows = assert_only_complete_runs(root)
+    assert rows.empty  # no row was committed
+    orphans = visible_runs(root)
+    if point in ("parquet", "report"):
+        assert orphans == []  # the half-written folder is hidden and unread
+        assert [p.name for p in root.iterdir() if p.name.startswith(store.TMP_PREFIX)]
+    else:
+        assert len(orphans) == 1  # complete, but killed before its row was committed
+    # the next run under the same root clears what the killed one left
+    age(root)
+    run_id, _ = store.save_run(result, root)
+    rows = assert_only_complete_runs(root)
+    assert not [p for p in root.iterdir() if p.name.startswith(store.TMP_PREFIX)]
+    assert sorted(rows["run_id"]) == sorted([run_id, *(p.name for p in orphans)])
+
+
+def test_a_live_writers_temporary_folder_is_not_removed(tmp_path):
+    root = tmp_path / "runs"
+    with store.atomic_folder(root / "run") as tmp:
+        age(root)
+        assert store.remove_abandoned(root) == []
+        assert tmp.exists()
+    assert (root / "run").exists()
+    stale = root / f"{store.TMP_PREFIX}run2-deadbeef"
+    stale.mkdir()
+    assert store.remove_abandoned(root) == []  # too recent: perhaps being created
+    age(root)
+    assert store.remove_abandoned(root) == [stale] and not stale.exists()
