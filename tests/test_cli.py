@@ -303,7 +303,7 @@ BAD_ARGS = [
     (["run", "--set", "platforms.Nobody.fees.commission=0.1"], "no entry named 'Nobody'"),
     (["run", "--days", "many"], "'--days'"),
     (["run", "--days", "0"], "'--days'"),
-    (["run", "--days", "99999"], "--days: Input should be less than or equal to 36500"),
+    (["run", "--days", "99999"], "--days: Input should be less than or equal to 32767"),
     (["run", "--seeds", "0"], "'--seeds'"),
     (["run", "--seed", "-1"], "'--seed'"),
     (["run", "--bogus"], "No such option: --bogus"),

@@ -74,3 +74,29 @@ def test_consistency_rules():
         sc.apply_overrides(sc.load_scenario("monopoly"), {"platforms.0.entry_day": 5})
     with pytest.raises(sc.ScenarioError, match="unique"):
         sc.apply_overrides(sc.load_scenario("taobao"), {"platforms.1.name": "Taobao"})
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+@pytest.mark.parametrize("key", ["sellers.imitation_scale_cents", "buyers.switching_cost",
+                                 "platforms.0.brand"])
+def test_infinity_and_nan_are_refused_in_one_line(key, value):
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.apply_overrides(sc.load_scenario("taobao"), [f"{key}={value}"])
+    assert str(err.value).startswith(key) and "\n" not in str(err.value)
+
+
+def test_days_and_entry_days_stay_within_what_buyers_can_remember():
+    base = sc.load_scenario("taobao")
+    assert sc.apply_overrides(base, {"days": sc.MAX_DAYS}).days == 32_767
+    for key in ("days", "platforms.1.entry_day"):
+        with pytest.raises(sc.ScenarioError, match=f"{key}: Input should be less than"):
+            sc.apply_overrides(base, {key: sc.MAX_DAYS + 1})
+
+
+def test_toml_nested_too_deeply_is_one_line(tmp_path):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("days = " + "[" * 50_000 + "]" * 50_000)
+    with pytest.raises(sc.ScenarioError, match="deep.toml: invalid TOML: nested too deeply"):
+        sc.load_scenario(deep)
+    with pytest.raises(sc.ScenarioError, match="days: Input should be a valid integer"):
+        sc.apply_overrides(sc.load_scenario("taobao"), ["days=" + "[" * 50_000 + "]" * 50_000])

@@ -22,6 +22,9 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 Cents = Annotated[int, Field(ge=0, le=10**12)]
 
 MAX_PLATFORMS = 5
+# the longest run: buyers remember the day of their last visit in int16 (2 bytes per
+# platform keeps a buyer's state small), so days must stay below 2**15 (about 89 years)
+MAX_DAYS = 32_767
 
 
 class ScenarioError(ValueError):
@@ -29,7 +32,10 @@ class ScenarioError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    # no field has a meaning for infinity or NaN, so neither is accepted from a file
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
 
 
 # --------------------------------------------------------------------------- market
@@ -677,7 +683,7 @@ class Platform(_Model):
 
     name: str = Field(..., min_length=1, max_length=64, description="Display name.")
     entry_day: int = Field(
-        0, ge=0, description="Day the platform opens (0 = present from the start)."
+        0, ge=0, le=MAX_DAYS, description="Day the platform opens (0 = present from the start)."
     )
     brand: float = Field(
         0.0,
@@ -721,7 +727,11 @@ class Scenario(_Model):
 
     name: str = Field("custom", min_length=1, max_length=128, description="Scenario name.")
     description: str = Field("", max_length=4000, description="One line on what it models.")
-    days: int = Field(365, ge=1, le=36_500, description="Days to simulate (a market-year).")
+    days: int = Field(
+        365, ge=1, le=MAX_DAYS,
+        description="Days to simulate (a market-year). At most 32,767 (about 89 years): "
+        "buyers store their last visit's day in 16 bits.",
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed of the first run.")
     chunk_days: int = Field(
         30,
@@ -827,6 +837,8 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{source}: invalid TOML: {err}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: invalid TOML: nested too deeply") from None
 
 
 def load_scenario(preset_or_file: str | Path | Scenario = "taobao") -> Scenario:
@@ -868,7 +880,7 @@ def _split(item: str) -> tuple[str, Any]:
         raise ScenarioError(f"--set {item!r}: empty key")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         value = raw.strip()  # bare words are strings: --set platforms.0.name=Tmall
     return key, value
 
