@@ -3,6 +3,7 @@ figures that justify them, and escape what they print."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from twosided import report
 from twosided.roles import alignment, derive_roles, derive_run_roles, load_business_model
 from twosided.roles.alignment import Alignment
+from twosided.roles.business import example_path
 from twosided.roles.render import (
     alignment_text,
     business_lines,
@@ -79,3 +81,27 @@ def test_the_run_report_has_the_customers_and_users_section(base):
     page = report.build_report(base)
     assert "<h2>Customers and users</h2>" in page
     assert page.index("<h2>Customers and users</h2>") > page.index("<h2>Summary</h2>")
+
+
+MARKUP = {"Taobao": "[/]", "Pinduoduo": "[bold]P", "JD": "[link=x]J[/link]"}
+
+
+def test_names_that_look_like_rich_markup_print_literally(base, tmp_path):
+    """Names from files and runs are text: Rich markup in them is shown, never applied (a
+    stray closing tag used to crash `twosided roles`)."""
+    text = example_path("flower_seller").read_text(encoding="utf-8")
+    text = text.replace('name = "flower seller outside a cinema"', 'name = "[/] roses [bold]"')
+    text = text.replace('girlfriend = "The girlfriend"', 'girlfriend = "[red]her[/red]"')
+    path = tmp_path / "markup.toml"
+    path.write_text(text, encoding="utf-8")
+    printed = text_of(business_renderable(derive_roles(load_business_model(path))))
+    assert "[/] roses [bold]: customers and users" in printed
+    assert "[red]her[/red]" in printed
+    renamed = dataclasses.replace(
+        base,
+        daily=base.daily.assign(platform=base.daily["platform"].map(MARKUP)),
+        flows=base.flows.assign(platform=base.flows["platform"].map(MARKUP)),
+    )
+    printed = text_of(run_renderable(derive_run_roles(renamed)))
+    for name in MARKUP.values():
+        assert f"{name}: customers and users" in printed

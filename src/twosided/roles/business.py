@@ -177,6 +177,8 @@ def _load_text(text: str, source: str) -> BusinessModel:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise BusinessModelError(f"{source}: invalid TOML: {err}") from None
+    except RecursionError:
+        raise BusinessModelError(f"{source}: invalid TOML: nested too deeply") from None
     try:
         return business_model_from_dict(data)
     except BusinessModelError as err:

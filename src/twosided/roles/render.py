@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from twosided.roles.alignment import Alignment, AlignmentError, alignment
 from twosided.roles.business import BusinessRoles, Reason
@@ -28,6 +29,11 @@ def money(cents: float) -> str:
 
 def _amount(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _plain(*cells: str) -> list[Text]:
+    """Cells shown as typed: names from files and runs are never read as Rich markup."""
+    return [Text(cell) for cell in cells]
 
 
 # --------------------------------------------------------------------------- business
@@ -70,7 +76,7 @@ def business_renderable(roles: BusinessRoles) -> RenderableType:
     """Rich tables: roles with their reasons, then the money flows into the focal business."""
     model = roles.model
     unit = f" {model.currency}" if model.currency else ""
-    head = Table(title=f"{model.name}: customers and users of {model.label(model.focal)}",
+    head = Table(title=Text(f"{model.name}: customers and users of {model.label(model.focal)}"),
                  title_justify="left")
     head.add_column("role")
     head.add_column("party")
@@ -78,23 +84,24 @@ def business_renderable(roles: BusinessRoles) -> RenderableType:
     for party in roles.customers:
         payer = roles.payer(party)
         assert payer is not None
-        head.add_row("customer", model.label(party),
-                     f"pays {payer.share:.0%} of the income ({_amount(payer.total)}{unit})")
+        head.add_row(*_plain("customer", model.label(party),
+                             f"pays {payer.share:.0%} of the income ({_amount(payer.total)}{unit})"))
     for party, reasons in roles.users.items():
         role = "user (and customer)" if party in roles.customers else "user"
-        head.add_row(role, model.label(party), "\n".join(reason_texts(roles, reasons)))
+        head.add_row(*_plain(role, model.label(party), "\n".join(reason_texts(roles, reasons))))
     for party in roles.minor_payers:
         payer = roles.payer(party)
         assert payer is not None
-        head.add_row("pays little", model.label(party),
-                     f"{payer.share:.1%} of the income, below the customer share "
-                     f"{model.min_customer_share:.0%}")
+        head.add_row(*_plain("pays little", model.label(party),
+                             f"{payer.share:.1%} of the income, below the customer share "
+                             f"{model.min_customer_share:.0%}"))
     per = f" (amounts per {model.period})" if model.period else ""
-    flows = Table(title=f"money into the focal business{per}", title_justify="left")
+    flows = Table(title=Text(f"money into the focal business{per}"), title_justify="left")
     for column in ("from", "amount", "periods", "for", "when"):
         flows.add_column(column, justify="right" if column in ("amount", "periods") else "left")
     for m in model.income():
-        flows.add_row(model.label(m.payer), _amount(m.amount), _amount(m.periods), m.paid_for, m.when)
+        flows.add_row(*_plain(model.label(m.payer), _amount(m.amount), _amount(m.periods),
+                              m.paid_for, m.when))
     return RichGroup(head, flows)
 
 
@@ -166,16 +173,16 @@ def run_renderable(roles: RunRoles, alignments: Sequence[Alignment] = ()) -> Ren
     by_name = {a.platform: a for a in alignments}
     tables = []
     for p in roles.platforms:
-        table = Table(title=f"{p.platform}: customers and users", title_justify="left")
+        table = Table(title=Text(f"{p.platform}: customers and users"), title_justify="left")
         table.add_column("role")
         table.add_column("group")
         table.add_column("why", overflow="fold")
         for row in platform_rows(p):
-            table.add_row(*row)
+            table.add_row(*_plain(*row))
         if p.platform in by_name:
-            table.add_row("alignment", "", alignment_text(by_name[p.platform]))
+            table.add_row(*_plain("alignment", "", alignment_text(by_name[p.platform])))
         tables.append(table)
-    return RichGroup(*tables, basis_text(roles))
+    return RichGroup(*tables, Text(basis_text(roles)))
 
 
 def basis_text(roles: RunRoles) -> str:
