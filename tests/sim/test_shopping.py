@@ -118,3 +118,29 @@ def test_trust_decays_toward_the_baseline():
     later = np.asarray(shopping.decayed_trust(trust, last_visit, jnp.int32(100), params))[0]
     keep = (1 - float(params.trust_decay)) ** 100
     assert later == pytest.approx(base + (np.array([3.0, -2.0, 0.5]) - base) * keep, rel=1e-4)
+
+
+def test_extremely_sensitive_buyers_keep_finite_logit_weights_with_exact_ratios():
+    """A buyer whose best listing beats the outside option by thousands of logit units
+    (β_price in the hundreds of thousands) gets finite weights whose ratios are the
+    logit's, an exact inclusive value, and still buys the best listing most often."""
+    util = jnp.asarray([[3000.0, 2999.0, -5.0], [2.0, 1.0, 0.5]], jnp.float32)
+    clicked = jnp.asarray([[True, True, True], [True, True, False]])
+    shift = shopping.weight_shift(util, clicked, jnp.float32(0.0))
+    w = np.asarray(shopping.purchase_weights(util, clicked, jnp.float32(0.0), shift))
+    assert np.isfinite(w).all()
+    assert w[0, 0] / w[0, 1] == pytest.approx(np.e, rel=1e-5)
+    inclusive = np.asarray(shopping.inclusive_value(jnp.asarray(w), shift))
+    assert inclusive[0] == pytest.approx(3000.0 + np.log1p(np.exp(-1.0)), rel=1e-6)
+    # an ordinary buyer: no shift, the textbook weights exactly
+    assert float(shift[1]) == 0.0
+    assert np.array_equal(w[1], np.asarray(jnp.where(clicked[1], jnp.exp(util[1]), 0.0)))
+    assert inclusive[1] == pytest.approx(np.log1p(np.exp(2.0) + np.exp(1.0)), rel=1e-6)
+    shares = np.asarray(shopping.purchase_probabilities(util, clicked, jnp.float32(0.0)))
+    assert np.isfinite(shares).all() and np.allclose(shares.sum(axis=1), 1.0)
+    assert shares[0, 0] == pytest.approx(np.e / (1 + np.e), rel=1e-5) and shares[0, 3] == 0.0
+    u = uniform16(jax.random.key(3), (N,))
+    bought, position = shopping.choose_listing(u, jnp.broadcast_to(jnp.asarray(w[0]), (N, 3)))
+    assert bool(bought.all())
+    _close(np.bincount(np.asarray(position), minlength=3)[:2] / N,
+           np.asarray([np.e, 1.0]) / (1 + np.e), N)

@@ -81,8 +81,9 @@ def _shop(
     util = shopping.listing_utilities(
         price_sens, quality_sens, rows["rating"], rows["log_rel_price"], params.reference_quality
     )
-    weights = shopping.purchase_weights(util, clicked, params.outside_utility)
-    inclusive = jnp.log1p(jnp.sum(weights, axis=-1))
+    shift = shopping.weight_shift(util, clicked, params.outside_utility)
+    weights = shopping.purchase_weights(util, clicked, params.outside_utility, shift)
+    inclusive = shopping.inclusive_value(weights, shift)
     bought, position = shopping.choose_listing(u[:, L + 2], weights)
     bought = bought & online
 

@@ -25,6 +25,10 @@ from twosided.sim.draws import categorical
 from twosided.sim.params import F32, I32, Dims, Params
 from twosided.sim.ranking import Pages
 
+# the largest logit weight exp(u_j - u_0) kept as is: exp(80) ~ 5.5e34, so a page of up to
+# 100 listings sums to a finite float32 (max 3.4e38) however sensitive its buyer is
+MAX_LOG_WEIGHT = 80.0
+
 
 def decayed_trust(
     trust: jax.Array, last_visit: jax.Array, day: jax.Array, params: Params
@@ -81,20 +85,46 @@ def listing_utilities(
     return quality_sens[:, None] * (rating - reference_quality) - price_sens[:, None] * log_rel_price
 
 
-def purchase_weights(
+def weight_shift(
     utilities: jax.Array, clicked: jax.Array, outside_utility: jax.Array
 ) -> jax.Array:
-    """Logit weights ``exp(u_j − u_0)`` of the clicked listings (0 for the rest)."""
-    return jnp.where(clicked, jnp.exp(utilities - outside_utility), 0.0)
+    """Per session, how far (in logit units) the page's weights are scaled down to stay
+    finite: 0 unless the best clicked listing beats the outside option by more than
+    ``MAX_LOG_WEIGHT``."""
+    best = jnp.max(jnp.where(clicked, utilities - outside_utility, -jnp.inf), axis=-1)
+    return jnp.maximum(best - MAX_LOG_WEIGHT, 0.0)
+
+
+def purchase_weights(
+    utilities: jax.Array, clicked: jax.Array, outside_utility: jax.Array,
+    shift: jax.Array | None = None,
+) -> jax.Array:
+    """Logit weights ``exp(u_j − u_0 − shift)`` of the clicked listings (0 for the rest).
+
+    ``shift`` (``weight_shift``) is 0 for any ordinary buyer; for an extremely sensitive
+    one it keeps the weights finite: their ratios stay exact, and the outside option's
+    weight, then below ``exp(-MAX_LOG_WEIGHT)`` of the best listing's, counts as 1.
+    """
+    if shift is None:
+        shift = weight_shift(utilities, clicked, outside_utility)
+    return jnp.where(clicked, jnp.exp(utilities - outside_utility - shift[..., None]), 0.0)
+
+
+def inclusive_value(weights: jax.Array, shift: jax.Array) -> jax.Array:
+    """The logit inclusive value ``log(1 + Σ exp(u_j − u_0))`` from (shifted) weights."""
+    total = jnp.sum(weights, axis=-1)
+    return jnp.where(shift > 0, shift + jnp.log(total), jnp.log1p(total))
 
 
 def purchase_probabilities(
     utilities: jax.Array, clicked: jax.Array, outside_utility: jax.Array
 ) -> jax.Array:
     """Closed-form logit shares ``[S, L + 1]`` over clicked listings; last column: buy nothing."""
-    w = purchase_weights(utilities, clicked, outside_utility)
-    total = 1.0 + jnp.sum(w, axis=-1, keepdims=True)
-    return jnp.concatenate([w, jnp.ones_like(total)], axis=-1) / total
+    shift = weight_shift(utilities, clicked, outside_utility)
+    w = purchase_weights(utilities, clicked, outside_utility, shift)
+    outside = jnp.exp(-shift)[..., None]
+    total = outside + jnp.sum(w, axis=-1, keepdims=True)
+    return jnp.concatenate([w, outside], axis=-1) / total
 
 
 def choose_listing(u: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Array]:
