@@ -35,7 +35,7 @@ MARKET = {
 # the first platform's escrow delays and ad slots are the largest, so every example of a
 # platform count has the same order horizon and slot count (the same compiled shapes)
 FIRST_ESCROW = {"ship_days": 2, "transit_days": 3, "auto_confirm_days": 8, "dispute_days": 3}
-FIRST_SLOTS = 2
+FIRST_SLOTS = 1
 NON_NEGATIVE = ("escrow", "deposits", "platform", "suppliers", "affiliates")
 
 unit = st.floats(0.0, 1.0)
