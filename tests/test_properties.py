@@ -9,6 +9,7 @@ platform count: five compiles in all. The number of examples is bounded for CI."
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,8 @@ import twosided
 from twosided.scenario import scenario_from_dict
 from twosided.sim.state import TERMINAL_STATES
 
-EXAMPLES_PER_PLATFORM_COUNT = 4
-DAYS = 30
+EXAMPLES_PER_PLATFORM_COUNT = int(os.environ.get("TWOSIDED_PROPERTY_EXAMPLES", "12"))
+DAYS = 370  # past the end of the first fee year (day 364): service fees are refunded
 SEEDS = [0, 1]
 MARKET = {
     "buyers": 300,
@@ -100,6 +101,11 @@ def scenarios(draw: st.DrawFn, n_platforms: int) -> twosided.Scenario:
         "days": DAYS,
         "market": MARKET,
         "buyers": {
+            "price_sensitivity_median": draw(st.floats(0.01, 100.0)),
+            "price_sensitivity_sigma": draw(st.floats(0.0, 3.0)),
+            "quality_sensitivity_median": draw(st.floats(0.01, 100.0)),
+            "quality_sensitivity_sigma": draw(st.floats(0.0, 3.0)),
+            "outside_utility": draw(st.floats(-20.0, 20.0)),
             "switching_cost": draw(st.floats(0.0, 5.0)),
             "trust_weight": draw(st.floats(0.0, 10.0)),
             "compare_probability": draw(unit),

@@ -4,9 +4,8 @@ everywhere, their combinations, and the longest run the schema allows. Each run 
 every invariant of tests/test_properties.py (money, non-negative balances, terminal states,
 finite metrics, shares).
 
-Two platforms, the property tests' market (so most runs share their compiled program);
-sellers revise every 5 days and leave after 2 losing periods, so that exits happen within
-the 30 days."""
+Two platforms, the property tests' market and 370 days (so most runs share their compiled
+program); sellers revise every 5 days and leave after 2 losing periods."""
 
 from __future__ import annotations
 
@@ -42,7 +41,7 @@ def platform(name: str, **sections: dict[str, Any]) -> dict[str, Any]:
 
 def simulate(*platforms: dict[str, Any], market: dict[str, Any] | None = None,
              sellers: dict[str, Any] | None = None) -> twosided.Result:
-    """Two platforms (or as given) for 30 days, 2 seeds; the run's invariants checked."""
+    """Two platforms (or as given), 370 days, 2 seeds; the run's invariants checked."""
     scenario = scenario_from_dict({
         "name": "extreme", "days": DAYS, "market": {**MARKET, **(market or {})},
         "sellers": {**FAST_SELLERS, **(sellers or {})},
@@ -223,8 +222,8 @@ def test_the_last_days_of_the_longest_valid_run_keep_buyer_memory():
     start = scenario.days - DAYS
     states = init_states(jnp.asarray(SEEDS, jnp.uint32), dims, params)
     states = replace(states, day=jnp.full_like(states.day, start))
-    parts = [m for _, _, m in iterate(dims, params, SEEDS, DAYS, DAYS, states=states,
-                                      start_day=start)]
+    parts = [m for _, _, m in iterate(dims, params, SEEDS, DAYS, scenario.chunk_days,
+                                      states=states, start_day=start)]
     raw = {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
     run = result_from_arrays(scenario, SEEDS, raw, start_day=start)
     d = run.daily
