@@ -216,9 +216,13 @@ def test_checkpoints_divide_the_run_and_the_cadence():
 # --------------------------------------------------------------------------- refusals
 
 
+def small_partial(out: Path) -> checkpoint.Partial:
+    """A 20-day partial run with no checkpoint yet."""
+    return checkpoint.Partial.create(out, prepare("taobao", OVERRIDES, days=20), [0, 1], every=10)
+
+
 def test_a_run_held_by_another_process_is_refused(tmp_path, capsys):
-    sc = prepare("taobao", OVERRIDES, days=20)
-    partial = checkpoint.Partial.create(tmp_path, sc, [0, 1], every=10)
+    partial = small_partial(tmp_path)
     with partial.locked():
         status, stdout, stderr = in_process(capsys, "run", "--resume", partial.run_id,
                                             "--out", str(tmp_path))
@@ -226,8 +230,7 @@ def test_a_run_held_by_another_process_is_refused(tmp_path, capsys):
 
 
 def test_a_run_started_by_another_engine_is_refused(tmp_path, capsys):
-    sc = prepare("taobao", OVERRIDES, days=20)
-    partial = checkpoint.Partial.create(tmp_path, sc, [0, 1], every=10)
+    partial = small_partial(tmp_path)
     record = json.loads((partial.folder / checkpoint.RUN_FILE).read_text())
     (partial.folder / checkpoint.RUN_FILE).write_text(json.dumps({**record, "engine": "0" * 16}))
     status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
@@ -236,8 +239,7 @@ def test_a_run_started_by_another_engine_is_refused(tmp_path, capsys):
 
 
 def test_a_damaged_checkpoint_is_one_line_not_a_traceback(tmp_path, capsys):
-    sc = prepare("taobao", OVERRIDES, days=20)
-    partial = checkpoint.Partial.create(tmp_path, sc, [0, 1], every=10)
+    partial = small_partial(tmp_path)
     (partial.folder / checkpoint.STATE_FILE).write_bytes(b"PK\x03\x04 not a zip")
     status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
                                         "--out", str(tmp_path))
@@ -245,8 +247,7 @@ def test_a_damaged_checkpoint_is_one_line_not_a_traceback(tmp_path, capsys):
 
 
 def test_a_finished_run_killed_before_cleaning_up_is_not_run_again(tmp_path, capsys):
-    sc = prepare("taobao", OVERRIDES, days=20)
-    partial = checkpoint.Partial.create(tmp_path, sc, [0, 1], every=10)
+    partial = small_partial(tmp_path)
     store.save_run(checkpoint.complete(partial), tmp_path, run_id=partial.run_id)
     status, stdout, _ = in_process(capsys, "run", "--resume", "latest", "--out", str(tmp_path))
     assert status == 0 and "was already complete" in stdout

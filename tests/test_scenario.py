@@ -100,3 +100,11 @@ def test_toml_nested_too_deeply_is_one_line(tmp_path):
         sc.load_scenario(deep)
     with pytest.raises(sc.ScenarioError, match="days: Input should be a valid integer"):
         sc.apply_overrides(sc.load_scenario("taobao"), ["days=" + "[" * 50_000 + "]" * 50_000])
+
+
+def test_control_characters_from_a_file_are_escaped_in_the_message(tmp_path):
+    path = tmp_path / "newline.toml"
+    path.write_text('[market]\n"buy\\ners" = 5\n')
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load_scenario(path)
+    assert "\n" not in str(err.value) and "market.buy\\ners: unknown key" in str(err.value)

@@ -294,11 +294,11 @@ def source_folder(tmp_path_factory, result) -> Path:
     return folder
 
 
-def kill_while_saving(source: Path, root: Path, point: str) -> None:
-    """Run save_run in another process and SIGKILL it at ``point``."""
-    marker = root.parent / f"{point}.marker"
-    proc = subprocess.Popen([sys.executable, "-c", KILL_DRIVER, str(source), str(root), point,
-                             str(marker)], stderr=subprocess.PIPE, text=True)
+def kill_when_marked(script: str, args: list[str], marker: Path) -> None:
+    """Run ``python -c script args`` and SIGKILL it once it has written ``marker`` (the
+    point where it pauses), as a crash or ``kill -9`` would."""
+    proc = subprocess.Popen([sys.executable, "-c", script, *args, str(marker)],
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()[1][-2000:]
@@ -306,6 +306,12 @@ def kill_while_saving(source: Path, root: Path, point: str) -> None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
+
+
+def kill_while_saving(source: Path, root: Path, point: str) -> None:
+    """Run save_run in another process and SIGKILL it at ``point``."""
+    kill_when_marked(KILL_DRIVER, [str(source), str(root), point],
+                     root.parent / f"{point}.marker")
 
 
 def visible_runs(root: Path) -> list[Path]:

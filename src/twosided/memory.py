@@ -7,11 +7,12 @@ crash after minutes of compiling or halfway through a year. The estimate has thr
   order book, ledger), from ``jax.eval_shape`` (shapes only, nothing allocated), counted
   twice because a compiled chunk may hold its input and its output state at once;
 * **a day's temporaries**, calibrated: XLA's own ``memory_analysis()`` of the compiled day
-  (2 CPU cores, JAX 0.10, taobao-like scenarios with 1e5-1e6 buyers, 1-5 platforms, 12 and
-  24 listings a page, 128 and 10,000 seller slots per category) measured about 1.7 times
-  the buyers' state, 3.2 times the sellers' state, and per session 380-650 bytes (1, 3, 5
-  platforms) plus 8 bytes per page position. The constants below round these up;
-  ``benchmarks/RESULTS.md`` measured the process's peak at about 1.1 kB per session;
+  (JAX 0.10 on a CPU; taobao-like scenarios with 1e4-1e6 buyers, 1-5 platforms, 12 and 24
+  listings a page, 128 and 10,000 seller slots per category) is covered by about twice the
+  buyers' state, four times the sellers' state, and per session 45 bytes per page position
+  plus 80 per platform: the estimate came out 1.0-1.3 times the measured temporaries
+  (``tests/test_memory.py`` checks one case). ``benchmarks/RESULTS.md`` measured the
+  process's peak at about 1.1 kB per session;
 * **metrics and tables**, exact per day: the engine's daily metrics (one chunk of them on
   the device; every day of them on the host), and the host tables built from them
   (``daily``, ``accounts``, ``flows``), with one more copy of the largest table while it
@@ -38,8 +39,8 @@ from twosided.sim.params import Dims, Params, build
 
 BUYER_TEMP_FACTOR = 2.0  # a day's temporaries per byte of buyer state (measured 1.7)
 SELLER_TEMP_FACTOR = 4.0  # per byte of seller state (measured 3.2)
-SESSION_BYTES_PER_POSITION = 40  # a session's temporaries per listing on the page
-SESSION_BYTES_PER_PLATFORM = 70  # and per platform (page length 12: 550-830 B a session)
+SESSION_BYTES_PER_POSITION = 45  # a session's temporaries per listing on the page
+SESSION_BYTES_PER_PLATFORM = 80  # and per platform (page length 12: 620-940 B a session)
 PROGRAM_BYTES = 512 * 2**20  # the compiled program and XLA's working space
 TABLE_CELL_BYTES = 8  # a pandas cell: int64, float64 or an object reference
 ACCOUNT_COLUMNS = 4  # seed, day, account, balance_cents

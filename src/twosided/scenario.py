@@ -27,8 +27,21 @@ MAX_PLATFORMS = 5
 MAX_DAYS = 32_767
 
 
+# control characters a file or flag may carry into a message, shown escaped ("\n")
+_ESCAPED = {c: repr(chr(c))[1:-1] for c in (*range(32), 127)}
+
+
+def one_line(message: str) -> str:
+    """A message on one line: control characters (newlines from a file's keys or values,
+    say) are shown escaped."""
+    return str(message).translate(_ESCAPED)
+
+
 class ScenarioError(ValueError):
     """A scenario (file, preset name or override) that cannot be used; one clear line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 class _Model(BaseModel):

@@ -48,7 +48,7 @@ except ImportError:  # pragma: no cover - Windows: abandoned folders are left al
     fcntl = None  # type: ignore[assignment]
 
 from twosided.metrics import summarize
-from twosided.scenario import load_scenario
+from twosided.scenario import load_scenario, one_line
 from twosided.simulation import Result
 
 DEFAULT_ROOT = Path("twosided-runs")
@@ -82,6 +82,9 @@ CREATE TABLE IF NOT EXISTS runs (
 
 class StoreError(ValueError):
     """A run reference or catalog request that cannot be served; one clear line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 def new_run_id(name: str) -> str:

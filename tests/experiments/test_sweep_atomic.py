@@ -4,10 +4,6 @@ leftovers and registers a variant whose folder was complete."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -23,6 +19,7 @@ from twosided.experiments.sweep import (
 )
 from twosided.store import Catalog
 
+from ..test_store import kill_when_marked
 from .conftest import ADS, DAYS, SEEDS, SMALL
 
 DRIVER = """
@@ -60,17 +57,8 @@ sweep.save_variant(plan, folder, Path(out), plan.variants[0], daily)
 
 
 def kill_while_saving(out: Path, point: str) -> None:
-    marker = out.parent / f"{point}.marker"
     script = DRIVER.format(ads=ADS, seeds=SEEDS, days=DAYS, small=SMALL)
-    proc = subprocess.Popen([sys.executable, "-c", script, str(out), point, str(marker)],
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not marker.exists():
-        assert proc.poll() is None, proc.communicate()[1][-2000:]
-        assert time.monotonic() < deadline, "the writer never reached the point"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    kill_when_marked(script, [str(out), point], out.parent / f"{point}.marker")
 
 
 @pytest.mark.parametrize("point", ["parquet", "register"])

@@ -177,6 +177,7 @@ MALFORMED = [
     (GOOD.replace('what = "articles"', 'what = "articles"\nprice = 3'), "value.0.price: unknown key"),
     (GOOD.replace("amount = 30000", "amount = 0"), "nobody pays the focal business"),
     (GOOD.replace('to = "reader"', 'to = "outlet"', 1), "value.0: 'from' and 'to' are the same party"),
+    (GOOD.replace('focal = "outlet"', 'focal = "x\\ny"'), "focal: unknown party 'x\\ny'"),
 ]
 
 
