@@ -108,3 +108,16 @@ def test_control_characters_from_a_file_are_escaped_in_the_message(tmp_path):
     with pytest.raises(sc.ScenarioError) as err:
         sc.load_scenario(path)
     assert "\n" not in str(err.value) and "market.buy\\ners: unknown key" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["back\bspace", "bell\a", "new\nline", 'quote" and \\', "tab\t",
+                                  "del\x7f", "nul\x00", "é 中 🙂"])
+def test_every_name_survives_the_toml_it_is_written_to(name):
+    s = sc.apply_overrides(sc.load_scenario("taobao"), {"platforms.1.name": name, "name": name})
+    again = sc.scenario_from_dict(tomllib.loads(s.to_toml()))
+    assert again == s and again.platforms[1].name == name
+
+
+def test_undecodable_bytes_from_a_command_line_are_refused():
+    with pytest.raises(sc.ScenarioError, match="platforms.0.name: Input should be a valid string"):
+        sc.apply_overrides(sc.load_scenario("taobao"), ["platforms.0.name=ab\udcff"])

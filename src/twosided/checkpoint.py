@@ -160,11 +160,6 @@ class Partial:
     meta: dict[str, Any]
     engine: str
 
-    @property
-    def out(self) -> Path:
-        """The runs folder the finished run goes to."""
-        return self.folder.parent
-
     @classmethod
     def create(
         cls, out: Path | str, scenario: Scenario, seeds: list[int], every: int,

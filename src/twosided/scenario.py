@@ -936,6 +936,13 @@ def _list_index(node: list[Any], part: str, where: str) -> int:
 # --------------------------------------------------------------------------- TOML writer
 
 
+# a TOML basic string escapes the backslash, the quote and every control character
+_TOML_ESCAPES = {
+    **{c: f"\\u{c:04x}" for c in (*range(32), 127)},
+    ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\t"): "\\t",
+}
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -945,10 +952,7 @@ def _toml_value(value: Any) -> str:
         text = repr(value)
         return text if ("." in text or "e" in text or "inf" in text or "nan" in text) else text + ".0"
     if isinstance(value, str):
-        escaped = (
-            value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-        )
-        return f'"{escaped}"'
+        return f'"{value.translate(_TOML_ESCAPES)}"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
