@@ -54,11 +54,12 @@ def test_price_harm_sends_price_sensitive_buyers_to_the_low_price_rival():
 
 
 def test_quality_harm_sends_quality_sensitive_buyers_to_the_quality_rival():
-    # counterfeiters grow on the incumbent, which turns a blind eye
+    # counterfeiters grow on the incumbent (its own seller mix), which turns a blind eye
     harm = {
         "platforms.0.governance.detection_rate": 0.0,
-        "sellers.honest_share": 0.6,
-        "sellers.counterfeiter_share": 0.37,
+        "platforms.0.seller_types": {
+            "honest_share": 0.6, "counterfeiter_share": 0.37, "non_shipper_share": 0.03,
+        },
     }
     effect = _harm_effect(harm, "JD")
     assert (effect["quality_sensitive"] > 0.01).all()

@@ -20,7 +20,7 @@ from twosided.experiments.grid import Variant
 from twosided.experiments.page import CENTS_PER_YUAN, with_interval, write_page
 from twosided.experiments.stats import Window, intervals, long_window, per_seed, short_window
 from twosided.experiments.sweep import SweepResult
-from twosided.report.charts import figure_html, safe_text
+from twosided.report.charts import PLATFORM_COLORS, figure_html, safe_text
 from twosided.report.page import page, section, table
 from twosided.store import REPORT_FILE
 
@@ -87,7 +87,8 @@ def outcome_figure(
     )
     for col, window in enumerate(windows, start=1):
         frame = summaries[window.name]
-        for _, line in frame.groupby(["platform_id", *other], sort=True, dropna=False):
+        groups = frame.groupby(["platform_id", *other], sort=True, dropna=False)
+        for i, (_, line) in enumerate(groups):
             line = line.sort_values(x_key)
             m, lo, hi = (line[outcome.column + s] for s in ("", "_lo", "_hi"))
             fig.add_trace(
@@ -98,6 +99,7 @@ def outcome_figure(
                     name=_line_name(line.iloc[0], other),
                     legendgroup=_line_name(line.iloc[0], other),
                     showlegend=col == 1,
+                    line={"color": PLATFORM_COLORS[i % len(PLATFORM_COLORS)]},
                     error_y={
                         "type": "data",
                         "array": hi - m,

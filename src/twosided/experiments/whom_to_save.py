@@ -46,7 +46,7 @@ from twosided.experiments.stats import (
 )
 from twosided.experiments.sweep import SweepResult, SweepProgress, plan_variants, run_sweep
 from twosided.scenario import Ranking, Scenario
-from twosided.report.charts import figure_html
+from twosided.report.charts import PLATFORM_COLORS, figure_html
 from twosided.report.page import page, section, table
 from twosided.store import DEFAULT_ROOT, REPORT_FILE, atomic_file
 
@@ -433,7 +433,7 @@ def measures_figure(regimes: Sequence[Regime]) -> go.Figure:
     fig = make_subplots(rows=2, cols=3, subplot_titles=[m.title for m in MEASURES])
     for k, measure in enumerate(MEASURES):
         row, col = divmod(k, 3)
-        for reg in regimes:
+        for r, reg in enumerate(regimes):
             s = reg.summary.sort_values(POLICY)
             m, lo, hi = (s[measure.key + x] for x in ("", "_lo", "_hi"))
             fig.add_trace(
@@ -444,6 +444,7 @@ def measures_figure(regimes: Sequence[Regime]) -> go.Figure:
                     name=reg.name,
                     legendgroup=reg.name,
                     showlegend=k == 0,
+                    line={"color": PLATFORM_COLORS[r % len(PLATFORM_COLORS)]},
                     error_y={"type": "data", "array": hi - m, "arrayminus": m - lo},
                 ),
                 row=row + 1,
@@ -461,7 +462,7 @@ def cumulative_figure(regimes: Sequence[Regime]) -> go.Figure:
     """Cumulative revenue over the run for each policy, one panel per world."""
     fig = make_subplots(rows=1, cols=len(regimes), subplot_titles=[r.name for r in regimes])
     for col, reg in enumerate(regimes, start=1):
-        for t, line in reg.cumulative.groupby(POLICY):
+        for i, (t, line) in enumerate(reg.cumulative.groupby(POLICY)):
             fig.add_trace(
                 go.Scatter(
                     x=line["day"],
@@ -470,6 +471,7 @@ def cumulative_figure(regimes: Sequence[Regime]) -> go.Figure:
                     name=f"t = {t:g}",
                     legendgroup=f"{t:g}",
                     showlegend=col == 1,
+                    line={"color": PLATFORM_COLORS[i % len(PLATFORM_COLORS)]},
                 ),
                 row=1,
                 col=col,

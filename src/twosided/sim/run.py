@@ -1,8 +1,13 @@
 """A run: ``lax.scan`` over days in compiled chunks, ``vmap`` over seeds.
 
 Keys are derived from the seed alone — the initial state from ``fold_in(seed_key, 0)``,
-day ``d`` from ``fold_in(fold_in(seed_key, 1), d)`` — so results do not depend on the chunk
-size, on how many seeds run together, or on whether a run was resumed from a checkpoint.
+day ``d`` from ``fold_in(fold_in(seed_key, 1), d)`` — so the random draws do not depend on
+the chunk size, on how many seeds run together, or on whether a run was resumed from a
+checkpoint. The same seed batch on the same device gives bit-identical results whatever the
+chunking. Running a seed in a batch of another size compiles a differently shaped program,
+whose float32 reductions may round differently (about 1e-7 relative); integer outcomes
+(money, counts) agree exactly over short runs, but a long run may diverge once such a
+difference flips a seller's discrete choice. Compare runs with the same seed batch.
 """
 
 from __future__ import annotations
