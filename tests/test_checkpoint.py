@@ -232,7 +232,7 @@ def test_a_run_held_by_another_process_is_refused(tmp_path, capsys):
 def test_a_run_started_by_another_engine_is_refused(tmp_path, capsys):
     partial = small_partial(tmp_path)
     record = json.loads((partial.folder / checkpoint.RUN_FILE).read_text())
-    (partial.folder / checkpoint.RUN_FILE).write_text(json.dumps({**record, "engine": "0" * 16}))
+    (partial.folder / checkpoint.RUN_FILE).write_text(json.dumps({**record, "engine": "0" * 64}))
     status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
                                         "--out", str(tmp_path))
     assert_one_line_error(status, stdout, stderr, "another version of the engine")

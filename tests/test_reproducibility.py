@@ -36,7 +36,7 @@ def test_a_run_folder_records_what_its_tables_depend_on(source):
     meta = json.loads((source / "meta.json").read_text())
     assert meta["seeds"] == [7, 8]
     assert meta["twosided"] == twosided.__version__
-    assert meta["engine"] == store.engine_fingerprint() and len(meta["engine"]) == 16
+    assert meta["engine"] == store.engine_fingerprint() and len(meta["engine"]) == 64
     assert meta["jax"] == jax.__version__ and meta["jaxlib"]
     assert meta["numpy"] == np.__version__
     assert meta["python"] == ".".join(map(str, sys.version_info[:3]))

@@ -342,16 +342,17 @@ REPRODUCIBLE = ("twosided", "engine", "jax", "jaxlib", "device", "x64", "xla_fla
 
 
 def engine_fingerprint() -> str:
-    """A hash of the code that turns a scenario into tables (the engine, the simulation
-    API, the metrics tables and the scenario schema): two runs with the same fingerprint,
-    scenario, seeds, versions and device give the same tables."""
+    """A hash (SHA-256, hex) of the code that turns a scenario into tables (the engine, the
+    simulation API, the metrics tables and the scenario schema): two runs with the same
+    fingerprint, scenario, seeds, versions and device give the same tables, and results
+    stored by other code are never taken for this code's (sweep ids, checkpoints)."""
     root = Path(__file__).resolve().parent
     files = sorted((root / "sim").glob("*.py")) + [root / f for f in ENGINE_FILES]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode("utf-8"))
         digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()
 
 
 def environment() -> dict[str, Any]:

@@ -20,17 +20,16 @@ import itertools
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from twosided.scenario import Scenario, ScenarioError, apply_overrides
+from twosided.store import engine_fingerprint
 
 # significant digits kept of a START:STOP:STEPS value (0.1 steps read 0.3, not 0.30000000000000004)
 _SIGNIFICANT_DIGITS = 12
 # the modules besides sim/ whose code decides a run's results
-_ENGINE_FILES = ("simulation.py", "metrics.py", "scenario.py")
 # keys that belong to the sweep itself, not to its variants
 _SWEEP_KEYS = {"days": "--days", "seed": "--seeds"}
 
@@ -161,19 +160,6 @@ def resolve_variant(base: Scenario, variant: Variant) -> Scenario:
     except ScenarioError as err:
         where = ", ".join(f"{k}={v}" for k, v in variant.labels.items())
         raise SweepError(f"--vary {where}: {err}") from None
-
-
-def engine_fingerprint() -> str:
-    """A hash of the code that turns a scenario into results (the engine, the simulation
-    API, the metrics tables and the scenario schema): results stored by other code are
-    never taken for this code's."""
-    root = Path(__file__).resolve().parent.parent
-    files = sorted((root / "sim").glob("*.py")) + [root / f for f in _ENGINE_FILES]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(root).as_posix().encode("utf-8"))
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def sweep_id(
