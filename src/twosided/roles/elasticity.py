@@ -23,8 +23,8 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
-_BISECTION_STEPS = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,37 +55,11 @@ class Elasticity:
         return f"{self.estimate:.2f} [{self.low:.2f}, {self.high:.2f}]"
 
 
-def _t_two_sided_mass(t: float, df: int) -> float:
-    """P(|T| <= t) for Student's t with integer ``df`` (Abramowitz & Stegun 26.7.3-4)."""
-    theta = math.atan(t / math.sqrt(df))
-    c2 = math.cos(theta) ** 2
-    if df % 2 == 1:
-        term, total = math.cos(theta), 0.0
-        for k in range(1, (df - 1) // 2 + 1):
-            total += term
-            term *= c2 * (2 * k) / (2 * k + 1)
-        return (2.0 / math.pi) * (theta + math.sin(theta) * total)
-    term, total = 1.0, 0.0
-    for k in range(1, df // 2 + 1):
-        total += term
-        term *= c2 * (2 * k - 1) / (2 * k)
-    return math.sin(theta) * total
-
-
 def t_quantile(level: float, df: int) -> float:
     """The ``t`` with P(|T| <= t) = ``level`` for Student's t on ``df`` degrees of freedom."""
     if df < 1 or not 0.0 < level < 1.0:
         raise ValueError("t_quantile needs df >= 1 and 0 < level < 1")
-    low, high = 0.0, 1.0
-    while _t_two_sided_mass(high, df) < level:
-        high *= 2.0
-    for _ in range(_BISECTION_STEPS):
-        mid = 0.5 * (low + high)
-        if _t_two_sided_mass(mid, df) < level:
-            low = mid
-        else:
-            high = mid
-    return 0.5 * (low + high)
+    return float(scipy_stats.t.ppf(0.5 + level / 2.0, df))
 
 
 def within_period_slope(ly: np.ndarray, lx: np.ndarray, periods: np.ndarray) -> float | None:
