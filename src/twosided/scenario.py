@@ -47,7 +47,7 @@ class ScenarioError(ValueError):
 class _Model(BaseModel):
     # no field has a meaning for infinity or NaN, so neither is accepted from a file
     model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False, strict=True
     )
 
 
@@ -808,15 +808,32 @@ class Scenario(_Model):
 # --------------------------------------------------------------------------- loading
 
 
+# names pydantic adds to an error's location for the member of a union that failed
+# (``commission: float | list[float]`` gives ``commission.float``, ``commission.list[float]``)
+_UNION_TAGS = frozenset({"float", "int", "bool", "str", "list", "dict"})
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [
+        str(part)
+        for part in loc
+        if not (isinstance(part, str) and (part in _UNION_TAGS or "[" in part or "-" in part))
+    ]
+    return ".".join(parts) or "scenario"
+
+
 def _format_error(err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"]) or "scenario"
+    errors = err.errors()
+    first = errors[0]
+    loc = _field_path(first["loc"])
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    extra = f" (and {len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    # a value that fits no member of a union fails once per member: one problem, one field
+    others = len({_field_path(e["loc"]) for e in errors} - {loc})
+    extra = f" (and {others} more)" if others else ""
     return f"{loc}: {msg}{extra}"
 
 
