@@ -54,6 +54,10 @@ def test_overrides_by_path_index_and_name():
         ("platforms.7.brand=1", "platforms.7: index out of range"),
         ("platforms.Amazon.brand=1", "platforms.Amazon: no entry named 'Amazon'"),
         ("market", "expected key.path=value"),
+        ("platforms.0.seller_types.honest_share=0.5",
+         "platforms.0.seller_types is not set, so platforms.0.seller_types.honest_share cannot "
+         "be set alone: set the whole table"),
+        ("market.buyers.x=1", "market.buyers.x: cannot set a field inside a value"),
     ],
 )
 def test_bad_overrides_name_the_field_in_one_line(override, message):

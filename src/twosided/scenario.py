@@ -658,7 +658,9 @@ class Escrow(_Model):
     )
     recovery_rate: Probability = Field(
         0.1,
-        description="Without escrow: chance a harmed buyer recovers the payment from the seller.",
+        description="Without escrow: chance that a buyer's claim, founded or false, gets the "
+        "payment back from the seller (the platform cannot hold money it never had, so it "
+        "cannot tell the two apart).",
     )
 
 
@@ -686,7 +688,8 @@ class Governance(_Model):
     )
     forfeit_to: Literal["buyers", "platform"] = Field(
         "buyers",
-        description="Who receives a punished seller's deposit: compensation for buyers, or the "
+        description="Who receives a punished seller's deposit: compensation for buyers (paid "
+        "into the households account as a whole; no single buyer's trust sees it), or the "
         "platform's coffers.",
     )
 
@@ -934,6 +937,12 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
                 node[part] = value
             else:
                 node = node[part]
+        elif node is None:
+            parent = ".".join(parts[:i])
+            raise ScenarioError(
+                f"{parent} is not set, so {where} cannot be set alone: "
+                f"set the whole table, e.g. --set '{parent}={{{parts[i]}=...}}'"
+            )
         else:
             raise ScenarioError(f"{where}: cannot set a field inside a value")
 
