@@ -272,9 +272,9 @@ class Buyers(_Model):
         0.001,
         ge=0.0,
         le=1.0,
-        description="Daily pull of trust back toward the platform's baseline (its brand) "
-        "when unused: a half-life of about two years, so an impression of a platform "
-        "outlasts months of not using it.",
+        description="Daily pull of trust in an unused platform back toward the buyer's "
+        "general trust (its mean trust over the platforms it has used): a half-life of "
+        "about two years, so an impression of a platform outlasts months of not using it.",
     )
     surplus_weight: float = Field(
         0.5,
