@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from twosided import simulation
 from twosided.scenario import Scenario, ScenarioError, apply_overrides
 from twosided.store import engine_fingerprint
 
@@ -35,9 +36,9 @@ _SIGNIFICANT_DIGITS = 12
 # the most variants one sweep runs (each is validated up front, about 0.4 ms each)
 MAX_VARIANTS = 10_000
 # the most seeds per variant (they run together in one vmapped call)
-MAX_SEEDS = 10_000
+MAX_SEEDS = simulation.MAX_SEEDS
 # the largest seed the scenario schema accepts (``Scenario.seed``)
-MAX_SEED: int = next(m.le for m in Scenario.model_fields["seed"].metadata if hasattr(m, "le"))
+MAX_SEED = simulation.MAX_SEED
 # keys that belong to the sweep itself, not to its variants
 _SWEEP_KEYS = {"days": "--days", "seed": "--seeds"}
 
@@ -93,14 +94,10 @@ def check_variant_count(count: int, flag: str, detail: str = "") -> None:
 
 def check_seed_count(seeds: int, first: int, flag: str = "--seeds") -> None:
     """Refuse more than ``MAX_SEEDS`` seeds, or seeds past the schema's largest seed."""
-    if seeds > MAX_SEEDS:
-        raise SweepError(f"{flag} {seeds:,}: at most {MAX_SEEDS:,} seeds per variant")
-    last = first + seeds - 1
-    if last > MAX_SEED:
-        raise SweepError(
-            f"{flag} {seeds:,}: from seed {first:,} the last seed would be {last:,}; "
-            f"seeds go up to {MAX_SEED:,}"
-        )
+    try:
+        simulation.check_seed_count(seeds, first, flag)
+    except ScenarioError as err:
+        raise SweepError(str(err).replace("in one run", "per variant")) from None
 
 
 def value_range(start: int | float, stop: int | float, steps: int) -> list[int | float]:
