@@ -167,6 +167,13 @@ def test_findings_follow_the_numbers() -> None:
     assert "long-run revenue the answer depends on competition" in both
     assert "user-first ranking (t = 1) with rivals" in both
     assert "revenue-first ranking (t = 0) without rivals" in both
+    # the study's question, at the two ends of the axis
+    assert (
+        "between revenue-first and user-first, for long-run revenue with rivals user-first "
+        "ranking earns more" in both
+    )
+    assert "without rivals revenue-first ranking earns more" in both
+    assert "competition reverses the answer" in both
 
 
 def test_a_short_run_gap_within_seed_noise_is_no_change_with_the_horizon() -> None:
@@ -285,7 +292,10 @@ def test_competition_changes_the_answer_only_when_both_worlds_are_clear() -> Non
 
     text = competition_finding([_fake_regime("with rivals", noise), alone])
     assert "depends on competition" not in text
-    assert "do not show that competition changes the answer" in text
+    assert "do not show that competition changes which point of the axis is best" in text
+    assert "with rivals neither end clearly earns more" in text
+    assert "these seeds do not show whether competition reverses it" in text
+    assert "competition reverses the answer" not in text
 
 
 def test_report_escapes_scenario_names() -> None:

@@ -647,15 +647,38 @@ def why_conclusion(reg: Regime) -> str:
     return f"{head}{connector}: {outcome}."
 
 
+def ends_words(regimes: Sequence[Regime], key: str, words: str) -> str:
+    """The study's question at the two ends of the axis: does user-first or revenue-first
+    earn more, in each world? A reversal is claimed only when both paired gaps are clear."""
+    gaps = [paired_gap(reg, key, USER_FIRST, REVENUE_FIRST) for reg in regimes]
+    said = [
+        f"{reg.name} {'user-first' if g.mean > 0 else 'revenue-first'} ranking earns more "
+        f"({interval_words(g)}, user-first minus revenue-first)"
+        if g.clear
+        else f"{reg.name} neither end clearly earns more ({interval_words(g)})"
+        for reg, g in zip(regimes, gaps)
+    ]
+    signs = {_sign(g) for g in gaps}
+    if 0 in signs:
+        verdict = "these seeds do not show whether competition reverses it"
+    elif len(signs) == 2:
+        verdict = "competition reverses the answer"
+    else:
+        verdict = "competition does not reverse it"
+    return f"between revenue-first and user-first, for {words} {'; '.join(said)}: {verdict}"
+
+
 def competition_finding(regimes: Sequence[Regime]) -> str:
-    """Whether rivals change which policy earns most in the long run and in total; a change
-    is claimed only where both worlds have a clear leader."""
+    """Whether rivals change which policy earns most in the long run and in total: first
+    between the two ends of the policy axis, then over the whole axis; a change is claimed
+    only where the paired differences are clear."""
     with_, without = regimes
     parts = []
     for key, words in (
         ("revenue_long_run", "long-run revenue"),
         ("revenue_cumulative", "cumulative revenue"),
     ):
+        parts.append(ends_words(regimes, key, words))
         a, b = leader(with_, key), leader(without, key)
         unclear = [r.name for r, lead in ((with_, a), (without, b)) if not lead.clear]
         noise = f"not clearly ahead {' or '.join(unclear)}" if unclear else ""
@@ -676,7 +699,7 @@ def competition_finding(regimes: Sequence[Regime]) -> str:
             parts.append(
                 f"for {words} the highest means differ ({policy_name(a.best)} {with_.name}, "
                 f"{policy_name(b.best)} {without.name}), but the leader is {noise}, so these "
-                "seeds do not show that competition changes the answer"
+                "seeds do not show that competition changes which point of the axis is best"
             )
     return "Where the answer changes: " + "; ".join(parts) + "."
 
