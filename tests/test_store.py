@@ -222,6 +222,17 @@ def test_resolve_by_id_prefix_latest_and_folder(tmp_path, result):
             catalog.resolve("nope")
 
 
+def test_percent_and_underscore_in_a_run_reference_are_not_wildcards(tmp_path, result):
+    under, _ = store.save_run(result, tmp_path, run_id="20990101-000000-a_b-111111")
+    plain, _ = store.save_run(result, tmp_path, run_id="20990101-000000-axb-222222")
+    with Catalog(tmp_path, read_only=True) as catalog:
+        assert catalog.resolve("20990101-000000-a_").name == under  # not also axb
+        assert catalog.resolve("20990101-000000-ax").name == plain
+        for wildcard in ("%", "2099%", "20990101-000000-_xb", "_", "20990101\\"):
+            with pytest.raises(StoreError, match="not found"):
+                catalog.resolve(wildcard)
+
+
 def test_a_missing_catalog_reads_as_empty_and_creates_nothing(tmp_path):
     root = tmp_path / "none"
     with Catalog(root, read_only=True) as catalog:

@@ -252,8 +252,9 @@ class Catalog:
                 raise StoreError(f"run '{ref}': no runs in {self.path}")
             return Path(newest["path"].iloc[0])
         rows = self.con.execute(
-            "SELECT run_id, path FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY run_id",
-            [ref, f"{ref}%"],
+            "SELECT run_id, path FROM runs WHERE run_id = ? OR run_id LIKE ? ESCAPE '\\' "
+            "ORDER BY run_id",
+            [ref, like_prefix(ref)],
         ).fetchall()
         exact = [r for r in rows if r[0] == ref]
         if exact:
@@ -289,6 +290,13 @@ class Catalog:
         except duckdb.Error as err:
             message = str(err).strip().splitlines()[0]
             raise StoreError(f"--sql: {message}") from None
+
+
+def like_prefix(text: str) -> str:
+    """A SQL ``LIKE`` pattern (escape character ``\\``) matching what starts with ``text``:
+    its ``%``, ``_`` and ``\\`` stand for themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%"
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
