@@ -184,6 +184,30 @@ def test_compare_prints_differences_and_writes_a_comparison_report(small_run, ca
     assert first in html and second in html and "Taobao (B)" in html
 
 
+@pytest.mark.parametrize("damage", ["truncate", "remove"])
+@pytest.mark.parametrize("table", ["daily", "flows"])
+def test_a_damaged_run_folder_is_one_line_naming_the_file(small_run, tmp_path, capsys, damage,
+                                                         table):
+    import shutil
+
+    _, out = small_run
+    folder = tmp_path / "damaged"
+    shutil.copytree(sorted(run_folders(out))[0], folder)
+    path = folder / f"{table}.parquet"
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:200])
+        expected = f"{path}: damaged run file"
+    else:
+        path.unlink()
+        expected = f"missing {table}.parquet"
+    for args in (["report", str(folder)], ["compare", str(folder), "latest"],
+                 ["run", "--from", str(folder)], ["roles", str(folder)]):
+        status, stdout, stderr = in_process(capsys, *args, "--out", str(out))
+        assert_one_line_error(status, stdout, stderr, expected)
+        if args[0] == "run":
+            assert "--from: " in stderr
+
+
 def test_default_preset_with_its_defaults_runs(tmp_path, cli_env):
     """The real default: `twosided run` with nothing but fewer days (200,000 buyers)."""
     proc = twosided_cmd(cli_env, "run", "--days", "3", cwd=tmp_path)

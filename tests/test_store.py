@@ -155,6 +155,31 @@ def test_load_run_refuses_a_folder_that_is_not_a_run(tmp_path):
         store.load_run(tmp_path)
 
 
+@pytest.mark.parametrize("table", store.TABLES)
+def test_a_damaged_or_missing_table_is_one_error_naming_the_file(tmp_path, result, table):
+    _, folder = store.save_run(result, tmp_path)
+    path = folder / f"{table}.parquet"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # truncated
+    with pytest.raises(StoreError, match=f"{path}: damaged run file") as err:
+        store.load_run(folder)
+    assert "\n" not in str(err.value) and str(err.value).count(str(path)) == 1
+    path.unlink()
+    with pytest.raises(StoreError, match=f"missing {table}.parquet"):
+        store.load_run(folder)
+
+
+def test_a_daily_table_without_its_key_columns_or_a_damaged_meta_is_refused(tmp_path, result):
+    _, folder = store.save_run(result, tmp_path)
+    daily = pd.read_parquet(folder / "daily.parquet")
+    store.write_parquet(daily.drop(columns=["day"]), folder / "daily.parquet")
+    with pytest.raises(StoreError, match="daily.parquet: damaged run file .no column day"):
+        store.load_run(folder)
+    store.write_parquet(daily, folder / "daily.parquet")
+    (folder / "meta.json").write_text("[1, 2]")
+    with pytest.raises(StoreError, match="meta.json: damaged run file"):
+        store.load_run(folder)
+
+
 def test_summary_json_agrees_with_daily_parquet(tmp_path, result):
     _, folder = store.save_run(result, tmp_path)
     summary = json.loads((folder / "summary.json").read_text())

@@ -237,7 +237,10 @@ def _resume_command(run_id: str, out: Path) -> str:
 def reproduction(ref: str, out: Path) -> tuple[Scenario, list[int], dict[str, Any]]:
     """The resolved scenario, seeds and records of a past run, to run it again; prints a
     note when this machine's versions or device differ from the run's."""
-    source = open_run(ref, out)
+    try:
+        source = open_run(ref, out)
+    except StoreError as err:
+        raise StoreError(f"--from: {err}") from None
     now = environment()
     changed = [f"{key} {source.meta.get(key)} -> {now[key]}" for key in REPRODUCIBLE
                if key in source.meta and source.meta[key] != now[key]]
