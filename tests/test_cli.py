@@ -319,6 +319,8 @@ BAD_ARGS = [
     (["run", "out_of_range.toml"], "platforms.0.fees.commission"),
     (["run", "not_toml.toml"], "not_toml.toml: invalid TOML"),
     (["run", "missing.toml"], "scenario file 'missing.toml' not found"),
+    (["run", "adir.toml"], "error: scenario file 'adir.toml' is a folder, not a file"),
+    (["run", "binary.toml"], "error: scenario file 'binary.toml': not UTF-8 text (byte 0)"),
     (["run", "no_such_preset"], "preset 'no_such_preset' not found"),
     (["run", "--set", "market.buyers"], "--set 'market.buyers': expected key.path=value"),
     (["run", "--set", "market.buyerz=5"], "--set: market.buyerz: unknown key"),
@@ -345,6 +347,8 @@ def bad_inputs(tmp_path, monkeypatch) -> Path:
     for name, (text, _) in BAD_FILES.items():
         (tmp_path / name).write_text(text)
     (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "adir.toml").mkdir()
+    (tmp_path / "binary.toml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -367,7 +371,7 @@ def test_bad_input_gives_one_line_status_2_and_writes_nothing(bad_inputs, capsys
     assert sorted(p.name for p in bad_inputs.iterdir()) == before  # no runs folder, no file
 
 
-@pytest.mark.parametrize("index", [0, 2, 6, 11])
+@pytest.mark.parametrize("index", [0, 2, 8, 13])
 def test_bad_input_on_the_console_script(bad_inputs, cli_env, index):
     args, expected = BAD_ARGS[index]
     proc = twosided_cmd(cli_env, *args, cwd=bad_inputs)

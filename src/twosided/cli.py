@@ -106,7 +106,8 @@ def scenario_from(ref: str, sets: Sequence[str] | None = None, days: int | None 
         scenario = load_scenario(ref)
     except ScenarioError as err:
         message = str(err)
-        if (ref.endswith(".toml") or Path(ref).is_file()) and not message.startswith(ref):
+        if (ref.endswith(".toml") or Path(ref).is_file()) and f"'{ref}'" not in message \
+                and not message.startswith(ref):
             message = f"{ref}: {message}"
         raise ScenarioError(message) from None
     if sets:
