@@ -30,6 +30,7 @@ from twosided.store import Catalog
 from .test_store import check_summary_against_daily
 
 SMALL = ["--set", "market.buyers=2000", "--days", "10", "--seeds", "2"]
+TINY = ["--set", "market.buyers=2000", "--days", "2"]
 RUN_FILES = {"scenario.toml", "daily.parquet", "accounts.parquet", "flows.parquet",
              "switches.parquet", "summary.json", "meta.json", "report.html"}
 
@@ -334,6 +335,16 @@ BAD_ARGS = [
     (["run", "--seed", "-1"], "'--seed'"),
     (["run", "--bogus"], "No such option: --bogus"),
     (["run", "--out", "a_file"], "'--out'"),
+    (["run", *TINY, "--out", "/proc/twosided-x"], "'--out': /proc/twosided-x: cannot write"),
+    (["run", *TINY, "--out", "a_file/runs"], "'--out': a_file/runs: cannot write there"),
+    (["run", *TINY, "--out", "bad_catalog"], "'--out': bad_catalog/catalog.duckdb: cannot open"),
+    (["run", "--out", "new/deeper", "--set", "market.buyerz=1"], "market.buyerz: unknown key"),
+    (["sweep", *TINY, "--seeds", "1", "--vary", "market.buyers=2000,2500", "--out",
+      "/proc/twosided-x"], "'--out': /proc/twosided-x: cannot write"),
+    (["experiment", "whom-to-save", "--years", "0.01", "--seeds", "1", "--points", "2",
+      "--set", "market.buyers=2000", "--out", "/proc/twosided-x"], "'--out': /proc/twosided-x"),
+    (["report", "latest", "--out", "bad_catalog"], "'--out': bad_catalog/catalog.duckdb"),
+    (["compare", "latest", "latest", "--out", "/proc/twosided-x"], "'--out': /proc/twosided-x"),
     (["show", "no_such_preset"], "preset 'no_such_preset' not found"),
     (["report", "no_such_run"], "run 'no_such_run' not found"),
     (["compare", "no_such_run", "latest"], "run 'no_such_run' not found"),
@@ -348,6 +359,8 @@ def bad_inputs(tmp_path, monkeypatch) -> Path:
         (tmp_path / name).write_text(text)
     (tmp_path / "a_file").write_text("not a folder")
     (tmp_path / "adir.toml").mkdir()
+    (tmp_path / "bad_catalog").mkdir()
+    (tmp_path / "bad_catalog" / store.CATALOG_NAME).write_text("not a database")
     (tmp_path / "binary.toml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -364,7 +377,13 @@ def assert_one_line_error(status: int, stdout: str, stderr: str, expected: str) 
 
 
 @pytest.mark.parametrize(("args", "expected"), BAD_ARGS, ids=[" ".join(a) for a, _ in BAD_ARGS])
-def test_bad_input_gives_one_line_status_2_and_writes_nothing(bad_inputs, capsys, args, expected):
+def test_bad_input_gives_one_line_status_2_and_writes_nothing(bad_inputs, capsys, monkeypatch,
+                                                             args, expected):
+    def simulate(*args, **kwargs):
+        raise AssertionError("bad input must be refused before anything is simulated")
+
+    monkeypatch.setattr(twosided, "simulate", simulate)
+    monkeypatch.setattr(twosided.simulation, "simulate", simulate)
     before = sorted(p.name for p in bad_inputs.iterdir())
     status, stdout, stderr = in_process(capsys, *args)
     assert_one_line_error(status, stdout, stderr, expected)

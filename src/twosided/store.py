@@ -160,6 +160,23 @@ def remove_abandoned(root: Path | str, older_than_s: float = ABANDONED_AFTER_S) 
     return removed
 
 
+def probe_writable(folder: Path | str) -> None:
+    """Raise ``OSError`` unless a file can be written in ``folder`` (created if needed):
+    creates the folder, writes and removes a probe file, then removes the folders it
+    created, so that nothing is left behind."""
+    folder = Path(folder)
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f"{TMP_PREFIX}probe-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    finally:
+        for path in created:  # deepest first
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a table as Parquet (zstd-compressed)."""
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
@@ -307,8 +324,9 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as err:
-            if "lock" not in str(err).lower() or time.monotonic() > deadline:
+        except duckdb.Error as err:
+            locked = isinstance(err, duckdb.IOException) and "lock" in str(err).lower()
+            if not locked or time.monotonic() > deadline:
                 message = str(err).strip().splitlines()[0]
                 raise StoreError(f"{path}: cannot open the catalog: {message}") from None
             time.sleep(LOCK_POLL_S)
