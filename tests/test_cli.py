@@ -31,6 +31,7 @@ from .test_store import check_summary_against_daily
 
 SMALL = ["--set", "market.buyers=2000", "--days", "10", "--seeds", "2"]
 TINY = ["--set", "market.buyers=2000", "--days", "2"]
+INTERRUPT = 130
 RUN_FILES = {"scenario.toml", "daily.parquet", "accounts.parquet", "flows.parquet",
              "switches.parquet", "summary.json", "meta.json", "report.html"}
 
@@ -421,6 +422,36 @@ def test_ctrl_c_during_a_run_exits_130_and_leaves_no_run_folder(tmp_path, cli_en
     assert "interrupted: no run folder was written" in stderr
     assert "Traceback" not in stderr
     assert run_folders(tmp_path / "runs") == []
+
+
+CONSOLE_SCRIPT = "import sys; from twosided.console import main; sys.exit(main())"  # as pip's
+
+
+def test_the_console_script_is_the_light_entry_point():
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["twosided"] == "twosided.console:main"
+    probe = "import sys, twosided.console; print('jax' in sys.modules, 'twosided.cli' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert loaded.stdout.split() == ["False", "False"]  # nothing heavy before main() runs
+
+
+def test_ctrl_c_while_the_command_is_still_loading_exits_quietly(tmp_path, cli_env):
+    """SIGINT at several moments of start-up (Python importing JAX, the engine, Plotly):
+    never a traceback; status 130 (or 0 where the command had already finished)."""
+    statuses = []
+    for delay in (0.15, 0.3, 0.5, 0.8, 1.2):
+        proc = subprocess.Popen([sys.executable, "-c", CONSOLE_SCRIPT, "presets"], cwd=tmp_path,
+                                env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert "Traceback" not in stderr, (delay, stderr)
+        assert proc.returncode in (0, INTERRUPT), (delay, proc.returncode, stderr)
+        assert len(stderr.strip().splitlines()) <= 1, stderr
+        statuses.append(proc.returncode)
+    assert INTERRUPT in statuses  # at least one signal landed while loading
 
 
 def test_ctrl_c_while_writing_the_run_folder_leaves_nothing(tmp_path, capsys, monkeypatch):
