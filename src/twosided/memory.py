@@ -255,12 +255,20 @@ def check(
     return need
 
 
+def estimate_scenario(scenario: Scenario, seeds: int, chunk_days: int | None = None) -> Estimate:
+    """``estimate`` for a resolved scenario run with ``seeds`` seeds (chunks as the run's)."""
+    return estimate(*build(scenario), seeds, scenario.days, _chunk(scenario, chunk_days))
+
+
 def check_scenario(scenario: Scenario, seeds: int, chunk_days: int | None = None,
                    processes: int = 1) -> Estimate:
     """``check`` for a resolved scenario run with ``seeds`` seeds (chunks as the run's)."""
+    return check(*build(scenario), seeds, scenario.days, _chunk(scenario, chunk_days),
+                 processes=processes)
+
+
+def _chunk(scenario: Scenario, chunk_days: int | None) -> int:
     from twosided.sim.run import chunk_size
 
-    dims, params = build(scenario)
-    chunk = chunk_size(scenario.days, chunk_days or scenario.chunk_days)
-    return check(dims, params, seeds, scenario.days, chunk, processes=processes)
+    return chunk_size(scenario.days, chunk_days or scenario.chunk_days)
 
