@@ -30,6 +30,8 @@ from twosided.store import Catalog
 from .test_store import check_summary_against_daily
 
 SMALL = ["--set", "market.buyers=2000", "--days", "10", "--seeds", "2"]
+TINY = ["--set", "market.buyers=2000", "--days", "2"]
+INTERRUPT = 130
 RUN_FILES = {"scenario.toml", "daily.parquet", "accounts.parquet", "flows.parquet",
              "switches.parquet", "summary.json", "meta.json", "report.html"}
 
@@ -184,6 +186,30 @@ def test_compare_prints_differences_and_writes_a_comparison_report(small_run, ca
     assert first in html and second in html and "Taobao (B)" in html
 
 
+@pytest.mark.parametrize("damage", ["truncate", "remove"])
+@pytest.mark.parametrize("table", ["daily", "flows"])
+def test_a_damaged_run_folder_is_one_line_naming_the_file(small_run, tmp_path, capsys, damage,
+                                                         table):
+    import shutil
+
+    _, out = small_run
+    folder = tmp_path / "damaged"
+    shutil.copytree(sorted(run_folders(out))[0], folder)
+    path = folder / f"{table}.parquet"
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:200])
+        expected = f"{path}: damaged run file"
+    else:
+        path.unlink()
+        expected = f"missing {table}.parquet"
+    for args in (["report", str(folder)], ["compare", str(folder), "latest"],
+                 ["run", "--from", str(folder)], ["roles", str(folder)]):
+        status, stdout, stderr = in_process(capsys, *args, "--out", str(out))
+        assert_one_line_error(status, stdout, stderr, expected)
+        if args[0] == "run":
+            assert "--from: " in stderr
+
+
 def test_default_preset_with_its_defaults_runs(tmp_path, cli_env):
     """The real default: `twosided run` with nothing but fewer days (200,000 buyers)."""
     proc = twosided_cmd(cli_env, "run", "--days", "3", cwd=tmp_path)
@@ -299,6 +325,8 @@ BAD_ARGS = [
     (["run", "out_of_range.toml"], "platforms.0.fees.commission"),
     (["run", "not_toml.toml"], "not_toml.toml: invalid TOML"),
     (["run", "missing.toml"], "scenario file 'missing.toml' not found"),
+    (["run", "adir.toml"], "error: scenario file 'adir.toml' is a folder, not a file"),
+    (["run", "binary.toml"], "error: scenario file 'binary.toml': not UTF-8 text (byte 0)"),
     (["run", "no_such_preset"], "preset 'no_such_preset' not found"),
     (["run", "--set", "market.buyers"], "--set 'market.buyers': expected key.path=value"),
     (["run", "--set", "market.buyerz=5"], "--set: market.buyerz: unknown key"),
@@ -314,6 +342,16 @@ BAD_ARGS = [
     (["run", "--seed", "2147483647", "--seeds", "2"], "the last seed would be 2,147,483,648"),
     (["run", "--bogus"], "No such option: --bogus"),
     (["run", "--out", "a_file"], "'--out'"),
+    (["run", *TINY, "--out", "/proc/twosided-x"], "'--out': /proc/twosided-x: cannot write"),
+    (["run", *TINY, "--out", "a_file/runs"], "'--out': a_file/runs: cannot write there"),
+    (["run", *TINY, "--out", "bad_catalog"], "'--out': bad_catalog/catalog.duckdb: cannot open"),
+    (["run", "--out", "new/deeper", "--set", "market.buyerz=1"], "market.buyerz: unknown key"),
+    (["sweep", *TINY, "--seeds", "1", "--vary", "market.buyers=2000,2500", "--out",
+      "/proc/twosided-x"], "'--out': /proc/twosided-x: cannot write"),
+    (["experiment", "whom-to-save", "--years", "0.01", "--seeds", "1", "--points", "2",
+      "--set", "market.buyers=2000", "--out", "/proc/twosided-x"], "'--out': /proc/twosided-x"),
+    (["report", "latest", "--out", "bad_catalog"], "'--out': bad_catalog/catalog.duckdb"),
+    (["compare", "latest", "latest", "--out", "/proc/twosided-x"], "'--out': /proc/twosided-x"),
     (["show", "no_such_preset"], "preset 'no_such_preset' not found"),
     (["report", "no_such_run"], "run 'no_such_run' not found"),
     (["compare", "no_such_run", "latest"], "run 'no_such_run' not found"),
@@ -327,6 +365,10 @@ def bad_inputs(tmp_path, monkeypatch) -> Path:
     for name, (text, _) in BAD_FILES.items():
         (tmp_path / name).write_text(text)
     (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "adir.toml").mkdir()
+    (tmp_path / "bad_catalog").mkdir()
+    (tmp_path / "bad_catalog" / store.CATALOG_NAME).write_text("not a database")
+    (tmp_path / "binary.toml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -342,14 +384,20 @@ def assert_one_line_error(status: int, stdout: str, stderr: str, expected: str) 
 
 
 @pytest.mark.parametrize(("args", "expected"), BAD_ARGS, ids=[" ".join(a) for a, _ in BAD_ARGS])
-def test_bad_input_gives_one_line_status_2_and_writes_nothing(bad_inputs, capsys, args, expected):
+def test_bad_input_gives_one_line_status_2_and_writes_nothing(bad_inputs, capsys, monkeypatch,
+                                                             args, expected):
+    def simulate(*args, **kwargs):
+        raise AssertionError("bad input must be refused before anything is simulated")
+
+    monkeypatch.setattr(twosided, "simulate", simulate)
+    monkeypatch.setattr(twosided.simulation, "simulate", simulate)
     before = sorted(p.name for p in bad_inputs.iterdir())
     status, stdout, stderr = in_process(capsys, *args)
     assert_one_line_error(status, stdout, stderr, expected)
     assert sorted(p.name for p in bad_inputs.iterdir()) == before  # no runs folder, no file
 
 
-@pytest.mark.parametrize("index", [0, 2, 6, 11])
+@pytest.mark.parametrize("index", [0, 2, 8, 13])
 def test_bad_input_on_the_console_script(bad_inputs, cli_env, index):
     args, expected = BAD_ARGS[index]
     proc = twosided_cmd(cli_env, *args, cwd=bad_inputs)
@@ -380,6 +428,36 @@ def test_ctrl_c_during_a_run_exits_130_and_leaves_no_run_folder(tmp_path, cli_en
     assert "interrupted: no run folder was written" in stderr
     assert "Traceback" not in stderr
     assert run_folders(tmp_path / "runs") == []
+
+
+CONSOLE_SCRIPT = "import sys; from twosided.console import main; sys.exit(main())"  # as pip's
+
+
+def test_the_console_script_is_the_light_entry_point():
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["twosided"] == "twosided.console:main"
+    probe = "import sys, twosided.console; print('jax' in sys.modules, 'twosided.cli' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert loaded.stdout.split() == ["False", "False"]  # nothing heavy before main() runs
+
+
+def test_ctrl_c_while_the_command_is_still_loading_exits_quietly(tmp_path, cli_env):
+    """SIGINT at several moments of start-up (Python importing JAX, the engine, Plotly):
+    never a traceback; status 130 (or 0 where the command had already finished)."""
+    statuses = []
+    for delay in (0.15, 0.3, 0.5, 0.8, 1.2):
+        proc = subprocess.Popen([sys.executable, "-c", CONSOLE_SCRIPT, "presets"], cwd=tmp_path,
+                                env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert "Traceback" not in stderr, (delay, stderr)
+        assert proc.returncode in (0, INTERRUPT), (delay, proc.returncode, stderr)
+        assert len(stderr.strip().splitlines()) <= 1, stderr
+        statuses.append(proc.returncode)
+    assert INTERRUPT in statuses  # at least one signal landed while loading
 
 
 def test_ctrl_c_while_writing_the_run_folder_leaves_nothing(tmp_path, capsys, monkeypatch):

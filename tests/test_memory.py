@@ -5,7 +5,9 @@ estimate's exact parts are exact and its calibrated part covers what XLA reports
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -93,13 +95,92 @@ def test_the_console_script_refuses_it_at_once(tmp_path, cli_env):  # noqa: F811
 def test_a_gpu_is_checked_against_its_free_memory(monkeypatch):
     dims, params = build(prepare("taobao", {"market.buyers": 3000}))
     need = memory.estimate(dims, params, seeds=1, days=10, chunk=10)
-    monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: need.device - 1)
+    engine = memory.with_margin(need.device)
+    monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: engine - 1)
     with pytest.raises(memory.TooLargeError, match="of device memory"):
         memory.check(dims, params, seeds=1, days=10, chunk=10)
-    monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: need.device)
-    monkeypatch.setattr(memory, "available_host_bytes", lambda: need.host - 1)
+    monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: engine)
+    monkeypatch.setattr(memory, "resident_bytes", lambda: 0)
+    monkeypatch.setattr(memory, "available_host_bytes",
+                        lambda: memory.with_margin(need.host_total) - 1)
     with pytest.raises(memory.TooLargeError, match="tables"):
         memory.check(dims, params, seeds=1, days=10, chunk=10)
+    monkeypatch.setattr(memory, "available_host_bytes",
+                        lambda: memory.with_margin(need.host_total))
+    memory.check(dims, params, seeds=1, days=10, chunk=10)
+
+
+def test_the_estimate_counts_the_process_and_the_check_adds_a_margin(monkeypatch):
+    dims, params = build(prepare("taobao", {"market.buyers": 3000}))
+    need = memory.estimate(dims, params, seeds=1, days=10, chunk=10)
+    assert need.process == memory.PROCESS_BYTES + memory.PROGRAM_BYTES
+    assert need.total == need.state + need.temporaries + need.metrics_chunk + need.host \
+        + need.process
+    assert memory.SAFETY_MARGIN >= 0.1
+    ask = memory.with_margin(need.total)
+    assert ask >= need.total * (1 + memory.SAFETY_MARGIN) - 1
+    monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: None)
+    monkeypatch.setattr(memory, "resident_bytes", lambda: 0)
+    monkeypatch.setattr(memory, "available_host_bytes", lambda: ask - 1)
+    with pytest.raises(memory.TooLargeError, match="process .* plus a 20% margin"):
+        memory.check(dims, params, seeds=1, days=10, chunk=10)
+    monkeypatch.setattr(memory, "available_host_bytes", lambda: ask)
+    assert memory.check(dims, params, seeds=1, days=10, chunk=10) == need
+
+
+def test_what_this_process_holds_counts_as_available_and_workers_each_need_it_all(
+        monkeypatch):
+    dims, params = build(prepare("taobao", {"market.buyers": 3000}))
+    ask = memory.with_margin(memory.estimate(dims, params, seeds=1, days=10, chunk=10).total)
+    held = 300 * 2**20
+    monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: None)
+    monkeypatch.setattr(memory, "resident_bytes", lambda: held)
+    monkeypatch.setattr(memory, "available_host_bytes", lambda: 2 * ask - held)
+    memory.check(dims, params, seeds=1, days=10, chunk=10)  # in this process: fits
+    memory.check(dims, params, seeds=1, days=10, chunk=10, processes=1)
+    with pytest.raises(memory.TooLargeError, match="^too large for this machine: 2 workers at"):
+        memory.check(dims, params, seeds=1, days=10, chunk=10, processes=2)  # 2 * ask > free
+    monkeypatch.setattr(memory, "available_host_bytes", lambda: 2 * ask)
+    memory.check(dims, params, seeds=1, days=10, chunk=10, processes=2)
+
+
+LOADED_COMMAND = """
+import jax, jax.numpy as jnp
+import twosided.cli, twosided.report, twosided.store  # what the command loads
+jnp.zeros(8).block_until_ready()  # JAX's runtime up
+peak = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(int(peak.split()[1]) * 1024)  # this program's own high-water mark (not its parent's)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_the_process_part_covers_the_loaded_command():
+    """The measured part of the estimate: the command loaded, before any simulation."""
+    proc = subprocess.run([sys.executable, "-c", LOADED_COMMAND], capture_output=True,
+                          text=True, check=True, timeout=120)
+    peak = int(proc.stdout.split()[-1])
+    assert 0.5 * memory.PROCESS_BYTES < peak <= memory.PROCESS_BYTES, peak / 2**20
+
+
+TINY_RUN = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, capture_output=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)  # the run's peak
+"""  # a small parent of its own: a child's peak would include the pytest process it forked
+
+
+def test_a_tiny_run_compiled_from_scratch_peaks_below_the_estimate(tmp_path, cli_env):  # noqa: F811
+    """The whole estimate (no margin) against the peak of a real `twosided run`, compiled
+    from scratch (about 25 s on 2 cores): process, compile and report included."""
+    env = {**cli_env, "JAX_COMPILATION_CACHE_DIR": ""}  # cold: compiling is the peak
+    args = ["run", "--set", "market.buyers=2000", "--days", "3", "--out", str(tmp_path)]
+    proc = subprocess.run([sys.executable, "-c", TINY_RUN, *command(), *args], env=env,
+                          capture_output=True, text=True, check=True, timeout=300)
+    peak = int(proc.stdout.split()[-1])
+    dims, params = build(prepare("taobao", {"market.buyers": 2000}, 3))
+    need = memory.estimate(dims, params, seeds=1, days=3, chunk=3)
+    assert peak <= need.total, (peak / 2**30, need.total / 2**30)
+    assert need.total < 1.5 * peak  # and not far above it
 
 
 def test_a_run_that_fits_passes_and_the_check_can_be_turned_off(monkeypatch):

@@ -91,7 +91,7 @@ def test_from_refuses_what_would_change_the_run(source, capsys, args, expected):
 def test_from_an_unknown_run_is_one_line(tmp_path, capsys):
     status, stdout, stderr = in_process(capsys, "run", "--from", "nosuch",
                                         "--out", str(tmp_path))
-    assert_one_line_error(status, stdout, stderr, "run 'nosuch' not found")
+    assert_one_line_error(status, stdout, stderr, "--from: run 'nosuch' not found")
 
 
 # --------------------------------------------------------------------------- CPU vs GPU

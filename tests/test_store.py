@@ -155,6 +155,31 @@ def test_load_run_refuses_a_folder_that_is_not_a_run(tmp_path):
         store.load_run(tmp_path)
 
 
+@pytest.mark.parametrize("table", store.TABLES)
+def test_a_damaged_or_missing_table_is_one_error_naming_the_file(tmp_path, result, table):
+    _, folder = store.save_run(result, tmp_path)
+    path = folder / f"{table}.parquet"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # truncated
+    with pytest.raises(StoreError, match=f"{path}: damaged run file") as err:
+        store.load_run(folder)
+    assert "\n" not in str(err.value) and str(err.value).count(str(path)) == 1
+    path.unlink()
+    with pytest.raises(StoreError, match=f"missing {table}.parquet"):
+        store.load_run(folder)
+
+
+def test_a_daily_table_without_its_key_columns_or_a_damaged_meta_is_refused(tmp_path, result):
+    _, folder = store.save_run(result, tmp_path)
+    daily = pd.read_parquet(folder / "daily.parquet")
+    store.write_parquet(daily.drop(columns=["day"]), folder / "daily.parquet")
+    with pytest.raises(StoreError, match="daily.parquet: damaged run file .no column day"):
+        store.load_run(folder)
+    store.write_parquet(daily, folder / "daily.parquet")
+    (folder / "meta.json").write_text("[1, 2]")
+    with pytest.raises(StoreError, match="meta.json: damaged run file"):
+        store.load_run(folder)
+
+
 def test_summary_json_agrees_with_daily_parquet(tmp_path, result):
     _, folder = store.save_run(result, tmp_path)
     summary = json.loads((folder / "summary.json").read_text())
@@ -220,6 +245,17 @@ def test_resolve_by_id_prefix_latest_and_folder(tmp_path, result):
             catalog.resolve("20990101")
         with pytest.raises(StoreError, match="not found"):
             catalog.resolve("nope")
+
+
+def test_percent_and_underscore_in_a_run_reference_are_not_wildcards(tmp_path, result):
+    under, _ = store.save_run(result, tmp_path, run_id="20990101-000000-a_b-111111")
+    plain, _ = store.save_run(result, tmp_path, run_id="20990101-000000-axb-222222")
+    with Catalog(tmp_path, read_only=True) as catalog:
+        assert catalog.resolve("20990101-000000-a_").name == under  # not also axb
+        assert catalog.resolve("20990101-000000-ax").name == plain
+        for wildcard in ("%", "2099%", "20990101-000000-_xb", "_", "20990101\\"):
+            with pytest.raises(StoreError, match="not found"):
+                catalog.resolve(wildcard)
 
 
 def test_a_missing_catalog_reads_as_empty_and_creates_nothing(tmp_path):

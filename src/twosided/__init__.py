@@ -1,8 +1,42 @@
-"""twosided: a fast, honest simulator of two-sided marketplace platforms."""
+"""twosided: a fast, honest simulator of two-sided marketplace platforms.
 
-from twosided.scenario import Scenario, ScenarioError, load_scenario, preset_names
-from twosided.simulation import Result, simulate
-from twosided.experiments import sweep
+The public names below are imported on first use (PEP 562), so that ``import twosided``
+is instant and the ``twosided`` command (``twosided.console``) can take Ctrl-C from its
+first moment, before JAX and the engine are loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from twosided.experiments import sweep
+    from twosided.scenario import Scenario, ScenarioError, load_scenario, preset_names
+    from twosided.simulation import Result, simulate
+
+_PUBLIC = {
+    "Scenario": "twosided.scenario",
+    "ScenarioError": "twosided.scenario",
+    "load_scenario": "twosided.scenario",
+    "preset_names": "twosided.scenario",
+    "Result": "twosided.simulation",
+    "simulate": "twosided.simulation",
+    "sweep": "twosided.experiments",
+}
 
 __all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "preset_names", "simulate", "sweep"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (then it is an ordinary module attribute)."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'twosided' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

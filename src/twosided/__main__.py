@@ -1,7 +1,6 @@
 """``python -m twosided``: the ``twosided`` command (for where the console script is not on
-the PATH). Imports ``twosided.cli`` as a module, so commands that other modules add to its
-app (``twosided sweep``, ``twosided experiment``) are there too."""
+the PATH), through the same entry point as the console script (``twosided.console``)."""
 
-from twosided.cli import main
+from twosided.console import main
 
 main()

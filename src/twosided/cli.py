@@ -39,7 +39,7 @@ from rich.table import Table
 from rich.text import Text
 
 import twosided
-from twosided import checkpoint, memory, report, roles
+from twosided import checkpoint, memory, report, roles, store
 from twosided.report.comparison import outcome_differences
 from twosided.report.outcomes import summary_grid
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
@@ -106,7 +106,8 @@ def scenario_from(ref: str, sets: Sequence[str] | None = None, days: int | None 
         scenario = load_scenario(ref)
     except ScenarioError as err:
         message = str(err)
-        if (ref.endswith(".toml") or Path(ref).is_file()) and not message.startswith(ref):
+        if (ref.endswith(".toml") or Path(ref).is_file()) and f"'{ref}'" not in message \
+                and not message.startswith(ref):
             message = f"{ref}: {message}"
         raise ScenarioError(message) from None
     if sets:
@@ -127,9 +128,21 @@ def _with(scenario: Scenario, overrides: list[str] | dict[str, Any], flag: str) 
 
 
 def check_out(out: Path) -> None:
-    """Refuse an ``--out`` that cannot hold run folders, before any work is done."""
+    """Refuse an ``--out`` that cannot hold run folders, before any work is done: it must
+    be a folder (or one that can be created) where a file can be written, and its catalog,
+    if there is one, must open. Leaves nothing behind (folders it created are removed)."""
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is not a folder", param_hint="'--out'")
+    try:
+        store.probe_writable(out)
+    except OSError as err:
+        raise typer.BadParameter(f"{out}: cannot write there ({err.strerror or err})",
+                                 param_hint="'--out'") from None
+    if (out / store.CATALOG_NAME).exists():
+        try:
+            Catalog(out, read_only=True).close()
+        except StoreError as err:
+            raise typer.BadParameter(str(err), param_hint="'--out'") from None
 
 
 def print_grid(header: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None,
@@ -237,7 +250,10 @@ def _resume_command(run_id: str, out: Path) -> str:
 def reproduction(ref: str, out: Path) -> tuple[Scenario, list[int], dict[str, Any]]:
     """The resolved scenario, seeds and records of a past run, to run it again; prints a
     note when this machine's versions or device differ from the run's."""
-    source = open_run(ref, out)
+    try:
+        source = open_run(ref, out)
+    except StoreError as err:
+        raise StoreError(f"--from: {err}") from None
     now = environment()
     changed = [f"{key} {source.meta.get(key)} -> {now[key]}" for key in REPRODUCIBLE
                if key in source.meta and source.meta[key] != now[key]]
@@ -415,7 +431,13 @@ def report_command(
     out: Out = DEFAULT_ROOT,
 ) -> None:
     """Rebuild the HTML report of a run."""
+    check_out(out)
     data = open_run(run_ref, out)
+    try:
+        store.probe_writable(data.folder)
+    except OSError as err:
+        raise StoreError(f"RUN {data.folder}: cannot write its report there "
+                         f"({err.strerror or err})") from None
     path = report.write_report(data, data.folder / REPORT_FILE)
     say(f"Report: {path}")
 
@@ -430,6 +452,7 @@ def compare(
     out: Out = DEFAULT_ROOT,
 ) -> None:
     """Print the differences of key outcomes and write a comparison report."""
+    check_out(out)
     a, b = open_run(run_a, out), open_run(run_b, out)
     diffs = outcome_differences(a.summary(), b.summary())
     rows = [[d.platform, d.outcome.label, d.a_text, d.b_text, d.change_text] for d in diffs]

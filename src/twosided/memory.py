@@ -1,7 +1,7 @@
 """Will a run fit in memory? An estimate made before anything is compiled or allocated.
 
 A scenario too large for the machine should be refused at once with the figures, not
-crash after minutes of compiling or halfway through a year. The estimate has three parts:
+crash after minutes of compiling or halfway through a year. The estimate has four parts:
 
 * **engine state**, exact: the bytes of every array of the state pytree (buyers, sellers,
   order book, ledger), from ``jax.eval_shape`` (shapes only, nothing allocated), counted
@@ -16,12 +16,22 @@ crash after minutes of compiling or halfway through a year. The estimate has thr
 * **metrics and tables**, exact per day: the engine's daily metrics (one chunk of them on
   the device; every day of them on the host), and the host tables built from them
   (``daily``, ``accounts``, ``flows``), with one more copy of the largest table while it
-  is written as Parquet.
+  is written as Parquet;
+* **the process**, measured: the loaded command (Python, JAX's runtime, NumPy, pandas,
+  Plotly, DuckDB) and compiling the program (XLA's working space, which the allocator
+  keeps, the compiled program, and the report's figures). Measured with ``/usr/bin/time``
+  on a 2-core CPU machine (JAX 0.10): the loaded command peaks at 0.35 GiB and a tiny run
+  (2,000 buyers, 3 days), compiled from scratch, at 1.02 GiB; see
+  ``docs/reproducibility.md`` ("Memory") for every figure.
 
-Every part but the host tables scales with the seeds, which run together (``vmap``).
-On a CPU the whole estimate is set against ``MemAvailable`` (``/proc/meminfo``); on a GPU
-the engine part against the device's free memory (``memory_stats``) and the host part
-against ``MemAvailable``. Where free memory cannot be read the check passes. Set
+Every part but the host tables and the process scales with the seeds, which run together
+(``vmap``). The check adds a safety margin (``SAFETY_MARGIN``) for what the estimate does
+not model (allocator fragmentation, short-lived copies). On a CPU the whole estimate is set
+against ``MemAvailable`` (``/proc/meminfo``) plus what this process already holds (it is
+part of the estimate); on a GPU the engine part against the device's free memory
+(``memory_stats``) and the rest against the host's. ``processes`` simulations at once (a
+sweep's local workers, each a fresh process) each need the whole estimate from
+``MemAvailable``. Where free memory cannot be read the check passes. Set
 ``TWOSIDED_MEMORY_CHECK=off`` to skip it.
 """
 
@@ -41,7 +51,12 @@ BUYER_TEMP_FACTOR = 2.0  # a day's temporaries per byte of buyer state (measured
 SELLER_TEMP_FACTOR = 4.0  # per byte of seller state (measured 3.2)
 SESSION_BYTES_PER_POSITION = 45  # a session's temporaries per listing on the page
 SESSION_BYTES_PER_PLATFORM = 80  # and per platform (page length 12: 620-940 B a session)
-PROGRAM_BYTES = 512 * 2**20  # the compiled program and XLA's working space
+# the loaded command: Python, JAX's runtime, NumPy, pandas, Plotly, DuckDB (measured 0.35 GiB)
+PROCESS_BYTES = 384 * 2**20
+# compiling the program (XLA's working space, kept by the allocator), the compiled program
+# and the report's figures (measured 0.55-0.67 GiB above the loaded command, compiled cold)
+PROGRAM_BYTES = 768 * 2**20
+SAFETY_MARGIN = 0.2  # added to every estimate checked: fragmentation, copies not modelled
 TABLE_CELL_BYTES = 8  # a pandas cell: int64, float64 or an object reference
 ACCOUNT_COLUMNS = 4  # seed, day, account, balance_cents
 FLOW_COLUMNS = 7  # seed, day, platform, stream, source, destination, cents
@@ -56,22 +71,34 @@ class TooLargeError(ScenarioError):
 
 @dataclasses.dataclass(frozen=True)
 class Estimate:
-    """Bytes a run needs: on the compute device (engine) and on the host (tables)."""
+    """Bytes a run needs (the peak, without the safety margin): on the compute device (the
+    engine) and on the host (tables and the process itself)."""
 
     state: int  # engine state of all seeds, twice (input and output of a chunk)
     temporaries: int  # one day's temporaries of all seeds
     metrics_chunk: int  # one compiled chunk's metrics of all seeds
     host: int  # metrics of every day plus the tables built from them
+    process: int = PROCESS_BYTES + PROGRAM_BYTES  # the loaded command and compiling
 
     @property
     def device(self) -> int:
-        """Bytes on the compute device."""
-        return self.state + self.temporaries + self.metrics_chunk + PROGRAM_BYTES
+        """Bytes on the compute device (the engine)."""
+        return self.state + self.temporaries + self.metrics_chunk
+
+    @property
+    def host_total(self) -> int:
+        """Bytes on the host besides the engine: the tables and the process."""
+        return self.host + self.process
 
     @property
     def total(self) -> int:
         """Bytes in all (device and host: one pool on a CPU)."""
-        return self.device + self.host
+        return self.device + self.host_total
+
+
+def with_margin(n: int) -> int:
+    """Bytes to ask for, the estimate ``n`` plus the safety margin."""
+    return int(n * (1 + SAFETY_MARGIN))
 
 
 def _nbytes(tree: object) -> int:
@@ -152,12 +179,21 @@ def estimate(
 
 def available_host_bytes() -> int | None:
     """``MemAvailable`` from ``/proc/meminfo`` (None where there is no such file)."""
+    return _proc_kib(Path("/proc/meminfo"), "MemAvailable:")
+
+
+def resident_bytes() -> int:
+    """This process's resident memory (``VmRSS``; 0 where it cannot be read)."""
+    return _proc_kib(Path("/proc/self/status"), "VmRSS:") or 0
+
+
+def _proc_kib(path: Path, field: str) -> int | None:
     try:
-        text = Path("/proc/meminfo").read_text(encoding="ascii")
+        text = path.read_text(encoding="ascii")
     except OSError:
         return None
     for line in text.splitlines():
-        if line.startswith("MemAvailable:"):
+        if line.startswith(field):
             return int(line.split()[1]) * 1024
     return None
 
@@ -180,38 +216,59 @@ def _gib(n: int) -> str:
 
 
 def check(
-    dims: Dims, params: Params, seeds: int, days: int, chunk: int, log_sessions: bool = False
+    dims: Dims, params: Params, seeds: int, days: int, chunk: int, log_sessions: bool = False,
+    processes: int = 1,
 ) -> Estimate:
-    """Refuse (``TooLargeError``) a run that would not fit; return the estimate otherwise."""
+    """Refuse (``TooLargeError``) a run that would not fit; return the estimate otherwise.
+
+    ``processes``: how many such runs go at once, each in a fresh process (a sweep's local
+    workers); 1 means this process runs it, so what it already holds counts as available.
+    """
     need = estimate(dims, params, seeds, days, chunk, log_sessions)
     if os.environ.get(CHECK_ENV, "").lower() in ("off", "0", "no", "false"):
         return need
     device = jax.devices()[0]
     host_free = available_host_bytes()
+    if host_free is not None and processes == 1:
+        host_free += resident_bytes()
     device_free = available_device_bytes(device)
     what = (f"{dims.buyers:,} buyers, {dims.sessions:,} sessions a day, "
             f"{dims.sellers:,} seller slots, {seeds} seed(s), {days} days")
+    if processes > 1:
+        what = f"{processes} workers at once, each {what},"
     hint = f"use fewer buyers, seller slots, seeds or days, or set {CHECK_ENV}=off"
-    if device_free is not None and need.device > device_free:
+    device_need = with_margin(need.device) * processes
+    if device_free is not None and device_need > device_free:
         raise TooLargeError(
             f"too large for {device.platform}:{device.device_kind}: {what} need about "
-            f"{_gib(need.device)} of device memory, {_gib(device_free)} free ({hint})"
+            f"{_gib(device_need)} of device memory with a {SAFETY_MARGIN:.0%} margin, "
+            f"{_gib(device_free)} free ({hint})"
         )
-    host_need = need.host if device_free is not None else need.total
-    if host_free is not None and host_need > host_free:
+    host_need = with_margin(need.host_total if device_free is not None else need.total)
+    if host_free is not None and host_need * processes > host_free:
         raise TooLargeError(
-            f"too large for this machine: {what} need about {_gib(host_need)} of memory "
-            f"(engine {_gib(need.device)}, tables {_gib(need.host)}), "
+            f"too large for this machine: {what} need about {_gib(host_need * processes)} of "
+            f"memory (engine {_gib(need.device)}, tables {_gib(need.host)}, process "
+            f"{_gib(need.process)}, plus a {SAFETY_MARGIN:.0%} margin), "
             f"{_gib(host_free)} available ({hint})"
         )
     return need
 
 
-def check_scenario(scenario: Scenario, seeds: int, chunk_days: int | None = None) -> Estimate:
+def estimate_scenario(scenario: Scenario, seeds: int, chunk_days: int | None = None) -> Estimate:
+    """``estimate`` for a resolved scenario run with ``seeds`` seeds (chunks as the run's)."""
+    return estimate(*build(scenario), seeds, scenario.days, _chunk(scenario, chunk_days))
+
+
+def check_scenario(scenario: Scenario, seeds: int, chunk_days: int | None = None,
+                   processes: int = 1) -> Estimate:
     """``check`` for a resolved scenario run with ``seeds`` seeds (chunks as the run's)."""
+    return check(*build(scenario), seeds, scenario.days, _chunk(scenario, chunk_days),
+                 processes=processes)
+
+
+def _chunk(scenario: Scenario, chunk_days: int | None) -> int:
     from twosided.sim.run import chunk_size
 
-    dims, params = build(scenario)
-    chunk = chunk_size(scenario.days, chunk_days or scenario.chunk_days)
-    return check(dims, params, seeds, scenario.days, chunk)
+    return chunk_size(scenario.days, chunk_days or scenario.chunk_days)
 

@@ -882,11 +882,14 @@ def load_scenario(preset_or_file: str | Path | Scenario = "taobao") -> Scenario:
     path = Path(ref)
     if ref.endswith(".toml") or path.is_file():
         if not path.is_file():
-            raise ScenarioError(f"scenario file '{ref}' not found")
+            problem = "is a folder, not a file" if path.is_dir() else "not found"
+            raise ScenarioError(f"scenario file '{ref}' {problem}")
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise ScenarioError(f"scenario file '{ref}': cannot read: {err}") from None
+        except UnicodeDecodeError as err:
+            raise ScenarioError(f"scenario file '{ref}': not UTF-8 text (byte {err.start})") from None
+        except OSError as err:
+            raise ScenarioError(f"scenario file '{ref}': cannot read: {err.strerror or err}") from None
         return scenario_from_dict(parse_toml(text, ref))
     return scenario_from_dict(parse_toml(_preset_text(ref), f"preset {ref}"))
 

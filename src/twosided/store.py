@@ -55,10 +55,12 @@ DEFAULT_ROOT = Path("twosided-runs")
 CATALOG_NAME = "catalog.duckdb"
 TMP_PREFIX = ".tmp-"
 TABLES = ("daily", "accounts", "flows", "switches")
+RUN_KEY_COLUMNS = ("seed", "day", "platform")  # what every reader of daily.parquet needs
 SCENARIO_FILE = "scenario.toml"
 SUMMARY_FILE = "summary.json"
 META_FILE = "meta.json"
 REPORT_FILE = "report.html"
+RUN_FILES = (SCENARIO_FILE, *(f"{t}.parquet" for t in TABLES))  # what load_run reads
 LATEST = "latest"
 LOCK_WAIT_S = 30.0  # how long to wait for another process's hold on the catalog
 LOCK_POLL_S = 0.2
@@ -158,6 +160,23 @@ def remove_abandoned(root: Path | str, older_than_s: float = ABANDONED_AFTER_S) 
     return removed
 
 
+def probe_writable(folder: Path | str) -> None:
+    """Raise ``OSError`` unless a file can be written in ``folder`` (created if needed):
+    creates the folder, writes and removes a probe file, then removes the folders it
+    created, so that nothing is left behind."""
+    folder = Path(folder)
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f"{TMP_PREFIX}probe-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    finally:
+        for path in created:  # deepest first
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a table as Parquet (zstd-compressed)."""
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
@@ -244,16 +263,17 @@ class Catalog:
     def resolve(self, ref: str) -> Path:
         """A run folder from a run id, a unique id prefix, ``latest``, or a folder path."""
         path = Path(ref)
-        if path.is_dir() and (path / "daily.parquet").exists():
-            return path
+        if path.is_dir() and any((path / name).exists() for name in (*RUN_FILES, META_FILE)):
+            return path  # a run folder (load_run says what it lacks)
         if ref == LATEST:
             newest = self.runs(kind="run")
             if newest.empty:
                 raise StoreError(f"run '{ref}': no runs in {self.path}")
             return Path(newest["path"].iloc[0])
         rows = self.con.execute(
-            "SELECT run_id, path FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY run_id",
-            [ref, f"{ref}%"],
+            "SELECT run_id, path FROM runs WHERE run_id = ? OR run_id LIKE ? ESCAPE '\\' "
+            "ORDER BY run_id",
+            [ref, like_prefix(ref)],
         ).fetchall()
         exact = [r for r in rows if r[0] == ref]
         if exact:
@@ -291,14 +311,22 @@ class Catalog:
             raise StoreError(f"--sql: {message}") from None
 
 
+def like_prefix(text: str) -> str:
+    """A SQL ``LIKE`` pattern (escape character ``\\``) matching what starts with ``text``:
+    its ``%``, ``_`` and ``\\`` stand for themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%"
+
+
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open the catalog, waiting while another process holds its lock."""
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as err:
-            if "lock" not in str(err).lower() or time.monotonic() > deadline:
+        except duckdb.Error as err:
+            locked = isinstance(err, duckdb.IOException) and "lock" in str(err).lower()
+            if not locked or time.monotonic() > deadline:
                 message = str(err).strip().splitlines()[0]
                 raise StoreError(f"{path}: cannot open the catalog: {message}") from None
             time.sleep(LOCK_POLL_S)
@@ -506,14 +534,14 @@ def adopt_orphans(root: Path | str) -> list[str]:
 def load_run(folder: Path | str) -> RunData:
     """Read a run folder back."""
     folder = Path(folder)
-    missing = [name for name in (SCENARIO_FILE, "daily.parquet") if not (folder / name).exists()]
+    missing = [name for name in RUN_FILES if not (folder / name).exists()]
     if missing:
         raise StoreError(f"{folder}: not a run folder (missing {', '.join(missing)})")
-    tables = {
-        t: pq.read_table(folder / f"{t}.parquet").to_pandas() if (folder / f"{t}.parquet").exists()
-        else pd.DataFrame()
-        for t in TABLES
-    }
+    tables = {t: _read_table(folder / f"{t}.parquet") for t in TABLES}
+    missing_columns = [c for c in RUN_KEY_COLUMNS if c not in tables["daily"].columns]
+    if missing_columns:
+        raise StoreError(f"{folder / 'daily.parquet'}: damaged run file (no column "
+                         f"{', '.join(missing_columns)})")
     meta = _read_json(folder / META_FILE)
     seeds = meta.get("seeds") or sorted(int(s) for s in tables["daily"]["seed"].unique())
     return RunData(
@@ -526,10 +554,30 @@ def load_run(folder: Path | str) -> RunData:
     )
 
 
+def _read_table(path: Path) -> pd.DataFrame:
+    """A Parquet table of a run folder (empty where the file is absent); a damaged or
+    unreadable file is a ``StoreError`` naming it."""
+    if not path.exists():
+        return pd.DataFrame()
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as err:
+        reason = _first_line(err).replace(f"Could not open Parquet input source '{path}': ", "")
+        raise StoreError(f"{path}: damaged run file: {reason}") from None
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise StoreError(f"{path}: cannot read: {err}") from None
+        raise StoreError(f"{path}: cannot read: {_first_line(err)}") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: damaged run file: expected a JSON object")
+    return data
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -28,7 +28,8 @@ from typing import Any
 
 import pandas as pd
 
-from twosided.experiments.executors import Task, executor_session, run_tasks
+from twosided import memory
+from twosided.experiments.executors import Task, default_workers, executor_session, run_tasks
 from twosided.experiments.grid import (
     MAX_SEEDS,
     SweepError,
@@ -135,7 +136,7 @@ def plan_variants(
     except ValueError as err:
         raise SweepError(f"--seeds: {err}") from None
     keys = list(dict.fromkeys(k for v in variants for k in v.labels))
-    return SweepPlan(
+    plan = SweepPlan(
         base=base,
         variants=list(variants),
         scenarios=[resolve_variant(base, v) for v in variants],
@@ -143,6 +144,25 @@ def plan_variants(
         keys=keys,
         sweep_id=sweep_id(base, variants, seed_list, twosided_version()),
     )
+    check_memory(plan, plan.variants)
+    return plan
+
+
+def check_memory(plan: SweepPlan, variants: Sequence[Variant], processes: int = 1) -> None:
+    """Refuse a sweep with a variant that would not fit in memory, before any runs: every
+    variant's estimate (arithmetic, nothing compiled), largest first, with ``processes``
+    variants at once (local worker processes). The error names the variant."""
+    estimates = {
+        v.index: memory.estimate_scenario(plan.scenarios[v.index], len(plan.seeds))
+        for v in variants
+    }
+    for index in sorted(estimates, key=lambda i: -estimates[i].total):
+        try:
+            memory.check_scenario(plan.scenarios[index], len(plan.seeds), processes=processes)
+        except memory.TooLargeError as err:
+            labels = ", ".join(f"{k}={v}" for k, v in plan.variants[index].labels.items())
+            raise memory.TooLargeError(f"variant {index} ({labels or 'the base scenario'}) of "
+                                       f"the sweep: {err}") from None
 
 
 def plan_sweep(
@@ -282,6 +302,12 @@ def run_sweep(
     variants found done) and after each variant is stored."""
     out = Path(out)
     with executor_session(executor, workers, address):
+        waiting = [v for v in plan.variants
+                   if not (variant_folder(plan.folder(out), v) / DAILY_FILE).is_file()]
+        if executor == "local" and len(waiting) > 1 and workers != 1:
+            at_once = min(len(waiting), workers or default_workers(len(waiting)))
+            if at_once > 1:  # fresh worker processes, each needing its variant's memory
+                check_memory(plan, waiting, at_once)
         folder = open_sweep_folder(plan, out)
         done = completed_variants(plan, folder, out)
         todo = [v for v in plan.variants if v.index not in done]
