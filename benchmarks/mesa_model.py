@@ -195,11 +195,16 @@ class Buyer(mesa.Agent):
     # -- platform choice -------------------------------------------------------------
 
     def trust_today(self, platform: int) -> float:
-        """Trust at the last visit, faded toward 0 since then."""
+        """Trust at the last visit, faded since then toward the buyer's general trust (its
+        mean over the platforms it has used; what it expects of a platform never used)."""
         rules = self.model.rules
+        known = [t for t, seen in zip(self.trust, self.last_visit) if seen > NEVER]
+        general = sum(known) / len(known) if known else 0.0
+        if self.last_visit[platform] <= NEVER:
+            return general
         days = max(self.model.day - self.last_visit[platform], 0)
         keep = math.exp(days * math.log1p(-min(rules.trust_decay, 0.999999)))
-        return self.trust[platform] * keep
+        return general + (self.trust[platform] - general) * keep
 
     def platform_utilities(self, category: int) -> list[float]:
         """Utility of each platform (``-inf`` if closed or empty) and, last, of offline."""

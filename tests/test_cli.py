@@ -284,6 +284,8 @@ def test_show_applies_set_overrides(capsys):
 BAD_FILES = {
     "unknown_key.toml": ('[market]\nbuyerz = 5\n', "market.buyerz: unknown key"),
     "wrong_type.toml": ('days = "many"\n', "days: Input should be a valid integer"),
+    "quoted_number.toml": ('days = "30"\n', "days: Input should be a valid integer"),
+    "bool_for_number.toml": ('days = true\n', "days: Input should be a valid integer"),
     "out_of_range.toml": ('[[platforms]]\nname = "A"\n[platforms.fees]\ncommission = 1.5\n',
                           "platforms.0.fees.commission: commission rate 1.5 is outside [0, 1]"),
     "not_toml.toml": ("days = \n", "invalid TOML"),
@@ -292,6 +294,8 @@ BAD_FILES = {
 BAD_ARGS = [
     (["run", "unknown_key.toml"], "unknown_key.toml: market.buyerz: unknown key"),
     (["run", "wrong_type.toml"], "wrong_type.toml: days"),
+    (["run", "quoted_number.toml"], "quoted_number.toml: days: Input should be a valid integer"),
+    (["run", "bool_for_number.toml"], "bool_for_number.toml: days: Input should be a valid integer"),
     (["run", "out_of_range.toml"], "platforms.0.fees.commission"),
     (["run", "not_toml.toml"], "not_toml.toml: invalid TOML"),
     (["run", "missing.toml"], "scenario file 'missing.toml' not found"),

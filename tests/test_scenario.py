@@ -44,9 +44,20 @@ def test_overrides_by_path_index_and_name():
         ("market.buyerz=3", "market.buyerz: unknown key"),
         ("market.buyers=many", "market.buyers: Input should be a valid integer"),
         ("market.buyers=0", "market.buyers: Input should be greater than or equal to 1"),
+        # no silent conversions: a typo never becomes a number or a switch
+        ("market.buyers=true", "market.buyers: Input should be a valid integer"),
+        ('market.buyers="2000"', "market.buyers: Input should be a valid integer"),
+        ("market.buyers=2000.0", "market.buyers: Input should be a valid integer"),
+        ("platforms.0.fees.commission=true", "platforms.0.fees.commission: Input should be a valid number"),
+        ('platforms.0.fees.commission="0.05"', "platforms.0.fees.commission: Input should be a valid"),
+        ("platforms.0.escrow.enabled=1", "platforms.0.escrow.enabled: Input should be a valid boolean"),
         ("platforms.7.brand=1", "platforms.7: index out of range"),
         ("platforms.Amazon.brand=1", "platforms.Amazon: no entry named 'Amazon'"),
         ("market", "expected key.path=value"),
+        ("platforms.0.seller_types.honest_share=0.5",
+         "platforms.0.seller_types is not set, so platforms.0.seller_types.honest_share cannot "
+         "be set alone: set the whole table"),
+        ("market.buyers.x=1", "market.buyers.x: cannot set a field inside a value"),
     ],
 )
 def test_bad_overrides_name_the_field_in_one_line(override, message):
@@ -54,6 +65,19 @@ def test_bad_overrides_name_the_field_in_one_line(override, message):
         sc.apply_overrides(sc.load_scenario("taobao"), [override])
     text = str(err.value)
     assert message in text and "\n" not in text
+
+
+def test_a_number_where_a_list_is_allowed_is_named_once():
+    """``commission`` takes a rate or a list of rates per category; a value that fits
+    neither is one problem of one field, not one per union member."""
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.apply_overrides(sc.load_scenario("taobao"), ["platforms.0.fees.commission=true"])
+    assert str(err.value) == "platforms.0.fees.commission: Input should be a valid number"
+
+
+def test_whole_numbers_are_accepted_for_rates():
+    s = sc.apply_overrides(sc.load_scenario("taobao"), ["platforms.0.fees.commission=0"])
+    assert s.platforms[0].fees.commission == 0.0
 
 
 def test_missing_preset_and_file(tmp_path):

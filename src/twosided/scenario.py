@@ -47,7 +47,7 @@ class ScenarioError(ValueError):
 class _Model(BaseModel):
     # no field has a meaning for infinity or NaN, so neither is accepted from a file
     model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False, strict=True
     )
 
 
@@ -272,9 +272,9 @@ class Buyers(_Model):
         0.001,
         ge=0.0,
         le=1.0,
-        description="Daily pull of trust back toward the platform's baseline (its brand) "
-        "when unused: a half-life of about two years, so an impression of a platform "
-        "outlasts months of not using it.",
+        description="Daily pull of trust in an unused platform back toward the buyer's "
+        "general trust (its mean trust over the platforms it has used): a half-life of "
+        "about two years, so an impression of a platform outlasts months of not using it.",
     )
     surplus_weight: float = Field(
         0.5,
@@ -658,7 +658,9 @@ class Escrow(_Model):
     )
     recovery_rate: Probability = Field(
         0.1,
-        description="Without escrow: chance a harmed buyer recovers the payment from the seller.",
+        description="Without escrow: chance that a buyer's claim, founded or false, gets the "
+        "payment back from the seller (the platform cannot hold money it never had, so it "
+        "cannot tell the two apart).",
     )
 
 
@@ -686,7 +688,8 @@ class Governance(_Model):
     )
     forfeit_to: Literal["buyers", "platform"] = Field(
         "buyers",
-        description="Who receives a punished seller's deposit: compensation for buyers, or the "
+        description="Who receives a punished seller's deposit: compensation for buyers (paid "
+        "into the households account as a whole; no single buyer's trust sees it), or the "
         "platform's coffers.",
     )
 
@@ -808,15 +811,32 @@ class Scenario(_Model):
 # --------------------------------------------------------------------------- loading
 
 
+# names pydantic adds to an error's location for the member of a union that failed
+# (``commission: float | list[float]`` gives ``commission.float``, ``commission.list[float]``)
+_UNION_TAGS = frozenset({"float", "int", "bool", "str", "list", "dict"})
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [
+        str(part)
+        for part in loc
+        if not (isinstance(part, str) and (part in _UNION_TAGS or "[" in part or "-" in part))
+    ]
+    return ".".join(parts) or "scenario"
+
+
 def _format_error(err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"]) or "scenario"
+    errors = err.errors()
+    first = errors[0]
+    loc = _field_path(first["loc"])
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    extra = f" (and {len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    # a value that fits no member of a union fails once per member: one problem, one field
+    others = len({_field_path(e["loc"]) for e in errors} - {loc})
+    extra = f" (and {others} more)" if others else ""
     return f"{loc}: {msg}{extra}"
 
 
@@ -917,6 +937,12 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
                 node[part] = value
             else:
                 node = node[part]
+        elif node is None:
+            parent = ".".join(parts[:i])
+            raise ScenarioError(
+                f"{parent} is not set, so {where} cannot be set alone: "
+                f"set the whole table, e.g. --set '{parent}={{{parts[i]}=...}}'"
+            )
         else:
             raise ScenarioError(f"{where}: cannot set a field inside a value")
 

@@ -13,6 +13,7 @@ from twosided.scenario import load_scenario
 from twosided.sim import shopping
 from twosided.sim.draws import categorical, uniform16
 from twosided.sim.params import build
+from twosided.sim.state import NEVER
 
 N = 200_000
 Z = 4.5  # tolerance in standard errors: a false alarm about once in 150,000 checks
@@ -110,14 +111,29 @@ def test_categorical_draw_matches_softmax():
     _close(np.bincount(draws, minlength=4) / N, expected, N)
 
 
-def test_trust_decays_toward_the_baseline():
+def test_trust_fades_toward_the_buyers_general_trust():
+    """Unused, trust in a platform drifts back to the mean over the platforms used."""
     _, params = build(load_scenario("taobao"))
-    base = 0.0
     trust = jnp.asarray([[3.0, -2.0, 0.5]], jnp.float32)
     last_visit = jnp.asarray([[0, 0, 0]], jnp.int16)
     later = np.asarray(shopping.decayed_trust(trust, last_visit, jnp.int32(100), params))[0]
     keep = (1 - float(params.trust_decay)) ** 100
-    assert later == pytest.approx(base + (np.array([3.0, -2.0, 0.5]) - base) * keep, rel=1e-4)
+    general = (3.0 - 2.0 + 0.5) / 3
+    assert later == pytest.approx(general + (np.array([3.0, -2.0, 0.5]) - general) * keep, rel=1e-4)
+    # visited today: exactly what was learned
+    today = np.asarray(shopping.decayed_trust(trust, last_visit, jnp.int32(0), params))[0]
+    assert today == pytest.approx([3.0, -2.0, 0.5], rel=1e-6)
+
+
+def test_a_platform_never_used_is_expected_to_be_like_the_ones_known():
+    """No bonus for novelty: an untried platform gets the buyer's general trust, so a buyer
+    disappointed everywhere it shopped does not flock to a platform it has never seen."""
+    _, params = build(load_scenario("taobao"))
+    trust = jnp.asarray([[-0.6, 0.0, -0.2], [0.0, 0.0, 0.0]], jnp.float32)
+    last_visit = jnp.asarray([[5, NEVER, 5], [NEVER, NEVER, NEVER]], jnp.int16)
+    now = np.asarray(shopping.decayed_trust(trust, last_visit, jnp.int32(5), params))
+    assert now[0] == pytest.approx([-0.6, -0.4, -0.2], rel=1e-5)
+    assert now[1] == pytest.approx([0.0, 0.0, 0.0])  # no experience at all: no opinion
 
 
 def test_extremely_sensitive_buyers_keep_finite_logit_weights_with_exact_ratios():

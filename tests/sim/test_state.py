@@ -14,8 +14,8 @@ from twosided.sim.run import init_states
 from twosided.sim.state import HONEST, NON_SHIPPER, category_of
 
 
-def _state(overrides: dict):
-    sc = apply_overrides(load_scenario("taobao"), overrides)
+def _state(overrides: dict, preset: str = "taobao"):
+    sc = apply_overrides(load_scenario(preset), overrides)
     dims, params = build(sc)
     state = jax.tree_util.tree_map(
         lambda x: x[0], init_states(jnp.asarray([0], jnp.uint32), dims, params)
@@ -48,6 +48,21 @@ def test_seller_types_follow_the_home_platform_and_category_mix():
     # the other platforms keep the market's mix (90% honest by default)
     home_tb = listed[0] & ~listed[1] & ~listed[2]
     assert np.mean(honesty[home_tb] == HONEST) == pytest.approx(0.9, abs=0.04)
+
+
+def test_a_platform_opening_later_starts_with_only_its_own_sellers():
+    """Day-0 multi-homing is onto the platforms open on day 0; the late entrant of
+    ``pdd_entry`` starts with the few sellers whose home it is (signed up before launch)."""
+    dims, params, state = _state({"market.initial_sellers": 50}, preset="pdd_entry")
+    listed = np.asarray(state.sellers.listed)
+    entry_day = np.asarray(params.entry_day)
+    late = int(np.argmax(entry_day))
+    assert entry_day[late] > 0
+    share_on_late = listed[late][np.asarray(state.sellers.active)].mean()
+    assert 0 < share_on_late < 0.10  # its initial_seller_share is 0.05
+    # without the rule about 35% of the open platforms' sellers would be waiting there too
+    open_ = [p for p in range(len(entry_day)) if entry_day[p] == 0]
+    assert (listed[open_[0]] & listed[open_[1]]).mean() > 0.05  # multi-homing still happens
 
 
 def test_type_shares_must_sum_to_one_per_category():

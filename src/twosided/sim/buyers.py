@@ -15,7 +15,9 @@ where
            − fraud_penalty · [paid, got nothing, no refund]
            + protection_bonus · [claim refunded]
 
-and between visits trust fades toward 0 (``shopping.decayed_trust``); the platform's brand
+and between visits trust fades toward the buyer's general trust, its mean over the
+platforms it has used, which is also what it expects of a platform it has never used
+(``shopping.decayed_trust``); the platform's brand
 is a separate, standing term of platform choice. Because trust averages what happened to *this* buyer, a
 price-sensitive buyer's trust in a low-price platform ends up above a quality-sensitive
 buyer's, and the platform-choice logit then sends them to different rivals.

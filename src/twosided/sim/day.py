@@ -278,16 +278,23 @@ def step(
         },
     )
 
+    # listings that end or open at the revision are settled before entrants arrive, so a
+    # slot freed and taken again on the same day returns the leaver's deposit and charges
+    # the newcomer's deposit and fee
     before = sellers.listed
     sellers, multihomed = seller_behaviour.revise_due(k_rev, sellers, open_, day, dims, params)
     exits = exits + jnp.sum(before & ~sellers.listed, axis=1)
+    sellers = _open_listings(sellers, multihomed, params)
+    no_forfeit = jnp.zeros_like(before)
+    flows = _add_flows(flows, fees.listing_changes(before, sellers.listed, no_forfeit, params))
+    before = sellers.listed
     sessions_pc = jax.ops.segment_sum(online.astype(I32), s["market"], num_segments=G).reshape(P, C)
     sellers, entered = seller_behaviour.enter(
         k_entry, sellers, sessions_pc, open_, state.market.log_ref_price, dims, params
     )
     new = multihomed | entered
-    sellers = _open_listings(sellers, new, params)
-    flows = _add_flows(flows, fees.listing_changes(before, sellers.listed, jnp.zeros_like(new), params))
+    sellers = _open_listings(sellers, entered, params)
+    flows = _add_flows(flows, fees.listing_changes(before, sellers.listed, no_forfeit, params))
 
     # 8. ledger and metrics
     balances = ledger.post(state.balances, flows)
@@ -337,7 +344,13 @@ def _metrics(
         on, platform * 3 + segment, num_segments=P * 3
     ).reshape(P, 3)
     last = s["last_platform"].astype(I32)
-    switched = online & (last >= 0) & (last != platform)
+    # a buyer switched today when its last session today was on another platform than its
+    # last session before today: one count per buyer, from its last session of the day
+    order = jnp.arange(online.shape[0], dtype=I32)
+    latest = jnp.full((dims.buyers,), -1, I32).at[jnp.where(online, s["buyer"], dims.buyers)].max(
+        order, mode="drop"
+    )
+    switched = online & (latest[s["buyer"]] == order) & (last >= 0) & (last != platform)
     switch_index = jnp.where(
         switched, (jnp.maximum(last, 0) * P + platform) * 4 + s["last_harm"].astype(I32), P * P * 4
     )

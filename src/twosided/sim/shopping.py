@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from twosided.sim.draws import categorical
 from twosided.sim.params import F32, I32, Dims, Params
 from twosided.sim.ranking import Pages
+from twosided.sim.state import NEVER
 
 # the largest logit weight exp(u_j - u_0) kept as is: exp(80) ~ 5.5e34, so a page of up to
 # 100 listings sums to a finite float32 (max 3.4e38) however sensitive its buyer is
@@ -33,11 +34,24 @@ MAX_LOG_WEIGHT = 80.0
 def decayed_trust(
     trust: jax.Array, last_visit: jax.Array, day: jax.Array, params: Params
 ) -> jax.Array:
-    """Trust today: its value at the last visit, faded toward 0 (no opinion beyond the
-    brand) at ``trust_decay`` per day since (exponential forgetting, applied lazily)."""
+    """Trust today in each platform ``[S, P]``.
+
+    A buyer's *general* trust is the mean of what it learned on the platforms it has used
+    (0 before any experience): what it expects of online shopping. Trust in a platform
+    fades from its value at the last visit toward that general level at ``trust_decay``
+    per day since (exponential forgetting, applied lazily), and a platform never used is
+    expected to be like the others. So an untried or long-unused platform is neither
+    favoured nor penalised beyond its brand; a buyer leaves for it only when the platforms
+    it knows fall below what it expects (adaptive expectations, as in Erev & Roth 1998).
+    """
+    known = last_visit.astype(I32) > NEVER
+    n_known = jnp.sum(known, axis=-1, keepdims=True)
+    general = jnp.sum(jnp.where(known, trust, 0.0), axis=-1, keepdims=True) / jnp.maximum(
+        n_known, 1
+    ).astype(F32)
     days = jnp.maximum(day - last_visit.astype(I32), 0).astype(F32)
     keep = jnp.exp(days * jnp.log1p(-jnp.minimum(params.trust_decay, 0.999999)))
-    return trust * keep
+    return jnp.where(known, general + (trust - general) * keep, general)
 
 
 def platform_utilities(

@@ -191,7 +191,11 @@ def init_sellers(
     home = jax.random.categorical(k_home, home_logits, shape=(M,))
     honesty = draw_types(k_type, home, category, params)
     quality = draw_quality(k_q, honesty, params)
-    multi = jax.random.uniform(k_multi, (P, M)) < params.initial_platforms_share
+    # day-0 multi-homing is onto the platforms open on day 0; a platform that opens later
+    # starts with only the sellers whose home it is (they signed up before launch)
+    multi = (jax.random.uniform(k_multi, (P, M)) < params.initial_platforms_share) & (
+        params.entry_day <= 0
+    )[:, None]
     listed = (jnp.arange(P)[:, None] == home[None, :]) | multi
     screened = (honesty != HONEST)[None, :] & (
         jax.random.uniform(k_screen, (P, M)) < params.verification_rate[:, None]
