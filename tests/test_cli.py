@@ -310,6 +310,8 @@ BAD_ARGS = [
     (["run", "--days", "99999"], "--days: Input should be less than or equal to 32767"),
     (["run", "--seeds", "0"], "'--seeds'"),
     (["run", "--seed", "-1"], "'--seed'"),
+    (["run", "--seeds", "99999999999999999999999"], "--seeds 99,999,999,999,999,999,999,999: at most 10,000"),
+    (["run", "--seed", "2147483647", "--seeds", "2"], "the last seed would be 2,147,483,648"),
     (["run", "--bogus"], "No such option: --bogus"),
     (["run", "--out", "a_file"], "'--out'"),
     (["show", "no_such_preset"], "preset 'no_such_preset' not found"),

@@ -457,9 +457,9 @@ def roles_command(
 ) -> None:
     """Who is the customer and who is the user, from a business model's or a run's money."""
     if roles.is_business_model(target):
-        roles.show_roles(target, stdout)
+        roles.show_roles(target, stdout, with_probe=probe)  # --probe here: one-line error
         return
-    data = open_run(target, out)
+    data = load_run(roles.resolve_run(target, out))
     if probe:
         with stderr.status("running the probe (half the buyers)"):
             roles.show_roles(data, stdout, with_probe=True)

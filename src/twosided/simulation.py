@@ -13,7 +13,7 @@ import pandas as pd
 
 from twosided import memory
 from twosided import metrics as tables
-from twosided.scenario import Scenario, apply_overrides, load_scenario
+from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
 from twosided.sim.params import Dims, Params, build
 from twosided.sim.run import chunk_size, simulate_arrays
 from twosided.sim.state import State
@@ -55,6 +55,24 @@ class Result:
         return tables.summarize(self.daily, last_days)
 
 
+# seeds run together in one vmapped call (memory grows with them; the memory check refuses
+# far fewer on most machines), and the largest seed the scenario schema accepts
+MAX_SEEDS = 10_000
+MAX_SEED: int = next(m.le for m in Scenario.model_fields["seed"].metadata if hasattr(m, "le"))
+
+
+def check_seed_count(seeds: int, first: int, flag: str = "--seeds") -> None:
+    """Refuse more than ``MAX_SEEDS`` seeds, or seeds past the schema's largest seed."""
+    if seeds > MAX_SEEDS:
+        raise ScenarioError(f"{flag} {seeds:,}: at most {MAX_SEEDS:,} seeds in one run")
+    last = first + seeds - 1
+    if last > MAX_SEED:
+        raise ScenarioError(
+            f"{flag} {seeds:,}: from seed {first:,} the last seed would be {last:,}; "
+            f"seeds go up to {MAX_SEED:,}"
+        )
+
+
 def resolve_seeds(scenario: Scenario, seeds: int | Sequence[int] | None, seed: int | None) -> list[int]:
     """``seeds`` may be a count (consecutive seeds from ``seed`` or the scenario's) or a list."""
     first = scenario.seed if seed is None else seed
@@ -63,6 +81,7 @@ def resolve_seeds(scenario: Scenario, seeds: int | Sequence[int] | None, seed: i
     if isinstance(seeds, int):
         if seeds < 1:
             raise ValueError("seeds must be at least 1")
+        check_seed_count(seeds, first)
         return list(range(first, first + seeds))
     out = [int(s) for s in seeds]
     if not out:

@@ -68,6 +68,86 @@ def test_bad_vary_on_the_real_command_has_no_traceback(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--vary", "platforms.0.ranking.ads=1e400:1:2"], "START '1e400' is not a finite number"),
+        (["--vary", "platforms.0.ranking.ads=0:nan:2"], "STOP 'nan' is not a finite number"),
+        (["--vary", "platforms.0.ranking.ads=-1e308:1e308:3"], "too wide for floating point"),
+        (
+            ["--vary", "platforms.0.ranking.ads=0:1:100000000"],
+            "100,000,000 variants from STEPS alone; a sweep runs at most 10,000",
+        ),
+        (
+            ["--vary", "platforms.0.ranking.ads=0:1:200", "--vary", "platforms.0.ranking.price=0:1:60"],
+            "--vary: 12,000 variants (200 x 60); a sweep runs at most 10,000",
+        ),
+        (["--seeds", "100000000"], "--seeds 100,000,000: at most 10,000 seeds per variant"),
+        (["--seeds", "99999999999999999999999"], "at most 10,000 seeds per variant"),
+        (["--seed", "2147483647", "--seeds", "2"], "the last seed would be 2,147,483,648"),
+        (["--days", "100000"], "--days: Input should be less than or equal to 32767"),
+        (["--workers", "0"], "--workers 0: must be at least 1"),
+    ],
+)
+def test_bad_numbers_for_sweep_are_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flags: list[str], words: str
+) -> None:
+    status, out, err = in_process(capsys, "sweep", "taobao", *flags, "--out", str(tmp_path))
+    lines = err.strip().splitlines()
+    assert status == 2 and out == ""
+    assert len(lines) == 1 and words in lines[0], err
+    assert not tmp_path.joinpath("sweeps").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--years", "nan"], "--years nan: not a finite number of years"),
+        (["--years", "inf"], "--years inf: not a finite number of years"),
+        (["--years", "-inf"], "--years -inf: not a finite number of years"),
+        (["--years", "-1"], "--years -1: must be at least one day"),
+        (["--years", "0.001"], "--years 0.001: must be at least one day"),
+        (["--years", "1e300"], "--years 1e+300: at most 89.8 years (32,767 days)"),
+        (["--years", "90"], "--years 90: at most 89.8 years (32,767 days)"),
+        (["--points", "100000000"], "--points 100000000: 100,000,000 variants"),
+        (["--seeds", "100000000"], "--seeds 100,000,000: at most 10,000 seeds per variant"),
+        (["--workers", "0"], "--workers 0: must be at least 1"),
+    ],
+)
+def test_bad_numbers_for_the_study_are_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flags: list[str], words: str
+) -> None:
+    status, out, err = in_process(
+        capsys, "experiment", "whom-to-save", *flags, "--out", str(tmp_path)
+    )
+    lines = err.strip().splitlines()
+    assert status == 2 and out == ""
+    assert len(lines) == 1 and words in lines[0], err
+    assert not tmp_path.joinpath("sweeps").exists() and not tmp_path.joinpath("studies").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sweep", "taobao", "--vary", "platforms.0.ranking.ads=1e400:1:2"],
+        ["sweep", "taobao", "--vary", "platforms.0.ranking.ads=-1e308:1e308:3"],
+        ["experiment", "whom-to-save", "--years", "nan"],
+    ],
+)
+def test_bad_numbers_on_the_real_command_print_one_line_and_no_warnings(
+    tmp_path: Path, args: list[str]
+) -> None:
+    done = subprocess.run(
+        command(*args, "--out", str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("twosided: error: ") and "Warning" not in done.stderr
+
+
 def test_bad_executor_and_address_are_refused_before_anything_runs(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -111,11 +191,11 @@ def test_whom_to_save_runs_end_to_end_from_the_command_line(tmp_path: Path) -> N
             "--seeds",
             "2",
             "--years",
-            "1",
+            "0.5",
             "--points",
             "3",
             "--set",
-            "market.buyers=5000",
+            "market.buyers=3000",
             "--workers",
             "1",
             "--out",
@@ -130,13 +210,17 @@ def test_whom_to_save_runs_end_to_end_from_the_command_line(tmp_path: Path) -> N
     report = Path(done.stdout.split("Report:")[1].strip())
     html = report.read_text(encoding="utf-8")
     findings = [line[2:] for line in done.stdout.splitlines() if line.startswith("- ")]
-    assert len(findings) == 5 and "Where the answer changes" in findings[-1]
+    # per world: horizons, service fee, buyers and sellers, why; then competition
+    assert len(findings) == 9 and "Where the answer changes" in findings[-1]
+    assert sum("annual service fee is a lump sum" in f for f in findings) == 2
+    assert sum(f.startswith("Why, ") for f in findings) == 2
     for finding in findings:
         assert html_lib.escape(finding) in html
     summary = pd.read_csv(report.parent / "summary.csv")
     assert len(summary) == 6 and set(summary["world"]) == {"with rivals", "without rivals"}
     for column in (
         "revenue_first_quarter",
+        "revenue_first_quarter_ranked",
         "revenue_long_run",
         "revenue_cumulative",
         "buyer_share",
@@ -145,6 +229,9 @@ def test_whom_to_save_runs_end_to_end_from_the_command_line(tmp_path: Path) -> N
     ):
         assert {column, f"{column}_lo", f"{column}_hi"} <= set(summary.columns)
     assert (summary["revenue_cumulative"] >= summary["revenue_long_run"]).all()
+    fees = summary["revenue_first_quarter"] - summary["revenue_first_quarter_ranked"]
+    assert (fees >= summary["service_fee_day0"] - 0.01).all()  # day 0's fee is in the quarter
+    assert (summary["service_fee_day0"] > 0).all()
     assert summary["buyer_share"].between(0, 1).all()
     with Catalog(tmp_path) as catalog:
         rows = catalog.runs(kind="sweep")

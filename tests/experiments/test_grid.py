@@ -127,3 +127,44 @@ def test_a_changed_engine_gets_a_new_sweep_id(monkeypatch: pytest.MonkeyPatch) -
     assert len(real) == 64 and real == grid_module.engine_fingerprint()
     monkeypatch.setattr(grid_module, "engine_fingerprint", lambda: "edited engine")
     assert plan_sweep("taobao", **args).sweep_id != before
+
+
+def test_the_number_of_variants_is_capped_before_any_list_is_built() -> None:
+    from twosided.experiments.grid import MAX_VARIANTS
+
+    with pytest.raises(SweepError, match=f"a sweep runs at most {MAX_VARIANTS:,}"):
+        normalize_vary([f"{ADS}=0:1:{10**12}"])  # would need terabytes if built
+    just = [f"{ADS}=0:1:{MAX_VARIANTS}"]
+    assert len(grid(normalize_vary(just))) == MAX_VARIANTS
+    with pytest.raises(SweepError, match=r"--vary: 10,100 variants \(101 x 100\)"):
+        grid(normalize_vary({"a": list(range(101)), "b": "0:1:100"}))
+
+
+def test_seeds_are_capped_and_stay_within_the_schema() -> None:
+    from twosided.experiments.grid import MAX_SEED, MAX_SEEDS
+
+    with pytest.raises(SweepError, match=f"at most {MAX_SEEDS:,} seeds"):
+        plan_sweep("taobao", [], seeds=MAX_SEEDS + 1, days=5, overrides=SMALL)
+    with pytest.raises(SweepError, match=f"at most {MAX_SEEDS:,} per variant"):
+        plan_sweep("taobao", [], seeds=list(range(MAX_SEEDS + 1)), days=5, overrides=SMALL)
+    with pytest.raises(SweepError, match=f"seeds go up to {MAX_SEED:,}"):
+        plan_sweep("taobao", [], seeds=3, seed=MAX_SEED - 1, days=5, overrides=SMALL)
+    assert plan_sweep("taobao", [], seeds=2, seed=MAX_SEED - 1, days=5, overrides=SMALL).seeds == [
+        MAX_SEED - 1,
+        MAX_SEED,
+    ]
+
+
+@pytest.mark.parametrize("spec", [f"{ADS}=inf:1:3", f"{ADS}=0:-inf:3", f"{ADS}=nan:1:3"])
+def test_ranges_need_finite_ends(spec: str) -> None:
+    with pytest.raises(SweepError, match="is not a finite number"):
+        normalize_vary([spec])
+
+
+def test_a_range_too_wide_for_floating_point_fails_without_warnings() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(SweepError, match="too wide for floating point"):
+            normalize_vary([f"{ADS}=-1e308:1e308:3"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html as html_lib
 import math
 from pathlib import Path
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from twosided.experiments.grid import SweepError
-from twosided.experiments.page import write_page
+from twosided.experiments.page import number, write_page
 from twosided.experiments.whom_to_save import (
     CHART_IDS,
     MEASURES,
@@ -22,8 +23,13 @@ from twosided.experiments.whom_to_save import (
     study_html,
     buyer_value_budget,
     competition_finding,
+    fee_finding,
     horizon_finding,
+    leader,
     overtaking_day,
+    paired_gap,
+    users_finding,
+    why_finding,
     policy_variants,
     policy_weights,
     regime,
@@ -63,18 +69,40 @@ def test_policy_axis_runs_from_revenue_first_to_the_schema_default() -> None:
         policy_variants(1)
 
 
-def _fake_regime(name: str, revenue: callable, scenario: str = "synthetic") -> Regime:
-    """A regime from a synthetic daily table: revenue(t, day, seed) in cents per day."""
+Daily = Callable[[float, int, int], float]  # (policy t, day, seed) -> value
+
+
+def _flat(value: float) -> Daily:
+    return lambda t, day, seed: value
+
+
+FEE_CENTS = 50_000  # the synthetic incumbent's service fees, all charged on day 0
+
+
+def _fake_regime(
+    name: str,
+    revenue: Daily,
+    scenario: str = "synthetic",
+    buyers: Daily = lambda t, day, seed: 50 + 10 * t,
+    sellers: Daily = _flat(20),
+) -> Regime:
+    """A regime from a synthetic daily table: ``revenue`` is the ads revenue in cents per
+    day; the service fee (FEE_CENTS) falls on day 0 under every policy; ``buyers`` are the
+    monthly active buyers (of 100)."""
     rows = [
         {
             "policy": t,
             "seed": s,
             "day": d,
             "platform_id": 0,
-            "revenue_cents": revenue(t, d, s),
+            "revenue_ads_cents": revenue(t, d, s),
+            "revenue_commission_cents": 0,
+            "revenue_affiliate_cents": 0,
+            "revenue_service_fee_cents": FEE_CENTS if d == 0 else 0,
+            "revenue_cents": revenue(t, d, s) + (FEE_CENTS if d == 0 else 0),
             "consumer_surplus_cents": 100 * t,
-            "monthly_active_buyers": 50 + 10 * t,
-            "active_sellers": 20,
+            "monthly_active_buyers": buyers(t, d, s),
+            "active_sellers": sellers(t, d, s),
         }
         for t in POLICIES
         for s in SEEDS
@@ -95,14 +123,35 @@ def _steady_greed(t: float, day: int, seed: int) -> float:
     return 2_000 * (1 - t) + 1_000 + 10 * seed
 
 
+SHORT = range(0, 10)  # the synthetic run's first quarter (days 0-9); last quarter: 30-39
+
+
+def _user_first_wins_late(short_gap: Callable[[int], float]) -> Daily:
+    """User-first clearly earns most in the last quarter (by 500 or 250 yuan a day, the
+    same on every seed); in the first quarter revenue-first earns ``short_gap(seed)``
+    cents more in total than the others."""
+
+    def revenue(t: float, day: int, seed: int) -> float:
+        base = 10_000 + 1_000 * seed
+        if day in SHORT:
+            return base + (short_gap(seed) / len(SHORT) if t == 0 else 0)
+        return base + 50_000 * t * (day >= 20)
+
+    return revenue
+
+
+NOISY_GAP = {0: 96_200, 1: -90_100, 2: 100_800}.__getitem__  # +962, -901, +1,008 yuan
+REAL_GAP = {0: 96_200, 1: 90_100, 2: 100_800}.__getitem__
+
+
 def test_findings_follow_the_numbers() -> None:
     rivals = _fake_regime("with rivals", _fading_greed)
     alone = _fake_regime("without rivals", _steady_greed)
 
     text = horizon_finding(rivals)
     assert "in the first quarter (days 0-9) is highest under revenue-first ranking (t = 0)" in text
-    assert "in the last quarter (days 30-39) under user-first ranking (t = 1)" in text
-    assert "The answer changes with the horizon" in text and "larger than seed noise" in text
+    assert "in the last quarter (days 30-39) it is highest under user-first ranking (t = 1)" in text
+    assert "The answer changes with the horizon" in text
     day = overtaking_day(rivals, 0.0, 1.0)
     cum = np.cumsum([[_fading_greed(t, d, 0) for d in range(DAYS)] for t in (0.0, 1.0)], axis=1)
     ahead = cum[1] > cum[0]
@@ -111,13 +160,132 @@ def test_findings_follow_the_numbers() -> None:
     assert f"overtakes for good on day {day}" in text
 
     text = horizon_finding(alone)
-    assert "The same policy leads at both horizons" in text
+    assert "The same policy leads clearly at both horizons" in text
     assert "next best, the blend t = 0.5" in text
 
     both = competition_finding([rivals, alone])
     assert "long-run revenue the answer depends on competition" in both
     assert "user-first ranking (t = 1) with rivals" in both
     assert "revenue-first ranking (t = 0) without rivals" in both
+
+
+def test_a_short_run_gap_within_seed_noise_is_no_change_with_the_horizon() -> None:
+    """The reviewer's case: first-quarter gaps of +962, -901 and +1,008 yuan on three seeds."""
+    reg = _fake_regime("with rivals", _user_first_wins_late(NOISY_GAP))
+    gap = paired_gap(reg, "revenue_first_quarter", 0.0, 1.0)
+    assert gap.mean == pytest.approx((962 - 901 + 1008) / 3)
+    assert gap.lo < 0 < gap.hi and not gap.clear
+    first_quarter = leader(reg, "revenue_first_quarter")
+    assert first_quarter.best == 0.0 and not first_quarter.clear  # highest mean, but noise
+
+    text = horizon_finding(reg)
+    assert "first quarter (days 0-9) shows no clear difference" in text
+    assert "its highest mean is under revenue-first ranking (t = 0)" in text
+    assert "an interval that includes zero" in text
+    assert "The answer changes with the horizon" not in text
+    assert "do not show that the answer changes with the horizon" in text
+    # the long run is clear all the same
+    assert "last quarter (days 30-39) it is highest under user-first ranking (t = 1)" in text
+
+
+def test_a_short_run_gap_beyond_seed_noise_is_a_change_with_the_horizon() -> None:
+    reg = _fake_regime("with rivals", _user_first_wins_late(REAL_GAP))
+    assert leader(reg, "revenue_first_quarter").clear
+    text = horizon_finding(reg)
+    assert "first quarter (days 0-9) is highest under revenue-first ranking (t = 0)" in text
+    assert "The answer changes with the horizon" in text
+
+
+def test_a_leader_must_be_clear_of_every_other_policy() -> None:
+    """Clear of the runner-up is not enough: a policy further behind on average but noisier
+    may not be told apart from the leader."""
+
+    def revenue(t: float, day: int, seed: int) -> float:
+        if t == 0.5:
+            return 9_000  # second mean, every seed the same: clearly behind
+        if t == 0.0:
+            return 8_000 + 3_000 * (seed - 1)  # lowest mean, but noisy
+        return 10_000
+
+    lead = leader(_fake_regime("w", revenue), "revenue_long_run")
+    assert lead.best == 1.0 and lead.gaps[0].b == 0.5 and lead.gaps[0].clear
+    assert not lead.clear and [g.b for g in lead.tied] == [0.0]
+
+
+def _losing_buyers(t: float, day: int, seed: int) -> float:
+    """Revenue-first's buyers drift away from 80 to 50 (of 100); user-first's stay at 80."""
+    return 80 - 30 * (1 - t) * day / (DAYS - 1) + seed
+
+
+def test_why_with_rivals_weighs_buyers_lost_against_revenue_per_buyer() -> None:
+    # revenue-first earns 2 yuan a buyer a day against 1.5, but on fewer buyers
+    def revenue(t: float, day: int, seed: int) -> float:
+        return _losing_buyers(t, day, seed) * (200 - 50 * t)
+
+    sellers = lambda t, day, seed: 30 - 10 * (1 - t) * day / DAYS + seed  # noqa: E731
+    reg = _fake_regime("with rivals", revenue, buyers=_losing_buyers, sellers=sellers)
+    row = reg.summary.set_index("policy")
+    text = why_finding(reg)
+    share_q, share_l = row.loc[0.0, "buyer_share_first_quarter"], row.loc[0.0, "buyer_share"]
+    assert share_l < share_q
+    assert f"buyer share {share_q:.1%} in the first quarter → {share_l:.1%} in the last quarter" in text
+    assert "Revenue-first loses buyers (" in text and "and sellers (" in text
+    assert "earns more per buyer" in text
+    assert "does not make up for the buyers it loses" in text
+    assert "its last quarter revenue is" in text and "lower" in text
+
+    text = users_finding(reg)
+    assert "buyer share " + f"{row.loc[0.0, 'buyer_share']:.1%} → {row.loc[1.0, 'buyer_share']:.1%}" in text
+    assert "no clear difference" not in text.split(";")[0]
+
+
+def test_why_without_rivals_keeps_the_buyers_and_the_extra_revenue() -> None:
+    def buyers(t: float, day: int, seed: int) -> float:
+        return 99.7 + 0.1 * ((seed + round(4 * t)) % 3 - 1)  # noise, not the policy
+
+    def revenue(t: float, day: int, seed: int) -> float:
+        return buyers(t, day, seed) * (200 - 50 * t)
+
+    reg = _fake_regime("without rivals", revenue, buyers=buyers)
+    text = why_finding(reg)
+    assert "Revenue-first keeps as many buyers (no clear difference in buyer share" in text
+    assert "so it keeps its buyers and its extra ad and commission revenue" in text
+    assert "its last quarter revenue is" in text and "higher" in text
+    assert "buyer share 99.7% → 99.7% (no clear difference" in users_finding(reg)
+
+
+def test_the_service_fee_is_reported_apart_from_what_the_ranking_moves() -> None:
+    reg = _fake_regime("with rivals", _steady_greed)
+    row = reg.summary.set_index("policy")
+    assert row.loc[0.0, "service_fee_day0"] == FEE_CENTS / 100
+    assert row.loc[0.0, "revenue_first_quarter"] == pytest.approx(
+        row.loc[0.0, "revenue_first_quarter_ranked"] + FEE_CENTS / 100
+    )
+    text = fee_finding(reg)
+    share = FEE_CENTS / 100 / row.loc[0.0, "revenue_first_quarter"]
+    assert "lump sum" in text and "on day 0" in text and "500 yuan under every policy" in text
+    assert f"It is {share:.1%} of the incumbent's revenue in the first quarter" in text
+    assert "the ranking does not clearly move it" in text
+    ranked = number(row.loc[0.0, "revenue_first_quarter_ranked"])
+    assert (
+        "(ads, commission and affiliate) is highest under revenue-first ranking (t = 0) "
+        f"({ranked} yuan)" in text
+    )
+
+
+def test_competition_changes_the_answer_only_when_both_worlds_are_clear() -> None:
+    noisy = _fake_regime("with rivals", _user_first_wins_late(NOISY_GAP))
+    alone = _fake_regime("without rivals", _steady_greed)
+    text = competition_finding([noisy, alone])
+    assert "long-run revenue the answer depends on competition" in text  # both clear
+
+    def noise(t: float, day: int, seed: int) -> float:
+        """User-first has the highest mean by 50 cents a day, within seed noise."""
+        return 10_000 + 1_000 * ((seed + round(2 * t)) % 3) + 50 * t
+
+    text = competition_finding([_fake_regime("with rivals", noise), alone])
+    assert "depends on competition" not in text
+    assert "do not show that competition changes the answer" in text
 
 
 def test_report_escapes_scenario_names() -> None:

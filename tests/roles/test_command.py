@@ -5,6 +5,7 @@ probe); status 2 and one line on stderr, no traceback, for bad input."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,10 +54,28 @@ def test_run_folder_prints_roles(run_folder):
     assert "Taobao: customers and users" in out and "needs a probe run" in out
 
 
-def test_run_folder_with_probe_prints_elasticities(run_folder):
+def rows_of(out: str, role: str) -> list[str]:
+    """The 'why' cells of the rows of one role, in table order (each fits on one line)."""
+    return re.findall(rf"^│ {role}\s+│[^│]*│ (.*?)\s*│$", out, flags=re.MULTILINE)
+
+
+def test_run_folder_with_probe_prints_elasticities_and_the_base_runs_amounts(run_folder):
     status, out, _ = call(str(run_folder), with_probe=True)
     assert status == 0
     assert "elasticity" in out and "2 run(s), 2 seed(s)" in out
+    _, alone, _ = call(str(run_folder))
+    # the probe serves the elasticities only: who pays what, and alignment, are the run's
+    customers, alignments = rows_of(out, "customer"), rows_of(out, "alignment")
+    assert len(customers) == len(alignments) == 3
+    assert customers == rows_of(alone, "customer") and alignments == rows_of(alone, "alignment")
+
+
+def test_run_amounts_are_printed_in_yuan(run_folder):
+    _, out, _ = call(str(run_folder))
+    amounts = re.findall(r"\b(ads|commission|service_fee|revenue) ([\d,]+)(?![\d.])( yuan)?", out)
+    assert amounts and all(unit == " yuan" for *_, unit in amounts)
+    taobao = rows_of(out, "customer")[0]
+    assert re.search(r"service_fee [\d,]+ yuan, ads [\d,]+ yuan", taobao), taobao
 
 
 @pytest.mark.parametrize(
@@ -82,6 +101,12 @@ def test_unknown_target_exits_2(tmp_path):
 def test_folder_without_tables_exits_2(tmp_path):
     status, _, err = call(str(tmp_path))
     assert status == 2 and "not a run folder" in err
+
+
+def test_probe_of_a_business_model_exits_2():
+    status, out, err = call("mall", with_probe=True)
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "--probe" in err and "'mall' is a business-model file" in err
 
 
 # --------------------------------------------------------------------------- twosided roles
@@ -117,6 +142,22 @@ def test_twosided_roles_on_a_malformed_file_exits_2_with_one_line(tmp_path, caps
     assert status == 2 and out == ""
     assert err.count("\n") == 1
     assert err.startswith("twosided: error:") and "money.0.amount" in err
+
+
+def test_twosided_roles_with_probe_on_a_business_model_exits_2_with_one_line(capsys):
+    status, out, err = run_cli(capsys, "mall", "--probe")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "--probe" in err and "applies to runs only" in err
+
+
+def test_twosided_roles_on_a_folder_that_is_not_a_run_exits_2_naming_what_is_missing(
+    tmp_path, capsys
+):
+    (tmp_path / "daily.parquet").write_bytes(b"")
+    status, out, err = run_cli(capsys, str(tmp_path), "--out", str(tmp_path / "results"))
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert f"{tmp_path}: not a run folder (missing flows.parquet, scenario.toml)" in err
+    assert "catalog" not in err
 
 
 def test_twosided_roles_on_an_unknown_run_exits_2(tmp_path, capsys):

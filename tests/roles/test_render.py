@@ -70,6 +70,9 @@ def test_report_section_is_a_titled_escaped_html_body(base):
     assert "<td class=label>customer</td><td class=label>sellers</td>" in body
     assert "users&#x27; expense" in body  # text is escaped, never raw
     assert "alignment" in body and "1 run(s), 2 seed(s)" in body
+    # every amount carries its unit, in the report as in the terminal
+    assert re.search(r"of revenue [\d,]+ yuan, [\d,]+ yuan at users&#x27; expense", body)
+    assert not re.search(r"\d\.\d\d\)", body)  # no unitless two-decimal amounts
 
 
 def test_a_platform_without_revenue_says_so():

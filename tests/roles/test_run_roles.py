@@ -1,8 +1,9 @@
 """Roles from a run's ledger. On a taobao run pooled with its probe (the same scenario and
-seeds with half the buyers), the ledger alone names sellers as the incumbent's customers and
-buyers as its users, with an elasticity of seller payments to buyer sessions near one. The
-rule itself is checked on small hand-made ledgers: who pays decides the customers, and a
-non-paying group is a user only when the customers' payments follow its activity."""
+seeds with half the buyers), the ledger alone names sellers as every platform's customers
+and buyers as its users, with an elasticity of sellers' per-use payments to buyer sessions
+near one; the amounts shown are the base run's. The rule itself is checked on small
+hand-made ledgers: who pays decides the customers, and a non-paying group is a user only
+when the customers' per-use payments follow its activity, however lumpy their lump sums."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twosided.roles.alignment import alignment
 from twosided.roles.elasticity import log_log, t_quantile
-from twosided.roles.render import platform_rows
+from twosided.roles.render import follow_text, platform_rows
 from twosided.roles.run import (
     RunDataError,
+    _fit,
+    _periodic,
     derive_run_roles,
     platform_payments,
     probe,
@@ -61,9 +65,29 @@ def test_taobao_sellers_are_customers_and_buyers_users_from_the_ledger(base, pro
 
 def test_every_platform_is_paid_by_sellers_in_step_with_buyer_sessions(base, probed):
     roles = derive_run_roles([base, probed])
+    fees = {p.name: p.fees.service_fee_cents for p in base.scenario.platforms}
     for p in roles.platforms:
         assert p.customers == ("sellers",) and p.share("buyers") == 0.0, p.platform
-        assert 0.5 < p.follow("sellers", "buyers").elasticity.estimate < 1.5, p.platform
+        assert p.users == {"buyers": "follows"}, p.platform
+        follow = p.follow("sellers", "buyers")
+        assert follow.elasticity.positive, (p.platform, follow.describe())
+        assert 0.5 < follow.elasticity.estimate < 1.5, p.platform
+        assert set(follow.per_use) == {"ads", "commission", "affiliate"}, p.platform
+        assert "ads" in follow.carried_by, p.platform
+        # the annual service fee is shown but is not evidence either way
+        assert ("service_fee" in follow.left_out) == (fees[p.platform] > 0), p.platform
+
+
+def test_amounts_are_the_base_runs_and_agree_with_its_alignment(base, probed):
+    alone, pooled = derive_run_roles(base), derive_run_roles([base, probed])
+    revenue = {a.platform: a.revenue_cents for a in alignment(base.daily)}
+    for a, p in zip(alone.platforms, pooled.platforms, strict=True):
+        assert p.paid_cents == pytest.approx(a.paid_cents), p.platform
+        assert p.streams.keys() == a.streams.keys(), p.platform
+        for group, streams in p.streams.items():
+            assert streams == pytest.approx(a.streams[group]), (p.platform, group)
+        assert p.routed_cents == pytest.approx(a.routed_cents), p.platform
+        assert p.revenue_cents == pytest.approx(revenue[p.platform]), p.platform
 
 
 def test_one_run_names_users_by_the_route_of_the_money_only(base):
@@ -145,13 +169,49 @@ def test_payments_that_follow_buyers_make_them_users():
 
 def test_payments_that_ignore_buyers_do_not_make_them_users():
     runs = ledger({"payment_escrow": lambda s, r: 500 * s, "release": lambda s, r: 500 * s,
-                   "service_fee": lambda s, r: 20_000 * r.lognormal(0, 0.1)}, busy)
+                   "ads": lambda s, r: 20_000 * r.lognormal(0, 0.1)}, busy)
     p = derive_run_roles(runs).platforms[0]
     assert p.customers == ("sellers",)
     assert p.users == {}
     assert not p.follow("sellers", "buyers").elasticity.positive
     (neither,) = [row for row in platform_rows(p) if row[0] == "neither"]
     assert neither[1] == "buyers" and "elasticity" in neither[2]
+
+
+def lumpy_fee(s, rng):
+    """An annual fee: a large lump on a few days (when sellers list), whatever the traffic."""
+    return 500_000 * (rng.random() < 0.2)
+
+
+def test_lumpy_annual_fees_do_not_hide_per_use_payments_that_follow_buyers():
+    runs = ledger({"payment_escrow": lambda s, r: 500 * s, "release": lambda s, r: 500 * s,
+                   "ads": lambda s, r: 20 * s * r.lognormal(0, 0.1),
+                   "service_fee": lumpy_fee}, busy)
+    p = derive_run_roles(runs).platforms[0]
+    follow = p.follow("sellers", "buyers")
+    assert p.streams["sellers"]["service_fee"] > p.streams["sellers"]["ads"]
+    assert p.users == {"buyers": "follows"}
+    assert follow.per_use == ("ads",) and follow.left_out == ("service_fee",)
+    assert follow.elasticity.estimate == pytest.approx(1.0, abs=0.1)
+    # the fee on its own (and so all payments together) says nothing about buyers
+    assert not follow.by_stream["service_fee"].positive
+    everything = platform_payments(pd.concat(
+        [t.flows.assign(run=i) for i, t in enumerate(runs)], ignore_index=True))
+    daily = pd.concat([t.daily.assign(run=i) for i, t in enumerate(runs)], ignore_index=True)
+    total = _fit(_periodic(everything[everything["payer"] == "sellers"], "cents", "sum", 7, 14),
+                 _periodic(daily, "sessions", "sum", 7, 14))
+    assert not total.positive
+    assert "service_fee" in follow_text(follow) and "a lump sum" in follow_text(follow)
+
+
+def test_a_customer_paying_only_lump_sums_leaves_users_to_the_route_of_the_money():
+    runs = ledger({"payment_escrow": lambda s, r: 500 * s, "release": lambda s, r: 500 * s,
+                   "service_fee": lumpy_fee}, busy)
+    p = derive_run_roles(runs).platforms[0]
+    follow = p.follow("sellers", "buyers")
+    assert follow.elasticity is None and follow.per_use == ()
+    assert "pays only lump sums (service_fee" in follow.note
+    assert p.users == {"buyers": "route"}
 
 
 def test_escrow_money_paid_to_the_platform_is_the_buyers():

@@ -7,9 +7,11 @@ A spec names a scenario field by its override path and the values it takes:
 - ``key.path=V1,V2,...``: an explicit list (values read as TOML, bare words as strings);
 - ``key.path=V``: one value (the same for every variant).
 
-The grid is every combination of the varied values, the first key varying slowest. Every
-variant is validated against the scenario schema before anything runs, so a bad value fails
-at once with one line naming the flag and the field.
+The grid is every combination of the varied values, the first key varying slowest. A sweep
+has at most ``MAX_VARIANTS`` variants and ``MAX_SEEDS`` seeds per variant (checked before
+any list is built, so a typo such as ``0:1:100000000`` fails at once instead of hanging).
+Every variant is validated against the scenario schema before anything runs, so a bad value
+fails at once with one line naming the flag and the field.
 """
 
 from __future__ import annotations
@@ -18,18 +20,25 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from twosided import simulation
 from twosided.scenario import Scenario, ScenarioError, apply_overrides
 from twosided.store import engine_fingerprint
 
 # significant digits kept of a START:STOP:STEPS value (0.1 steps read 0.3, not 0.30000000000000004)
 _SIGNIFICANT_DIGITS = 12
-# the modules besides sim/ whose code decides a run's results
+# the most variants one sweep runs (each is validated up front, about 0.4 ms each)
+MAX_VARIANTS = 10_000
+# the most seeds per variant (they run together in one vmapped call)
+MAX_SEEDS = simulation.MAX_SEEDS
+# the largest seed the scenario schema accepts (``Scenario.seed``)
+MAX_SEED = simulation.MAX_SEED
 # keys that belong to the sweep itself, not to its variants
 _SWEEP_KEYS = {"days": "--days", "seed": "--seeds"}
 
@@ -70,7 +79,25 @@ def _number(raw: str, spec: str, what: str) -> int | float:
     value = parse_value(raw)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SweepError(f"--vary {spec!r}: {what} {raw.strip()!r} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SweepError(f"--vary {spec!r}: {what} {raw.strip()!r} is not a finite number")
     return value
+
+
+def check_variant_count(count: int, flag: str, detail: str = "") -> None:
+    """Refuse a sweep of more than ``MAX_VARIANTS`` variants (one line with both numbers)."""
+    if count > MAX_VARIANTS:
+        raise SweepError(
+            f"{flag}: {count:,} variants{detail}; a sweep runs at most {MAX_VARIANTS:,}"
+        )
+
+
+def check_seed_count(seeds: int, first: int, flag: str = "--seeds") -> None:
+    """Refuse more than ``MAX_SEEDS`` seeds, or seeds past the schema's largest seed."""
+    try:
+        simulation.check_seed_count(seeds, first, flag)
+    except ScenarioError as err:
+        raise SweepError(str(err).replace("in one run", "per variant")) from None
 
 
 def value_range(start: int | float, stop: int | float, steps: int) -> list[int | float]:
@@ -80,7 +107,12 @@ def value_range(start: int | float, stop: int | float, steps: int) -> list[int |
     if isinstance(start, int) and isinstance(stop, int) and (stop - start) % (steps - 1) == 0:
         step = (stop - start) // (steps - 1)
         return [start + i * step for i in range(steps)]
-    return [float(f"{v:.{_SIGNIFICANT_DIGITS}g}") for v in np.linspace(start, stop, steps)]
+    with np.errstate(all="raise"):
+        try:
+            values = np.linspace(start, stop, steps)
+        except FloatingPointError:
+            raise SweepError(f"range {start:g} to {stop:g}: too wide for floating point") from None
+    return [float(f"{v:.{_SIGNIFICANT_DIGITS}g}") for v in values]
 
 
 def parse_values(text: str, spec: str) -> list[Any]:
@@ -92,7 +124,12 @@ def parse_values(text: str, spec: str) -> list[Any]:
         count = _number(steps, spec, "STEPS")
         if not isinstance(count, int) or count < 1:
             raise SweepError(f"--vary {spec!r}: STEPS must be a whole number of at least 1")
-        return value_range(_number(start, spec, "START"), _number(stop, spec, "STOP"), count)
+        check_variant_count(count, f"--vary {spec!r}", " from STEPS alone")
+        low, high = _number(start, spec, "START"), _number(stop, spec, "STOP")
+        try:
+            return value_range(low, high, count)
+        except SweepError as err:
+            raise SweepError(f"--vary {spec!r}: {err}") from None
     if ":" in text and not text.strip().startswith(("[", '"', "'")):
         raise SweepError(f"--vary {spec!r}: expected key.path=START:STOP:STEPS")
     if text.strip().startswith("["):
@@ -144,8 +181,11 @@ def normalize_vary(vary: VarySpec) -> dict[str, list[Any]]:
 
 
 def grid(vary: Mapping[str, list[Any]]) -> list[Variant]:
-    """Every combination of the varied values (the first key varies slowest)."""
+    """Every combination of the varied values (the first key varies slowest); at most
+    ``MAX_VARIANTS`` of them."""
     keys = list(vary)
+    sizes = [len(vary[k]) for k in keys]
+    check_variant_count(math.prod(sizes), "--vary", f" ({' x '.join(map(str, sizes))})")
     combos = itertools.product(*(vary[k] for k in keys))
     return [
         Variant(index=i, labels=dict(zip(keys, combo)), overrides=dict(zip(keys, combo)))

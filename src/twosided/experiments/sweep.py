@@ -30,9 +30,12 @@ import pandas as pd
 
 from twosided.experiments.executors import Task, executor_session, run_tasks
 from twosided.experiments.grid import (
+    MAX_SEEDS,
     SweepError,
     Variant,
     VarySpec,
+    check_seed_count,
+    check_variant_count,
     grid,
     normalize_vary,
     resolve_variant,
@@ -122,6 +125,11 @@ def plan_variants(
     base = prepare(scenario, overrides, days)
     if not variants:
         variants = [Variant(index=0, labels={}, overrides={})]
+    check_variant_count(len(variants), "--vary")
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        check_seed_count(seeds, base.seed if seed is None else seed)
+    elif seeds is not None and len(seeds) > MAX_SEEDS:
+        raise SweepError(f"--seeds: {len(seeds):,} seeds; at most {MAX_SEEDS:,} per variant")
     try:
         seed_list = resolve_seeds(base, seeds, seed)
     except ValueError as err:

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from twosided.roles.elasticity import mean_interval
 from twosided.roles.errors import RolesError
+from twosided.roles.streams import LUMP_SUM_STREAMS, PER_USE_STREAMS
 
 ALIGNMENT_COLUMNS = (
     "revenue_cents",
@@ -73,6 +75,11 @@ class Alignment:
         return f"{self.alignment:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
 
+def _stream_sum(sums: pd.DataFrame, streams: Iterable[str]) -> pd.Series:
+    """The revenue of the named streams (their ``revenue_<stream>_cents`` columns), summed."""
+    return sum((sums[f"revenue_{s}_cents"] for s in streams), start=pd.Series(0, index=sums.index))
+
+
 def revenue_classes(daily: pd.DataFrame) -> pd.DataFrame:
     """Revenue by class per seed and platform (cents), summed over the days given."""
     missing = [c for c in ALIGNMENT_COLUMNS if c not in daily.columns]
@@ -83,12 +90,10 @@ def revenue_classes(daily: pd.DataFrame) -> pd.DataFrame:
     part = np.where(due > 0, sums["commission_misaligned_cents"] / due.where(due > 0, 1.0), 0.0)
     commission_misaligned = sums["revenue_commission_cents"] * part
     at_expense = sums["revenue_ads_misaligned_cents"] + commission_misaligned
-    with_users = (
-        sums["revenue_ads_cents"] - sums["revenue_ads_misaligned_cents"]
-        + sums["revenue_commission_cents"] - commission_misaligned
-        + sums["revenue_affiliate_cents"]
-    )
-    fixed = sums["revenue_service_fee_cents"] + sums["revenue_forfeits_cents"]
+    # per-use streams (ads, commission, affiliate fees) are earned with or at the expense of
+    # users; lump sums (service fees, forfeits) are fixed (twosided.roles.streams)
+    with_users = _stream_sum(sums, PER_USE_STREAMS) - at_expense
+    fixed = _stream_sum(sums, LUMP_SUM_STREAMS)
     revenue = sums["revenue_cents"].astype(float)
     return pd.DataFrame(
         {

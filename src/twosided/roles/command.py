@@ -14,7 +14,14 @@ from twosided.roles.alignment import alignment
 from twosided.roles.business import derive_roles, example_names, load_business_model
 from twosided.roles.errors import RolesError
 from twosided.roles.render import business_renderable, run_renderable
-from twosided.roles.run import derive_run_roles, probe, run_data
+from twosided.roles.run import (
+    RUN_TABLES,
+    SCENARIO_FILE,
+    check_run_folder,
+    derive_run_roles,
+    probe,
+    run_data,
+)
 from twosided.store import DEFAULT_ROOT, Catalog, StoreError
 
 USAGE_ERROR = 2
@@ -29,10 +36,14 @@ def is_business_model(target: str) -> bool:
 
 
 def resolve_run(target: str, root: Path | str = DEFAULT_ROOT) -> Path:
-    """A run folder from a folder path or a run id (or unique prefix) in the catalog."""
+    """A run folder from a folder path or a run id (or unique prefix) in the catalog.
+
+    A folder is taken as a run folder, never as a run id: one that lacks a run's tables or
+    its scenario is "not a run folder", with the missing files named (``RunDataError``).
+    """
     path = Path(target)
     if path.is_dir():
-        return path
+        return check_run_folder(path, (*RUN_TABLES, SCENARIO_FILE))
     if not (Path(root) / "catalog.duckdb").exists():
         raise StoreError(f"'{target}' is neither a business-model file, a run folder nor a run id")
     with Catalog(root, read_only=True) as catalog:
@@ -54,6 +65,11 @@ def show_roles(
     identified. Raises ``RolesError`` or ``StoreError`` (one line) on bad input.
     """
     if isinstance(target, str) and is_business_model(target):
+        if with_probe:
+            raise RolesError(
+                f"--probe: '{target}' is a business-model file; the probe reruns a run with "
+                "half the buyers, so it applies to runs only"
+            )
         console.print(business_renderable(derive_roles(load_business_model(target))))
         return
     run = resolve_run(target, root) if isinstance(target, str) else target

@@ -18,13 +18,17 @@ from rich.text import Text
 from twosided.roles.alignment import Alignment, AlignmentError, alignment
 from twosided.roles.business import BusinessRoles, Reason
 from twosided.roles.run import GROUPS, Follow, PlatformRoles, RunRoles, derive_run_roles
+from twosided.roles.streams import why_left_out
 
-CENTS_PER_UNIT = 100
+# a run's ledger is in cents of yuan (as the report shows it: twosided.report.outcomes,
+# which imports this module, so the unit is named here too)
+CENTS_PER_YUAN = 100
+RUN_CURRENCY = "yuan"
 
 
 def money(cents: float) -> str:
-    """Cents as currency units with thousands separators (``1,234.56``)."""
-    return f"{cents / CENTS_PER_UNIT:,.2f}"
+    """A run's cents as whole yuan with thousands separators and the unit (``1,235 yuan``)."""
+    return f"{cents / CENTS_PER_YUAN:,.0f} {RUN_CURRENCY}"
 
 
 def _amount(value: float) -> str:
@@ -108,17 +112,26 @@ def business_renderable(roles: BusinessRoles) -> RenderableType:
 # --------------------------------------------------------------------------- runs
 
 
+def _stream_figure(f: Follow, stream: str) -> str:
+    e = f.by_stream.get(stream)
+    return f"{stream} {e.describe() if e is not None else 'n/a'}"
+
+
 def follow_text(f: Follow) -> str:
-    """How one group's payments follow another's activity, with the figures."""
+    """How one group's per-use payments follow another's activity, with the figures: the
+    elasticity, each per-use stream's own, which of them carry the evidence on their own,
+    and the lump sums left out (with their own figures, and why)."""
     if f.elasticity is None:
         return f"{f.payer}' payments vs {f.activity_label}: {f.note}"
     e = f.elasticity
-    streams = ", ".join(
-        f"{s} {v.describe() if v is not None else 'n/a'}" for s, v in f.by_stream.items()
-    )
+    left_out = "; ".join(f"{_stream_figure(f, s)} ({why_left_out(s)})" for s in f.left_out)
+    left = f"; not counted: {left_out}" if left_out else ""
+    streams = ", ".join(_stream_figure(f, s) for s in f.per_use)
+    carried = ", ".join(f.carried_by) or "none on its own"
     return (
-        f"{f.payer}' payments vs {f.activity_label}: elasticity {e.describe()} "
-        f"({e.level:.0%} interval over {e.seeds} seeds; by stream: {streams})"
+        f"{f.payer}' per-use payments ({', '.join(f.per_use)}) vs {f.activity_label}: "
+        f"elasticity {e.describe()} ({e.level:.0%} interval over {e.seeds} seeds; by stream: "
+        f"{streams}; following on their own: {carried}){left}"
     )
 
 

@@ -10,12 +10,18 @@ sellers). From these alone, per platform:
   money; deposits: sellers' money) is traced back to the groups that funded that account,
   in proportion to what each put in over the run. A group is a **customer** when it pays
   at least ``min_customer_share`` of the platform's revenue.
-* **Whose activity the payments follow.** The elasticity of each group's payments to the
-  other group's activity, over periods of ``period_days`` days after ``warmup_days``, within
-  each seed and with a fixed effect per period, combined over seeds with a t interval
-  (:mod:`twosided.roles.elasticity`). A group that is not a customer is a **user** when a
-  customer's payments rise with its activity: the whole interval lies above zero. A group
-  that pays nothing has no payment elasticity: it pays nothing, whatever the other side does.
+* **Whose activity the payments follow.** The elasticity of each group's *per-use*
+  payments (charged per click or sale: :mod:`twosided.roles.streams`) to the other group's
+  activity, over periods of ``period_days`` days after ``warmup_days``, within each seed and
+  with a fixed effect per period, combined over seeds with a t interval
+  (:mod:`twosided.roles.elasticity`). Lump sums (annual service fees, forfeited deposits)
+  are charged whatever the traffic of the days around them, so they are shown, each with
+  its own figure, but left out: a seller's annual fee can follow buyers only across years.
+  A group that is not a customer is a **user** when a customer's per-use payments rise
+  with its activity: the whole interval lies above zero. A group that pays nothing has no
+  payment elasticity: it pays nothing, whatever the other side does.
+* **Amounts** (who pays how much, through which streams) are those of the first run given,
+  the base: pooled runs after it (a probe) serve only the elasticities.
 
 The two sides are buyers (the ``households`` account; activity: shopping sessions) and
 sellers (the ``sellers`` account; activity: active sellers). Suppliers and affiliates are
@@ -43,6 +49,7 @@ import pandas as pd
 
 from twosided.roles.elasticity import Elasticity, log_log
 from twosided.roles.errors import RolesError
+from twosided.roles.streams import is_per_use, why_left_out
 from twosided.scenario import Scenario, ScenarioError, load_scenario
 from twosided.sim.ledger import REVENUE_STREAMS
 from twosided.simulation import Result, simulate
@@ -99,10 +106,20 @@ def _stream_names() -> dict[str, tuple[str, int]]:
     return out
 
 
-def _read_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    missing = [n for n in ("daily.parquet", "flows.parquet") if not (folder / n).is_file()]
+RUN_TABLES = ("daily.parquet", "flows.parquet")  # what the roles are derived from
+
+
+def check_run_folder(folder: Path | str, needs: Sequence[str] = RUN_TABLES) -> Path:
+    """The folder, if it holds the files ``needs`` names; else a one-line ``RunDataError``."""
+    folder = Path(folder)
+    missing = [n for n in needs if not (folder / n).is_file()]
     if missing:
         raise RunDataError(f"{folder}: not a run folder (missing {', '.join(missing)})")
+    return folder
+
+
+def _read_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    check_run_folder(folder)
     return pd.read_parquet(folder / "daily.parquet"), pd.read_parquet(folder / "flows.parquet")
 
 
@@ -197,13 +214,26 @@ class Follow:
     payer: str
     activity_of: str
     activity_label: str
-    elasticity: Elasticity | None
-    by_stream: dict[str, Elasticity | None]  # the payer's revenue streams, each on its own
+    elasticity: Elasticity | None  # of the payer's per-use payments, summed
+    per_use: tuple[str, ...]  # the payer's per-use streams: what the elasticity is measured on
+    by_stream: dict[str, Elasticity | None]  # every stream the payer pays, each on its own
     note: str  # why there is no figure, when there is none
 
     def describe(self) -> str:
         """The figure, or why there is none."""
         return self.elasticity.describe() if self.elasticity is not None else self.note
+
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        """The payer's streams not in the elasticity (lump sums), in ``by_stream`` order."""
+        return tuple(s for s in self.by_stream if s not in self.per_use)
+
+    @property
+    def carried_by(self) -> tuple[str, ...]:
+        """The per-use streams that follow the activity on their own (interval above 0)."""
+        return tuple(
+            s for s in self.per_use if (e := self.by_stream.get(s)) is not None and e.positive
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,7 +241,7 @@ class PlatformRoles:
     """The derived roles on one platform, with the figures that justify them."""
 
     platform: str
-    revenue_cents: float  # amounts in cents over a run, mean over the runs and seeds pooled
+    revenue_cents: float  # amounts in cents over the base run (the first given), mean per seed
     paid_cents: dict[str, float]  # payer (group name or account) -> cents
     streams: dict[str, dict[str, float]]  # payer -> revenue stream -> cents
     follows: tuple[Follow, ...]
@@ -274,9 +304,14 @@ def _fit(paid: pd.Series, activity: pd.Series) -> Elasticity | None:
     )
 
 
-def _note(paid_total: float, runs: int, observations: int) -> str:
+def _note(
+    paid_total: float, per_use_total: float, left_out: Sequence[str], runs: int, observations: int
+) -> str:
     if paid_total <= 0:
         return "pays nothing"
+    if per_use_total <= 0:
+        sums = "; ".join(f"{s}: {why_left_out(s)}" for s in left_out)
+        return f"pays only lump sums ({sums}), which can follow activity only across years"
     if observations == 0:
         return "too few days for an elasticity (it needs one period after the warm-up)"
     if runs < 2:
@@ -291,16 +326,19 @@ def _follow(
     how = "sum" if other.activity_is_flow else "mean"
     activity = _periodic(daily, other.activity, how, period_days, warmup)
     mine = pay[pay["payer"] == payer.account]
-    total = _fit(_periodic(mine, "cents", "sum", period_days, warmup), activity)
     by_stream = {
         stream: _fit(_periodic(part, "cents", "sum", period_days, warmup), activity)
         for stream, part in mine.groupby("stream")
         if part["cents"].sum() != 0
     }
+    per_use = tuple(s for s in by_stream if is_per_use(s))
+    used = mine[mine["stream"].isin(per_use)]
+    total = _fit(_periodic(used, "cents", "sum", period_days, warmup), activity)
     note = "" if total is not None else _note(
-        float(mine["cents"].sum()), daily["run"].nunique(), len(activity)
+        float(mine["cents"].sum()), float(used["cents"].sum()),
+        [s for s in by_stream if s not in per_use], daily["run"].nunique(), len(activity),
     )
-    return Follow(payer.name, other.name, other.activity_label, total, by_stream, note)
+    return Follow(payer.name, other.name, other.activity_label, total, per_use, by_stream, note)
 
 
 def _user_evidence(
@@ -321,19 +359,24 @@ def _user_evidence(
     return None
 
 
+BASE_RUN = 0  # the first run given: the one whose amounts are shown
+
+
 def _platform_roles(
     name: str, daily: pd.DataFrame, pay: pd.DataFrame, route: pd.DataFrame, period_days: int,
     warmup: int, min_share: float,
 ) -> PlatformRoles:
-    series = len(daily[["run", "seed"]].drop_duplicates())  # amounts: mean per run and seed
-    pay = pay.assign(group=pay["payer"].map(_group_of), cents=pay["cents"] / series)
-    paid = pay.groupby("group")["cents"].sum()
+    """One platform's roles; ``route`` is the base run's, ``pay`` and ``daily`` every run's."""
+    seeds = daily.loc[daily["run"] == BASE_RUN, "seed"].nunique()  # amounts: mean per seed
+    base = pay[pay["run"] == BASE_RUN]
+    base = base.assign(group=base["payer"].map(_group_of), cents=base["cents"] / seeds)
+    paid = base.groupby("group")["cents"].sum()
     streams = {
         g: {s: float(c) for s, c in part.groupby("stream")["cents"].sum().items() if c != 0}
-        for g, part in pay.groupby("group")
+        for g, part in base.groupby("group")
     }
     routed = {
-        (_group_of(r.source), _group_of(r.destination)): float(r.cents) / series
+        (_group_of(r.source), _group_of(r.destination)): float(r.cents) / seeds
         for r in route.itertuples()
         if r.cents != 0
     }
@@ -369,11 +412,12 @@ def derive_run_roles(
 
     ``runs``: a ``twosided.Result``, a run folder (with ``daily.parquet`` and
     ``flows.parquet``), or a list of them with the same platforms, pooled: for the users,
-    a run and its :func:`probe` (the same scenario and seeds with fewer buyers).
+    a run and its :func:`probe` (the same scenario and seeds with fewer buyers). The amounts
+    are the first run's (the base); the others serve only the elasticities.
     """
     data = run_data(runs)
     pay = platform_payments(data.flows)
-    route = routes(data.flows)
+    route = routes(data.flows[data.flows["run"] == BASE_RUN])
     days = int(data.daily.groupby("run")["day"].max().min()) + 1
     periods = max(0, (days - warmup_days) // period_days)
     platforms = tuple(
