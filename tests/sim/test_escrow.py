@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from twosided.scenario import load_scenario
+from twosided.scenario import apply_overrides, load_scenario
 from twosided.sim import escrow
 from twosided.sim.params import build
 from twosided.sim.state import COUNTERFEITER, HONEST, NON_SHIPPER, OF, TERMINAL_STATES
@@ -91,3 +91,124 @@ def test_stricter_governance_sends_fewer_orders_to_harmful_sellers():
     share_lax = lax["harmful_orders"] / lax["orders"]
     share_strict = strict["harmful_orders"] / strict["orders"]
     assert (share_strict < 0.5 * share_lax).all(), (share_lax, share_strict)
+
+
+# --------------------------------------------------------------------------- order_fates in closed form
+
+N_ORDERS = 60_000  # binomial shares below are within 0.01 at this size (about 4 sigma)
+PRICE = 5000
+_order_fates = jax.jit(escrow.order_fates)  # one compile serves every policy below
+
+
+def _fates(policy: dict, honesty_type: int, n: int = N_ORDERS, seed: int = 1) -> dict[str, np.ndarray]:
+    """The paths of ``n`` orders of one honesty type on the one platform of ``no_escrow``
+    with its escrow section (enabled, dispute_policy, ...) changed as ``policy`` says."""
+    scenario = apply_overrides(
+        load_scenario("no_escrow"), {f"platforms.0.escrow.{k}": v for k, v in policy.items()}
+    )
+    _, params = build(scenario)
+    u = jax.random.uniform(jax.random.key(seed), (n, 5))
+    honesty = jnp.full(n, honesty_type, jnp.int8)
+    delivered = 0.85 if honesty_type == HONEST else (0.15 if honesty_type == COUNTERFEITER else 0.0)
+    fate = _order_fates(
+        u, honesty, jnp.zeros(n, jnp.int32), jnp.zeros(n, jnp.int32),
+        jnp.full(n, PRICE, jnp.int64), jnp.full(n, 0.85), jnp.full(n, delivered), params,
+    )
+    book = np.asarray(fate["book"])
+    out = {name: book[:, OF[name]] for name in OF}
+    out["params"] = params
+    return out
+
+
+def _rate(x: np.ndarray) -> float:
+    return float(np.mean(x))
+
+
+EVIDENCE = {"enabled": True, "dispute_policy": "evidence"}
+
+
+def test_perfect_evidence_rejects_exactly_the_false_claims():
+    # honest sellers: every claim is false, and a perfect judge rejects every one of them
+    honest = _fates({**EVIDENCE, "evidence_accuracy": 1.0}, HONEST)
+    assert honest["claims"].sum() > 0
+    assert (honest["false_claims"] == honest["claims"]).all()
+    assert (honest["claim_rejected"] == honest["claims"]).all()
+    assert honest["refunded"].sum() == 0 and honest["seller_loss_cents"].sum() == 0
+    # non-shippers: every claim is valid (escrow files one for every missing parcel) and upheld
+    fraud = _fates({**EVIDENCE, "evidence_accuracy": 1.0}, NON_SHIPPER)
+    assert (fraud["claims"] == 1).all() and (fraud["refunded"] == 1).all()
+    assert fraud["false_claims"].sum() == 0 and fraud["fraud_loss_cents"].sum() == 0
+
+
+@pytest.mark.parametrize("accuracy", [0.9, 0.6])
+def test_evidence_errors_uphold_false_claims_and_reject_true_ones_at_one_minus_accuracy(accuracy):
+    policy = {**EVIDENCE, "evidence_accuracy": accuracy}
+    honest = _fates(policy, HONEST)
+    false_claim_rate = float(honest["params"].false_claim_rate)
+    claims = honest["claims"] == 1
+    assert _rate(claims) == pytest.approx(false_claim_rate, abs=0.003)
+    # a false claim is upheld (the seller pays) with the judge's error rate
+    assert _rate(honest["refunded"][claims]) == pytest.approx(1 - accuracy, abs=0.04)
+    assert (honest["seller_loss_cents"] == honest["refunded"] * PRICE).all()
+    # every missing parcel becomes a claim under escrow; the judge wrongly rejects 1 - accuracy
+    # of them and the buyer loses the price
+    fraud = _fates(policy, NON_SHIPPER)
+    assert _rate(fraud["claim_rejected"]) == pytest.approx(1 - accuracy, abs=0.01)
+    assert _rate(fraud["fraud_loss_cents"]) == pytest.approx((1 - accuracy) * PRICE, rel=0.05)
+    assert (fraud["fraud_loss_cents"] == fraud["claim_rejected"] * PRICE).all()
+
+
+def test_lower_evidence_accuracy_costs_buyers_and_honest_sellers_more():
+    def losses(accuracy: float) -> tuple[int, int]:
+        policy = {**EVIDENCE, "evidence_accuracy": accuracy}
+        return (_fates(policy, NON_SHIPPER)["fraud_loss_cents"].sum(),
+                _fates(policy, HONEST)["seller_loss_cents"].sum())
+
+    fraud, seller = zip(*(losses(a) for a in (1.0, 0.9, 0.7, 0.5)))
+    assert fraud[0] == 0 and seller[0] == 0
+    assert list(fraud) == sorted(fraud) and len(set(fraud)) == 4, fraud
+    assert list(seller) == sorted(seller) and len(set(seller)) == 4, seller
+
+
+def test_buyer_first_upholds_every_claim_whatever_the_accuracy():
+    honest = _fates({"enabled": True, "dispute_policy": "buyer_first", "evidence_accuracy": 0.0}, HONEST)
+    assert (honest["refunded"] == honest["claims"]).all() and honest["claims"].sum() > 0
+    assert (honest["seller_loss_cents"] == honest["claims"] * PRICE).all()
+
+
+@pytest.mark.parametrize("recovery", [0.0, 0.1, 0.5, 1.0])
+def test_without_escrow_buyers_recover_a_non_shippers_take_only_at_the_recovery_rate(recovery):
+    fraud = _fates({"enabled": False, "recovery_rate": recovery}, NON_SHIPPER)
+    p = fraud["params"]
+    claim = float(p.claim_if_not_delivered)
+    # no tracking record forces a claim: the buyer claims with its own chance, and the
+    # seller is made to pay back with the recovery rate
+    assert _rate(fraud["claims"]) == pytest.approx(claim, abs=0.01)
+    assert _rate(fraud["refunded"]) == pytest.approx(claim * recovery, abs=0.01)
+    assert _rate(fraud["fraud_loss_cents"]) == pytest.approx(
+        (1 - claim * recovery) * PRICE, abs=0.01 * PRICE
+    )
+    assert (fraud["fraud_loss_cents"] + fraud["refund_cents"] == PRICE).all()
+    # nothing is held: the seller was paid at once, a refund comes back from the seller
+    assert fraud["release_cents"].sum() == 0
+    assert (fraud["refund_cents"] == fraud["refunded"] * PRICE).all()
+    # a parcel that never came is never confirmed by its buyer
+    assert fraud["confirmed"].sum() == 0
+
+
+def test_without_escrow_every_order_still_ends_in_exactly_one_terminal_state():
+    for honesty_type in (HONEST, COUNTERFEITER, NON_SHIPPER):
+        f = _fates({"enabled": False, "recovery_rate": 0.3}, honesty_type, n=20_000)
+        terminal = sum(f[name] for name in TERMINAL_STATES)
+        assert (terminal == 1).all()
+        # a claim ends refunded or rejected; an order without a claim is confirmed either way
+        assert ((f["refunded"] + f["claim_rejected"]) == f["claims"]).all()
+        assert f["release_cents"].sum() == 0
+
+
+def test_without_escrow_false_claims_cost_honest_sellers_only_what_is_recovered():
+    honest = _fates({"enabled": False, "recovery_rate": 0.5}, HONEST)
+    claims = honest["claims"] == 1
+    assert _rate(claims) == pytest.approx(float(honest["params"].false_claim_rate), abs=0.003)
+    assert _rate(honest["refunded"][claims]) == pytest.approx(0.5, abs=0.05)
+    assert (honest["seller_loss_cents"] == honest["refunded"] * PRICE).all()

@@ -18,9 +18,24 @@ PRESETS = twosided.preset_names()
 DAYS = 90
 
 
-@pytest.fixture(scope="module", params=PRESETS)
+# taobao with every money stream moving: one platform without escrow (direct payment,
+# refunds from sellers), evidence disputes that reject true claims (buyers' fraud losses),
+# strict detection with false positives (forfeits, to buyers and to a platform)
+AUDITED = {
+    "market.buyers": 20_000,
+    "platforms.0.governance.false_positive_rate": 0.01,
+    "platforms.1.governance.detection_rate": 0.05,
+    "platforms.1.governance.forfeit_to": "platform",
+    "platforms.2.escrow.enabled": False,
+    "platforms.2.escrow.recovery_rate": 0.5,
+}
+RUNS = {**{name: (name, None) for name in PRESETS}, "audited": ("taobao", AUDITED)}
+
+
+@pytest.fixture(scope="module", params=list(RUNS))
 def preset_run(request) -> twosided.Result:
-    return cached_run(request.param, DAYS, seeds=2)
+    name, overrides = RUNS[request.param]
+    return cached_run(name, DAYS, seeds=2, overrides=overrides)
 
 
 def test_post_moves_each_amount_from_source_to_destination():
@@ -97,3 +112,27 @@ def test_money_actually_moves(preset_run):
     d = preset_run.daily
     assert d["gmv_cents"].sum() > 0 and d["revenue_cents"].sum() > 0
     assert d["orders"].sum() > 0
+
+
+def test_every_stream_moves_in_the_audited_run():
+    run = cached_run("taobao", DAYS, seeds=2, overrides=AUDITED)
+    moved = run.flows.groupby(["seed", "stream"])["cents"].sum().unstack(fill_value=0)
+    moved = moved.reindex(columns=list(ledger.STREAMS), fill_value=0)
+    # the fee year ends on day 364, after this run: only then are service fees refunded
+    expected = [s for s in ledger.STREAMS if s != "service_fee_refund"]
+    assert (moved[expected] > 0).all().all(), moved[expected].T
+    totals = run.daily.groupby(["seed", "platform"]).sum(numeric_only=True)
+    for column in ("refunds_cents", "claims", "false_claims", "deposits_forfeited_cents",
+                   "sellers_entered", "sellers_exited"):
+        assert (totals[column] > 0).all(), column
+    # buyers lose money to fraud where claims can fail (evidence disputes, no escrow), and
+    # not under escrow with buyer-first claims
+    fraud = totals["fraud_loss_cents"]
+    assert (fraud.xs(run.platforms[0], level="platform") > 0).all()
+    assert (fraud.xs(run.platforms[1], level="platform") == 0).all()
+    assert fraud.xs(run.platforms[2], level="platform").sum() > 0
+    # the platform that keeps forfeits earns them; the others pay them to buyers
+    kept = totals.xs(run.platforms[1], level="platform")
+    assert (kept["revenue_forfeits_cents"] == kept["deposits_forfeited_cents"]).all()
+    for name in (run.platforms[0], run.platforms[2]):
+        assert (totals.xs(name, level="platform")["revenue_forfeits_cents"] == 0).all()
