@@ -3,7 +3,7 @@ read in a fixed order (fraud, then quality unless refunded, then price); bargain
 compare prices across platforms more often, in proportion to their price sensitivity; over
 a run ratings reveal harmful sellers, so buyers send them a falling share of orders, and
 fake reviews slow that learning; and switches between platforms are recorded with the
-harm that drove them."""
+harm that drove them, once per buyer and day."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import twosided
 from twosided.scenario import apply_overrides, load_scenario
 from twosided.sim import buyers, day, ranking
 from twosided.sim.params import build
@@ -161,3 +162,31 @@ def test_switches_are_recorded_with_the_harm_that_drove_them(harm):
     assert (harmed[harm] > base[harm]).all(), (base, harmed)
     if harm == "fraud":  # base has almost no fraud (escrow): the reason must jump
         assert (harmed[harm] > 10 * base[harm]).all() and (harmed[harm] > 0.1).all()
+
+
+# --------------------------------------------------------------------------- switches per buyer
+
+
+def test_a_switch_is_counted_once_per_buyer_from_its_last_session_of_the_day():
+    """Recounted from the session log: a buyer switched on a day when its last session that
+    day (the highest session index) was on another platform than its last session before;
+    however many sessions it had, it counts once, on the route (from, to)."""
+    overrides = {
+        "market.buyers": 1500,
+        "market.sessions_per_buyer_per_day": 1.5,  # many buyers shop several times a day
+        "buyers.switching_cost": 0.0,
+    }
+    r = twosided.simulate("taobao", days=12, seeds=1, overrides=overrides, log_sessions=True)
+    log = r.sessions.drop_duplicates(["day", "session"])[["day", "session", "buyer", "platform"]]
+    assert log.groupby(["day", "buyer"]).size().max() > 2  # the case the rule is about
+    last_today = log.sort_values("session").groupby(["day", "buyer"])["platform"].last()
+    previous: dict[int, str] = {}
+    expected: dict[tuple[int, str, str], int] = {}
+    for (d, buyer), platform in last_today.items():
+        before = previous.get(buyer)
+        if before is not None and before != platform:
+            expected[(d, before, platform)] = expected.get((d, before, platform), 0) + 1
+        previous[buyer] = platform
+    got = r.switches.groupby(["day", "from_platform", "to_platform"])["buyers"].sum()
+    got = {k: int(v) for k, v in got.items() if v > 0}
+    assert expected and got == expected

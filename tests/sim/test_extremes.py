@@ -229,7 +229,10 @@ def test_the_last_days_of_the_longest_valid_run_keep_buyer_memory():
     d = run.daily
     assert d["day"].max() == twosided.scenario.MAX_DAYS - 1
     assert (d["active_buyers"] <= d["monthly_active_buyers"]).all()
-    assert d["monthly_active_buyers"].iloc[-2:].min() > 0
+    # every seed still counts the month's buyers on its last day (a platform that lost all
+    # its sellers in this tiny market may have none of its own)
+    last = d[d["day"] == d["day"].max()]
+    assert (last.groupby("seed")["monthly_active_buyers"].sum() > 0).all()
     late = d[d["day"] >= d["day"].max() - 5]
     assert late["avg_trust"].abs().max() > 0  # buyers remember their last visits
     assert (run.accounts.groupby(["seed", "day"])["balance_cents"].sum() == 0).all()

@@ -91,6 +91,16 @@ def experience(
     return signal, harm
 
 
+def last_session_of_day(buyer: jax.Array, online: jax.Array, n_buyers: int) -> jax.Array:
+    """Mask of each buyer's last online session of the day (the highest session index):
+    the one that sets where the buyer shopped last, and so whether it switched today."""
+    order = jnp.arange(buyer.shape[0], dtype=I32)
+    latest = jnp.full((n_buyers,), -1, I32).at[jnp.where(online, buyer, n_buyers)].max(
+        order, mode="drop"
+    )
+    return online & (latest[buyer] == order)
+
+
 def remember(
     buyers: Buyers,
     buyer: jax.Array,
@@ -101,18 +111,23 @@ def remember(
     harm: jax.Array,
     day: jax.Array,
     params: Params,
+    last_of_day: jax.Array | None = None,
 ) -> Buyers:
     """Write today's sessions into buyers' memory.
 
     ``trust_now`` is each session's decayed trust in its platform; several sessions of
     one buyer on one platform in a day all count (the set is idempotent, the adds sum).
+    The platform and harm remembered as the last are those of ``last_of_day`` (each
+    buyer's last session of the day, ``last_session_of_day``; all online sessions if
+    not given, for a single session per buyer).
     """
     P = buyers.trust.shape[1]
     p = jnp.where(online, platform, P)  # offline sessions are dropped by the scatters
     trust = buyers.trust.at[buyer, p].set(trust_now, mode="drop")
     trust = trust.at[buyer, p].add(params.trust_learning_rate * (signal - trust_now), mode="drop")
     last_visit = buyers.last_visit.at[buyer, p].set(day.astype(jnp.int16), mode="drop")
-    who = jnp.where(online, buyer, buyers.last_platform.shape[0])
+    latest = online if last_of_day is None else last_of_day
+    who = jnp.where(latest, buyer, buyers.last_platform.shape[0])
     last_platform = buyers.last_platform.at[who].set(platform.astype(jnp.int8), mode="drop")
     last_harm = buyers.last_harm.at[who].set(harm, mode="drop")
     return replace(

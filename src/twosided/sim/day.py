@@ -230,8 +230,10 @@ def step(
 
     # 6. buyers remember
     trust_now = jnp.take_along_axis(s["trust"], platform[:, None], axis=1)[:, 0]
+    s["last_of_day"] = buyer_memory.last_session_of_day(s["buyer"], online, dims.buyers)
     new_buyers = buyer_memory.remember(
-        state.buyers, s["buyer"], platform, online, trust_now, s["signal"], s["harm"], day, params
+        state.buyers, s["buyer"], platform, online, trust_now, s["signal"], s["harm"], day, params,
+        last_of_day=s["last_of_day"],
     )
 
     # 7. sellers: sales records, fixed costs, revision, entry
@@ -346,11 +348,7 @@ def _metrics(
     last = s["last_platform"].astype(I32)
     # a buyer switched today when its last session today was on another platform than its
     # last session before today: one count per buyer, from its last session of the day
-    order = jnp.arange(online.shape[0], dtype=I32)
-    latest = jnp.full((dims.buyers,), -1, I32).at[jnp.where(online, s["buyer"], dims.buyers)].max(
-        order, mode="drop"
-    )
-    switched = online & (latest[s["buyer"]] == order) & (last >= 0) & (last != platform)
+    switched = s["last_of_day"] & (last >= 0) & (last != platform)
     switch_index = jnp.where(
         switched, (jnp.maximum(last, 0) * P + platform) * 4 + s["last_harm"].astype(I32), P * P * 4
     )
