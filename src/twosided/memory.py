@@ -54,8 +54,9 @@ SESSION_BYTES_PER_PLATFORM = 80  # and per platform (page length 12: 620-940 B a
 # the loaded command: Python, JAX's runtime, NumPy, pandas, Plotly, DuckDB (measured 0.35 GiB)
 PROCESS_BYTES = 384 * 2**20
 # compiling the program (XLA's working space, kept by the allocator), the compiled program
-# and the report's figures (measured 0.55-0.67 GiB above the loaded command, compiled cold)
-PROGRAM_BYTES = 768 * 2**20
+# and the report's figures (measured 0.55-0.8 GiB above the loaded command, compiled cold;
+# the default preset's year of daily figures is the most)
+PROGRAM_BYTES = 896 * 2**20
 SAFETY_MARGIN = 0.2  # added to every estimate checked: fragmentation, copies not modelled
 TABLE_CELL_BYTES = 8  # a pandas cell: int64, float64 or an object reference
 ACCOUNT_COLUMNS = 4  # seed, day, account, balance_cents
