@@ -245,6 +245,11 @@ def test_resolve_by_id_prefix_latest_and_folder(tmp_path, result):
             catalog.resolve("20990101")
         with pytest.raises(StoreError, match="not found"):
             catalog.resolve("nope")
+        # a folder that is neither a run folder nor a run id says so, naming what it lacks
+        empty = tmp_path / "not_a_run"
+        empty.mkdir()
+        with pytest.raises(StoreError, match=r"not_a_run: not a run folder \(missing scenario.toml, daily.parquet"):
+            catalog.resolve(str(empty))
 
 
 def test_percent_and_underscore_in_a_run_reference_are_not_wildcards(tmp_path, result):

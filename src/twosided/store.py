@@ -278,6 +278,9 @@ class Catalog:
         exact = [r for r in rows if r[0] == ref]
         if exact:
             rows = exact
+        if not rows and path.is_dir():
+            missing = ", ".join(RUN_FILES)
+            raise StoreError(f"{ref}: not a run folder (missing {missing}) nor a run id")
         if not rows:
             raise StoreError(f"run '{ref}' not found in {self.path}")
         if len(rows) > 1:
