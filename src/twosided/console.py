@@ -28,4 +28,11 @@ def main() -> None:
     from twosided.cli import main as run
 
     signal.signal(signal.SIGINT, previous)
-    run()
+    try:
+        run()  # ends in sys.exit with the command's status
+    except KeyboardInterrupt:  # between the command's own handling and the exit
+        os._exit(INTERRUPT_EXIT)
+    finally:
+        # the command is done: a Ctrl-C while Python shuts down changes nothing, so it
+        # neither interrupts the shutdown nor replaces the command's status
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
