@@ -4,8 +4,10 @@ same run without paying for it twice."""
 from __future__ import annotations
 
 import functools
+import gc
 import json
 
+import jax
 import pytest
 
 import twosided
@@ -27,3 +29,15 @@ def cached_run(
 @pytest.fixture(scope="session")
 def run_cache():
     return cached_run
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop the programs a test module compiled once it is done. Every XLA:CPU program
+    holds memory maps of its own, and a whole suite in one process would otherwise pass the
+    kernel's limit (``vm.max_map_count``, 65,530 by default) and fail to compile ("LLVM
+    compilation error: Cannot allocate memory"). Later modules that need a program again
+    load it from JAX's persistent compilation cache."""
+    yield
+    jax.clear_caches()
+    gc.collect()
