@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from twosided.experiments.grid import (
@@ -106,6 +106,7 @@ def test_the_same_sweep_has_the_same_id_and_any_change_makes_a_new_one() -> None
     stop=st.floats(-100, 100, allow_nan=False),
     steps=st.integers(1, 50),
 )
+@example(start=0.0, stop=5e-324, steps=3)  # a step below the smallest float: found by CI
 def test_value_range_has_steps_values_from_start_to_stop(
     start: float, stop: float, steps: int
 ) -> None:
@@ -168,3 +169,16 @@ def test_a_range_too_wide_for_floating_point_fails_without_warnings() -> None:
         warnings.simplefilter("error")
         with pytest.raises(SweepError, match="too wide for floating point"):
             normalize_vary([f"{ADS}=-1e308:1e308:3"])
+
+
+def test_a_range_narrower_than_the_smallest_normal_float_is_not_an_error() -> None:
+    """Underflow is rounding, not failure: the steps become subnormal numbers or zero, in
+    order, and the ends stay exact."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert value_range(0.0, 5e-324, 3) == [0.0, 0.0, 5e-324]
+        values = value_range(0.0, 1e-310, 6)
+    assert values[0] == 0.0 and values[-1] == 1e-310
+    assert all(a < b for a, b in zip(values, values[1:]))

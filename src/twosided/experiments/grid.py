@@ -107,7 +107,9 @@ def value_range(start: int | float, stop: int | float, steps: int) -> list[int |
     if isinstance(start, int) and isinstance(stop, int) and (stop - start) % (steps - 1) == 0:
         step = (stop - start) // (steps - 1)
         return [start + i * step for i in range(steps)]
-    with np.errstate(all="raise"):
+    # Overflow (a span past the largest float) is an error; underflow is not: a step smaller
+    # than the smallest normal float is still rounded correctly (to a subnormal or zero).
+    with np.errstate(over="raise", invalid="raise", under="ignore"):
         try:
             values = np.linspace(start, stop, steps)
         except FloatingPointError:
