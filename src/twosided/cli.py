@@ -172,17 +172,23 @@ def open_run(ref: str, out: Path) -> RunData:
 # --------------------------------------------------------------------------- twosided run
 
 
+def progress_bar(unit: str) -> Progress:
+    """The command line's progress bar on stderr: what it is doing, done of total ``unit``
+    (days, variants), and the time spent."""
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description:<11}"), BarColumn(),
+        MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn(),
+        console=stderr, transient=False,
+    )
+
+
 @contextmanager
 def day_progress(days: int) -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
     """A progress bar over simulated days; shows 'compiling' until the first chunk is done.
 
     Yields the callback for ``simulate(progress=...)`` and a function that stops the bar.
     """
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description:<11}"), BarColumn(),
-        MofNCompleteColumn(), TextColumn("days"), TimeElapsedColumn(),
-        console=stderr, transient=False,
-    )
+    progress = progress_bar("days")
     task = progress.add_task("compiling", total=days)
 
     def advance(done: int) -> None:

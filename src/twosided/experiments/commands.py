@@ -16,14 +16,6 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from twosided.cli import (
     DEFAULT_PRESET,
@@ -33,6 +25,7 @@ from twosided.cli import (
     app,
     check_out,
     print_grid,
+    progress_bar,
     say,
     scenario_from,
     stderr,
@@ -110,15 +103,7 @@ def variant_progress() -> Iterator[SweepProgress]:
     """A progress bar over variants, shown from the first report of progress (so that bad
     input fails without one); the first variant also pays the compile. Ctrl-C stops the
     sweep between variants (see ``stop_between_variants``)."""
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("variants"),
-        TimeElapsedColumn(),
-        console=stderr,
-    )
+    bar = progress_bar("variants")
     task = bar.add_task("sweeping", total=None)
 
     with stop_between_variants() as check:
