@@ -3,11 +3,13 @@ same run without paying for it twice."""
 
 from __future__ import annotations
 
+import atexit
 import functools
 import gc
 import json
-
 import os
+import shutil
+import tempfile
 
 import jax
 import pytest
@@ -22,6 +24,16 @@ import twosided
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
     settings.load_profile("ci")
+
+
+# Compiled programs outlive a module's ``jax.clear_caches()`` (below) in a persistent
+# compilation cache of this test session's own (a fresh folder, removed at exit), so a later
+# module that runs the same shapes loads them instead of compiling again. Subprocesses
+# (the command-line tests) get their own cache through ``cli_env``.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _COMPILED = tempfile.mkdtemp(prefix="twosided-tests-jax-")
+    atexit.register(shutil.rmtree, _COMPILED, ignore_errors=True)
+    jax.config.update("jax_compilation_cache_dir", _COMPILED)
 
 
 @functools.lru_cache(maxsize=32)
@@ -48,7 +60,7 @@ def _release_compiled_programs():
     holds memory maps of its own, and a whole suite in one process would otherwise pass the
     kernel's limit (``vm.max_map_count``, 65,530 by default) and fail to compile ("LLVM
     compilation error: Cannot allocate memory"). Later modules that need a program again
-    load it from JAX's persistent compilation cache."""
+    load it from the session's persistent compilation cache (above)."""
     yield
     jax.clear_caches()
     gc.collect()
