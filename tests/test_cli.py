@@ -471,3 +471,25 @@ def test_ctrl_c_while_writing_the_run_folder_leaves_nothing(tmp_path, capsys, mo
     assert run_folders(tmp_path / "runs") == []
     with Catalog(tmp_path / "runs", read_only=True) as catalog:
         assert catalog.runs().empty
+
+
+# --------------------------------------------------------------------------- compile cache
+
+
+def test_the_console_keeps_compiled_programs_under_the_users_cache(tmp_path, monkeypatch):
+    """`twosided` keeps compiled simulations in $XDG_CACHE_HOME/twosided/jax between
+    invocations; JAX_COMPILATION_CACHE_DIR, when set, is left to JAX."""
+    import jax
+
+    before = jax.config.jax_compilation_cache_dir
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    try:
+        cli.keep_compiled_programs()
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "twosided" / "jax")
+        jax.config.update("jax_compilation_cache_dir", before)
+        monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "chosen"))
+        cli.keep_compiled_programs()
+        assert jax.config.jax_compilation_cache_dir == before
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)

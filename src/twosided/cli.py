@@ -541,12 +541,9 @@ def keep_compiled_programs() -> None:
     """Keep compiled simulations between invocations (JAX's persistent compilation cache,
     under ``$XDG_CACHE_HOME/twosided/jax``), unless ``JAX_COMPILATION_CACHE_DIR`` chooses
     another folder (an empty value turns the cache off)."""
-    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
-        return
-    import jax
+    from twosided.experiments.executors import compile_cache_folder, use_compile_cache
 
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    jax.config.update("jax_compilation_cache_dir", str(base / PROG / "jax"))
+    use_compile_cache(compile_cache_folder())
 
 
 def main() -> None:
