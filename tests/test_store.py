@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -180,6 +181,22 @@ def test_a_daily_table_without_its_key_columns_or_a_damaged_meta_is_refused(tmp_
         store.load_run(folder)
 
 
+def test_a_daily_table_of_another_kind_or_seeds_that_are_not_numbers_are_refused(
+    tmp_path, result
+):
+    _, folder = store.save_run(result, tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    for seeds in ("abc", ["0"], [True], [-1]):
+        (folder / "meta.json").write_text(json.dumps({**meta, "seeds": seeds}))
+        with pytest.raises(StoreError, match="meta.json: damaged run file .seeds must be"):
+            store.load_run(folder)
+    (folder / "meta.json").write_text(json.dumps(meta))
+    (folder / "daily.parquet").write_bytes((folder / "flows.parquet").read_bytes())
+    with pytest.raises(StoreError, match=r"daily.parquet: damaged run file \(no column "
+                                         r"platform_id, sessions, active_buyers and \d+ more"):
+        store.load_run(folder)
+
+
 def test_summary_json_agrees_with_daily_parquet(tmp_path, result):
     _, folder = store.save_run(result, tmp_path)
     summary = json.loads((folder / "summary.json").read_text())
@@ -228,6 +245,8 @@ def test_catalog_sql_spans_runs_and_names_them(tmp_path, result):
         streams = catalog.query("SELECT DISTINCT stream FROM flows")
         with pytest.raises(StoreError, match="^--sql: "):
             catalog.query("SELECT * FROM no_such_table")
+        described = catalog.query("DESCRIBE daily; SELECT count(*) AS n FROM runs")
+    assert described["n"].tolist() == [2]  # several queries: the last one's result
     assert frame["run_id"].tolist() == sorted([first, second])
     assert frame["gmv"].tolist() == [result.daily["gmv_cents"].sum()] * 2
     assert "commission" in set(streams["stream"])
@@ -412,3 +431,47 @@ def test_a_live_writers_temporary_folder_is_not_removed(tmp_path):
     assert store.remove_abandoned(root) == []  # too recent: perhaps being created
     age(root)
     assert store.remove_abandoned(root) == [stale] and not stale.exists()
+
+
+@pytest.mark.parametrize("sql", [" ", ";", "-- nothing", "/* nothing */"])
+def test_an_empty_query_is_one_line(tmp_path, result, sql):
+    store.save_run(result, tmp_path)
+    with Catalog(tmp_path, read_only=True) as catalog:
+        with pytest.raises(StoreError, match="^--sql: empty query"):
+            catalog.query(sql)
+
+
+@pytest.mark.parametrize("sql, kind", [
+    ("COPY (SELECT 1) TO '{out}/leak.csv'", "COPY"),
+    ("EXPORT DATABASE '{out}/exported'", "EXPORT"),
+    ("SET threads = 1", "SET"),
+    ("SELECT 1; COPY (SELECT 1) TO '{out}/leak.csv'", "COPY"),
+])
+def test_sql_runs_queries_only_and_writes_nothing(tmp_path, result, sql, kind):
+    """`--sql` is for reading results: a statement that writes files or changes the
+    session is refused before any statement runs."""
+    store.save_run(result, tmp_path / "runs")
+    out = tmp_path / "elsewhere"
+    out.mkdir()
+    with Catalog(tmp_path / "runs", read_only=True) as catalog:
+        with pytest.raises(StoreError, match=f"^--sql: only queries are run .*not {kind}$"):
+            catalog.query(sql.format(out=out))
+    assert list(out.iterdir()) == []
+
+
+SLOW_QUERY = "SELECT sum(a.range * b.range) FROM range(100000) a, range(1000000) b"
+
+
+def test_ctrl_c_interrupts_a_long_query(tmp_path, result):
+    """A SIGINT reaches a query that DuckDB is still running: it stops at once with
+    KeyboardInterrupt instead of running to its end."""
+    store.save_run(result, tmp_path)
+    with Catalog(tmp_path, read_only=True) as catalog:
+        started = time.monotonic()
+        timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            catalog.query(SLOW_QUERY)
+        timer.join()
+        assert time.monotonic() - started < 60  # the whole query takes many minutes
+        assert catalog.query("SELECT count(*) AS n FROM runs")["n"].tolist() == [1]

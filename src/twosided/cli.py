@@ -401,11 +401,11 @@ def runs(
 ) -> None:
     """List past runs from the results catalog, or query it with --sql."""
     with Catalog(out, read_only=True) as catalog:
-        frame = catalog.query(sql) if sql else _run_list(catalog)
+        frame = catalog.query(sql) if sql is not None else _run_list(catalog)
     if csv:
         sys.stdout.write(frame.to_csv(index=False))
         return
-    unfinished = [] if sql else checkpoint.partial_folders(out)
+    unfinished = [] if sql is not None else checkpoint.partial_folders(out)
     for folder in unfinished:
         try:
             partial = checkpoint.Partial.read(folder)

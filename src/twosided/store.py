@@ -31,6 +31,7 @@ import math
 import os
 import platform as host
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,7 +48,7 @@ try:  # POSIX advisory locks: a writer's temporary folder is not taken for aband
 except ImportError:  # pragma: no cover - Windows: abandoned folders are left alone
     fcntl = None  # type: ignore[assignment]
 
-from twosided.metrics import summarize
+from twosided.metrics import KEY_OUTCOMES, summarize
 from twosided.scenario import load_scenario, one_line
 from twosided.simulation import Result
 
@@ -55,7 +56,11 @@ DEFAULT_ROOT = Path("twosided-runs")
 CATALOG_NAME = "catalog.duckdb"
 TMP_PREFIX = ".tmp-"
 TABLES = ("daily", "accounts", "flows", "switches")
-RUN_KEY_COLUMNS = ("seed", "day", "platform")  # what every reader of daily.parquet needs
+# what every reader of daily.parquet needs: the keys and the key outcomes
+RUN_KEY_COLUMNS = ("seed", "day", "platform", "platform_id", *KEY_OUTCOMES)
+# the statements `twosided runs --sql` runs: queries only
+QUERY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+QUERY_POLL_S = 0.1  # how often the waiting thread looks up for a Ctrl-C
 SCENARIO_FILE = "scenario.toml"
 SUMMARY_FILE = "summary.json"
 META_FILE = "meta.json"
@@ -304,14 +309,62 @@ class Catalog:
                 )
 
     def query(self, sql: str) -> pd.DataFrame:
-        """Run SQL against the catalog (table ``runs``; views ``daily``, ``accounts``,
-        ``flows``, ``switches`` over every registered run, with a ``filename`` column)."""
-        self._refresh_views()
+        """Run SQL queries against the catalog (table ``runs``; views ``daily``,
+        ``accounts``, ``flows``, ``switches`` over every registered run, with a ``run_id``
+        column) and return the last one's result.
+
+        Only queries (``SELECT``, ``WITH``, ``DESCRIBE``, ``EXPLAIN`` ...) are run: the
+        catalog is open read-only, and a statement that would write elsewhere (``COPY``,
+        ``EXPORT``) or change the session (``SET``) is refused before anything runs. The
+        query runs in a worker thread so that Ctrl-C reaches Python and interrupts DuckDB
+        (``KeyboardInterrupt``) instead of waiting for the query to finish."""
         try:
-            return self.con.execute(sql).df()
+            statements = self.con.extract_statements(sql)
         except duckdb.Error as err:
-            message = str(err).strip().splitlines()[0]
-            raise StoreError(f"--sql: {message}") from None
+            raise StoreError(f"--sql: {_first_line(err)}") from None
+        if not statements:
+            raise StoreError("--sql: empty query (nothing but blanks, comments or ';')")
+        for statement in statements:
+            if statement.type not in QUERY_STATEMENTS:
+                kind = statement.type.name.replace("_", " ")
+                raise StoreError(f"--sql: only queries are run (SELECT, WITH, DESCRIBE, "
+                                 f"EXPLAIN), not {kind}")
+        self._refresh_views()
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+
+        def work() -> None:  # keeps no DuckDB object past its end (they hold the connection)
+            try:
+                for statement in statements[:-1]:
+                    self.con.execute(statement)
+                outcome["frame"] = self.con.execute(statements[-1]).df()
+            except duckdb.InterruptException:
+                outcome["interrupted"] = True
+            except duckdb.Error as err:
+                outcome["message"] = _first_line(err)
+            except BaseException as err:  # handed to the calling thread
+                outcome["error"] = err
+            finally:
+                finished.set()
+
+        # Waiting on an Event, not Thread.join: a join interrupted by Ctrl-C marks a thread
+        # that is still running as stopped (Python 3.11, bpo-45274).
+        threading.Thread(target=work, name="twosided-sql", daemon=True).start()
+        try:
+            while not finished.wait(QUERY_POLL_S):
+                pass
+        except KeyboardInterrupt:
+            self.con.interrupt()
+            while not finished.wait(QUERY_POLL_S):  # again, should it land between statements
+                self.con.interrupt()
+            raise
+        if outcome.get("interrupted"):
+            raise KeyboardInterrupt
+        if "message" in outcome:
+            raise StoreError(f"--sql: {outcome['message']}")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["frame"]
 
 
 def like_prefix(text: str) -> str:
@@ -543,10 +596,16 @@ def load_run(folder: Path | str) -> RunData:
     tables = {t: _read_table(folder / f"{t}.parquet") for t in TABLES}
     missing_columns = [c for c in RUN_KEY_COLUMNS if c not in tables["daily"].columns]
     if missing_columns:
+        more = f" and {len(missing_columns) - 3} more" if len(missing_columns) > 3 else ""
         raise StoreError(f"{folder / 'daily.parquet'}: damaged run file (no column "
-                         f"{', '.join(missing_columns)})")
+                         f"{', '.join(missing_columns[:3])}{more})")
     meta = _read_json(folder / META_FILE)
     seeds = meta.get("seeds") or sorted(int(s) for s in tables["daily"]["seed"].unique())
+    if not isinstance(seeds, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds
+    ):
+        raise StoreError(f"{folder / META_FILE}: damaged run file (seeds must be a list of "
+                         f"whole numbers, not {json.dumps(seeds)[:40]})")
     return RunData(
         folder=folder,
         scenario=load_scenario(folder / SCENARIO_FILE),
