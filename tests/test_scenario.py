@@ -58,6 +58,11 @@ def test_overrides_by_path_index_and_name():
          "platforms.0.seller_types is not set, so platforms.0.seller_types.honest_share cannot "
          "be set alone: set the whole table"),
         ("market.buyers.x=1", "market.buyers.x: cannot set a field inside a value"),
+        # only ASCII digits are an index: other digits are names, never a crash or index 3
+        ("platforms.².brand=1", "platforms.²: no entry named '²'"),
+        ("platforms.0.fees.commission.¹=0.1", "platforms.0.fees.commission.¹: no entry named '¹'"),
+        ("platforms.٣.brand=1", "platforms.٣: no entry named '٣'"),
+        ("platforms." + "1" * 5000 + ".brand=1", "index out of range (there are 3)"),
     ],
 )
 def test_bad_overrides_name_the_field_in_one_line(override, message):
@@ -89,6 +94,35 @@ def test_missing_preset_and_file(tmp_path):
     bad.write_text("[market\nbuyers = 3")
     with pytest.raises(sc.ScenarioError, match="invalid TOML"):
         sc.load_scenario(bad)
+
+
+@pytest.mark.parametrize("name", ["../examples/mall", "..\\examples\\mall", "presets/taobao", ".."])
+def test_a_preset_name_is_a_plain_name(name):
+    """A name with a path in it does not reach outside the presets folder."""
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load_scenario(name)
+    assert str(err.value).startswith(f"preset '{name}' not found (presets: ")
+
+
+def test_a_scenario_file_in_a_folder_is_still_a_file(tmp_path, monkeypatch):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "my.toml").write_text("days = 10\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert sc.load_scenario("dir/my.toml").days == 10
+
+
+def test_a_byte_order_mark_at_the_start_of_a_file_is_accepted(tmp_path):
+    path = tmp_path / "windows.toml"
+    path.write_bytes(b"\xef\xbb\xbfdays = 10\n")
+    assert sc.load_scenario(path).days == 10
+
+
+def test_an_invalid_scenario_from_a_file_names_the_file(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("market = 5\n", encoding="utf-8")
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load_scenario(path)
+    assert str(err.value) == f"{path}: market: Input should be a valid dictionary or instance of Market"
 
 
 def test_consistency_rules():

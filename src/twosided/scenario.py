@@ -855,19 +855,19 @@ def preset_names() -> list[str]:
 
 
 def _preset_text(name: str) -> str:
-    folder = resources.files("twosided") / "presets"
-    path = folder / f"{name}.toml"
-    if not path.is_file():
+    # a preset is a plain name: '../examples/mall' must not reach outside the presets folder
+    if name not in preset_names():
         raise ScenarioError(
             f"preset '{name}' not found (presets: {', '.join(preset_names())})"
         )
-    return path.read_text(encoding="utf-8")
+    return (resources.files("twosided") / "presets" / f"{name}.toml").read_text(encoding="utf-8")
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
     """Parse TOML text, raising ScenarioError naming the source and the problem."""
     try:
-        return tomllib.loads(text)
+        # a leading byte-order mark (as Windows editors write) is not part of the document
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{source}: invalid TOML: {err}") from None
     except RecursionError:
@@ -890,7 +890,11 @@ def load_scenario(preset_or_file: str | Path | Scenario = "taobao") -> Scenario:
             raise ScenarioError(f"scenario file '{ref}': not UTF-8 text (byte {err.start})") from None
         except OSError as err:
             raise ScenarioError(f"scenario file '{ref}': cannot read: {err.strerror or err}") from None
-        return scenario_from_dict(parse_toml(text, ref))
+        data = parse_toml(text, ref)
+        try:
+            return scenario_from_dict(data)
+        except ScenarioError as err:
+            raise ScenarioError(f"{ref}: {err}") from None
     return scenario_from_dict(parse_toml(_preset_text(ref), f"preset {ref}"))
 
 
@@ -951,8 +955,12 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _list_index(node: list[Any], part: str, where: str) -> int:
-    if part.isdigit():
-        index = int(part)
+    # only ASCII digits make an index: '²' or '٣' is a name like any other
+    if part.isascii() and part.isdigit():
+        try:
+            index = int(part)
+        except ValueError:  # too many digits for int(): out of range all the same
+            index = len(node)
         if index >= len(node):
             raise ScenarioError(f"{where}: index out of range (there are {len(node)})")
         return index
