@@ -166,6 +166,7 @@ def test_rule_invariants(data, scale):
 # --------------------------------------------------------------------------- malformed
 
 GOOD = example_path("self_media").read_text(encoding="utf-8")
+MORE_ADS = '\n[[money]]\nfrom = "advertiser"\nto = "outlet"\namount = 1e308\nfor = "readers\' attention"\n'
 MALFORMED = [
     ("name = \n", "invalid TOML"),
     (GOOD.replace('focal = "outlet"', ""), "focal: Field required"),
@@ -178,6 +179,19 @@ MALFORMED = [
     (GOOD.replace("amount = 30000", "amount = 0"), "nobody pays the focal business"),
     (GOOD.replace('to = "reader"', 'to = "outlet"', 1), "value.0: 'from' and 'to' are the same party"),
     (GOOD.replace('focal = "outlet"', 'focal = "x\\ny"'), "focal: unknown party 'x\\ny'"),
+    # overflowing money: refused, not an empty roles table from inf totals and NaN shares
+    (GOOD.replace("amount = 30000", "amount = 1e308\nperiods = 10"), "money.0: amount × periods (1e+308 × 10) is not a finite number"),
+    (GOOD.replace("amount = 30000", "amount = 1e308") + MORE_ADS, "money.1: the total 'advertiser' pays the focal business is not a finite"),
+    (GOOD.replace("amount = 30000", "amount = 1e308") + MORE_ADS.replace('"advertiser"', '"reader"'), "money.1: the focal business's total income is not a finite"),
+    # strict types: no strings or booleans for numbers, no NaN or inf
+    (GOOD.replace("amount = 30000", 'amount = "30000"'), "money.0.amount: Input should be a valid number"),
+    (GOOD.replace("amount = 30000", "amount = true"), "money.0.amount: Input should be a valid number"),
+    (GOOD.replace("amount = 30000", "amount = 30000\nperiods = inf"), "money.0.periods: Input should be a finite number"),
+    (GOOD.replace('focal = "outlet"', 'focal = "outlet"\nmin_customer_share = nan'), "min_customer_share: Input should be a finite number"),
+    (GOOD.replace('focal = "outlet"', 'focal = 3'), "focal: Input should be a valid string"),
+    # ids and routes that mean nothing
+    (GOOD.replace('reader = "Readers"', 'reader = "Readers"\n"" = "Nobody"'), "parties: a party id is empty"),
+    (GOOD.replace('via = "outlet"', 'via = "reader"'), "value.1.via: 'reader' is the flow's own 'from' or 'to'"),
 ]
 
 
@@ -196,3 +210,22 @@ def test_malformed_file_gets_one_line_naming_the_field(tmp_path, text, message):
 def test_missing_file_is_one_line():
     with pytest.raises(BusinessModelError, match="no such business-model file"):
         load_business_model("/nonexistent/model.toml")
+
+
+def test_folder_is_one_line(tmp_path):
+    folder = tmp_path / "model.toml"
+    folder.mkdir()
+    with pytest.raises(BusinessModelError, match="model.toml: is a folder, not a business-model file"):
+        load_business_model(folder)
+
+
+def test_scenario_file_is_one_line_saying_what_it_is(tmp_path):
+    from twosided.scenario import load_scenario
+
+    path = tmp_path / "scenario.toml"
+    path.write_text(load_scenario("taobao").to_toml(), encoding="utf-8")
+    with pytest.raises(BusinessModelError) as err:
+        load_business_model(path)
+    line = str(err.value)
+    assert line.startswith(f"{path}: this is a twosided scenario file, not a business model")
+    assert "twosided run" in line and "\n" not in line

@@ -23,13 +23,14 @@ The file format is documented in ``docs/roles.md``; shipped examples are in
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twosided.roles.errors import RolesError
 from twosided.scenario import _format_error
@@ -43,7 +44,8 @@ class BusinessModelError(RolesError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict like the scenario: "30000" and true are not amounts; no field means inf or NaN
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Money(_Model):
@@ -104,6 +106,13 @@ class BusinessModel(_Model):
     money: list[Money] = Field(min_length=1)
     value: list[Value] = Field(min_length=1)
 
+    @field_validator("parties")
+    @classmethod
+    def _party_ids_not_empty(cls, parties: dict[str, str]) -> dict[str, str]:
+        if "" in parties:
+            raise ValueError('a party id is empty (write each party as id = "description")')
+        return parties
+
     def label(self, party: str) -> str:
         """A party's description, or its id when it has none."""
         return self.parties.get(party) or party
@@ -127,18 +136,40 @@ def _check_references(model: BusinessModel) -> None:
         _check_party(model, f"money.{i}.to", m.payee)
         if m.payer == m.payee:
             raise BusinessModelError(f"money.{i}: 'from' and 'to' are the same party")
+        if not math.isfinite(m.total):
+            raise BusinessModelError(
+                f"money.{i}: amount × periods ({m.amount:g} × {m.periods:g}) is not a finite number"
+            )
     for i, v in enumerate(model.value):
         _check_party(model, f"value.{i}.from", v.giver)
         _check_party(model, f"value.{i}.to", v.receiver)
         _check_party(model, f"value.{i}.via", v.via)
         if v.giver == v.receiver:
             raise BusinessModelError(f"value.{i}: 'from' and 'to' are the same party")
+        if v.via is not None and v.via in (v.giver, v.receiver):
+            raise BusinessModelError(
+                f"value.{i}.via: '{v.via}' is the flow's own 'from' or 'to' (via names a third "
+                "party the value passes through)"
+            )
     whats = {v.what for v in model.value}
     for i, m in enumerate(model.money):
         if m.payee == model.focal and m.paid_for not in whats:
             raise BusinessModelError(
                 f"money.{i}.for: '{m.paid_for}' is not the 'what' of any value flow "
                 "(say who gives it to whom in a [[value]] table)"
+            )
+    paid: dict[str, float] = {}  # running totals: the flow that overflows one is named
+    for i, m in enumerate(model.money):
+        if m.payee != model.focal:
+            continue
+        paid[m.payer] = paid.get(m.payer, 0.0) + m.total
+        if not math.isfinite(paid[m.payer]):
+            raise BusinessModelError(
+                f"money.{i}: the total '{m.payer}' pays the focal business is not a finite number"
+            )
+        if not math.isfinite(sum(paid.values())):
+            raise BusinessModelError(
+                f"money.{i}: the focal business's total income is not a finite number"
             )
     if sum(m.total for m in model.income()) <= 0:
         raise BusinessModelError(
@@ -149,6 +180,11 @@ def _check_references(model: BusinessModel) -> None:
 
 def business_model_from_dict(data: dict[str, Any]) -> BusinessModel:
     """Validate a parsed file into a BusinessModel (BusinessModelError with one line)."""
+    if "focal" not in data and ("market" in data or "platforms" in data):
+        raise BusinessModelError(
+            "this is a twosided scenario file, not a business model (run it with `twosided run`, "
+            "then `twosided roles RUN`)"
+        )
     try:
         model = BusinessModel.model_validate(data)
     except ValidationError as err:
@@ -163,6 +199,8 @@ def load_business_model(path: str | Path) -> BusinessModel:
     file = Path(ref)
     if not file.is_file() and ref in example_names():
         return _load_text(_example_text(ref), f"example {ref}")
+    if file.is_dir():
+        raise BusinessModelError(f"{ref}: is a folder, not a business-model file")
     if not file.is_file():
         raise BusinessModelError(f"{ref}: no such business-model file")
     try:
