@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -357,6 +358,9 @@ BAD_ARGS = [
     (["compare", "no_such_run", "latest"], "run 'no_such_run' not found"),
     (["runs", "--sql", "SELECT * FROM no_such_table"], "--sql: Catalog Error"),
     (["nosuchcommand"], "No such command"),
+    (["runs", "--out", "a_file"], "'--out': a_file is not a folder"),
+    (["runs", "--sql", "COPY (SELECT 1) TO 'leak.csv'"], "--sql: only queries are run"),
+    (["runs", "--sql", ""], "--sql: empty query"),
 ]
 
 
@@ -409,6 +413,20 @@ def test_no_command_prints_help(capsys):
     status, stdout, _ = in_process(capsys)
     assert status == 0
     assert "Usage: twosided" in stdout and "compare" in stdout
+    status, stdout, stderr = in_process(capsys, "experiment")
+    assert status == 0 and stderr == ""
+    assert "Usage: twosided experiment" in stdout and "whom-to-save" in stdout
+
+
+def test_compare_refuses_a_comparisons_file_before_any_work(small_run, capsys, tmp_path):
+    _, out = small_run
+    blocked = tmp_path / "blocked"
+    shutil.copytree(out, blocked)
+    shutil.rmtree(blocked / "comparisons", ignore_errors=True)  # earlier tests' reports
+    (blocked / "comparisons").write_text("a file where the reports go")
+    status, stdout, stderr = in_process(capsys, "compare", "latest", "latest", "--out",
+                                        str(blocked))
+    assert_one_line_error(status, stdout, stderr, "comparisons is not a folder")
 
 
 # --------------------------------------------------------------------------- Ctrl-C

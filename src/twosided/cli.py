@@ -400,6 +400,8 @@ def runs(
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
     """List past runs from the results catalog, or query it with --sql."""
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is not a folder", param_hint="'--out'")
     with Catalog(out, read_only=True) as catalog:
         frame = catalog.query(sql) if sql is not None else _run_list(catalog)
     if csv:
@@ -459,6 +461,9 @@ def compare(
 ) -> None:
     """Print the differences of key outcomes and write a comparison report."""
     check_out(out)
+    if (out / COMPARISONS).exists() and not (out / COMPARISONS).is_dir():
+        raise typer.BadParameter(f"{out / COMPARISONS} is not a folder (comparison reports "
+                                 "go there)", param_hint="'--out'")
     a, b = open_run(run_a, out), open_run(run_b, out)
     diffs = outcome_differences(a.summary(), b.summary())
     rows = [[d.platform, d.outcome.label, d.a_text, d.b_text, d.change_text] for d in diffs]
@@ -526,6 +531,8 @@ def run_app(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, StoreError, roles.RolesError) as err:
         return fail(str(err), USAGE_EXIT)
     except usage_error as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # `twosided experiment`: help shown
+            return 0
         where = err.ctx.command_path if getattr(err, "ctx", None) else PROG
         return fail(f"{err.format_message()} (see '{where} --help')", USAGE_EXIT)
     except click_error as err:
