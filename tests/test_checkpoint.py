@@ -268,3 +268,14 @@ def test_bad_resume_and_checkpoint_flags(tmp_path, capsys, args, expected):
     status, stdout, stderr = in_process(capsys, "run", *args, "--out", str(tmp_path / "runs"))
     assert_one_line_error(status, stdout, stderr, expected)
     assert not (tmp_path / "runs").exists() or run_folders(tmp_path / "runs") == []
+
+
+def test_a_checkpoint_file_holding_pickles_is_refused_without_suggesting_to_load_it(tmp_path):
+    path = tmp_path / "state.npz"
+    np.savez(path, junk=np.array([{"a": 1}], dtype=object))  # object arrays are pickled
+    with pytest.raises(checkpoint.CheckpointError) as err:
+        checkpoint.read_arrays(path)
+    message = str(err.value)
+    assert message == f"{path}: damaged checkpoint file: holds pickled objects, which " \
+                      "checkpoints never do"
+    assert "allow_pickle" not in message and "unsafe" not in message

@@ -97,7 +97,12 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+    except ValueError as err:
+        # NumPy's words for a pickle inside suggest loading it unsafely: never for a checkpoint
+        reason = ("holds pickled objects, which checkpoints never do" if "pickle" in str(err)
+                  else str(err))
+        raise CheckpointError(f"{path}: damaged checkpoint file: {reason}") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
         raise CheckpointError(f"{path}: damaged checkpoint file: {err}") from None
 
 
