@@ -182,3 +182,14 @@ def test_a_range_narrower_than_the_smallest_normal_float_is_not_an_error() -> No
         values = value_range(0.0, 1e-310, 6)
     assert values[0] == 0.0 and values[-1] == 1e-310
     assert all(a < b for a, b in zip(values, values[1:]))
+
+
+def test_whole_ends_keep_whole_values_whole() -> None:
+    """A range between two whole numbers whose steps are not all whole keeps its whole
+    values as integers, so that an integer field fails on the first value that is not
+    whole (and names it), not on its first end."""
+    assert value_range(1000, 2000, 4) == [1000, 1333.33333333, 1666.66666667, 2000]
+    assert [type(v) for v in value_range(1000, 2000, 4)] == [int, float, float, int]
+    with pytest.raises(SweepError, match=r"market.buyers=1333.33333333: .*integer"):
+        plan_sweep("taobao", vary=["market.buyers=1000:2000:4"], seeds=1, days=2,
+                   overrides=SMALL)

@@ -114,7 +114,10 @@ def value_range(start: int | float, stop: int | float, steps: int) -> list[int |
             values = np.linspace(start, stop, steps)
         except FloatingPointError:
             raise SweepError(f"range {start:g} to {stop:g}: too wide for floating point") from None
-    return [float(f"{v:.{_SIGNIFICANT_DIGITS}g}") for v in values]
+    rounded = [float(f"{v:.{_SIGNIFICANT_DIGITS}g}") for v in values]
+    if isinstance(start, int) and isinstance(stop, int):  # whole ends keep whole values whole
+        return [int(v) if v.is_integer() else v for v in rounded]
+    return rounded
 
 
 def parse_values(text: str, spec: str) -> list[Any]:
