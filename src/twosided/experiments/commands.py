@@ -235,11 +235,12 @@ def whom_to_save_command(
     sets: Sets = None,
 ) -> None:
     """Rank for customers (revenue-first) or for users (user-first)? With and without rivals."""
-    worlds = scenario_from(preset, sets), scenario_from(monopoly, sets)
     check_out(out)
     with variant_progress() as progress:
-        study = whom_to_save(
-            *worlds,
+        study = whom_to_save(  # errors name the world (--preset, --monopoly) they are in
+            preset,
+            monopoly,
+            overrides=sets,
             seeds=seeds,
             years=years,
             points=points,

@@ -52,7 +52,7 @@ from twosided.experiments.stats import (
     whole_run,
 )
 from twosided.experiments.sweep import SweepResult, SweepProgress, plan_variants, run_sweep
-from twosided.scenario import MAX_DAYS, Ranking, Scenario
+from twosided.scenario import MAX_DAYS, Ranking, Scenario, ScenarioError
 from twosided.report.charts import PLATFORM_COLORS, figure_html
 from twosided.report.page import page, section, table
 from twosided.store import DEFAULT_ROOT, REPORT_FILE, atomic_file
@@ -270,6 +270,11 @@ def _offset(progress: SweepProgress | None, before: int, total: int) -> SweepPro
     return lambda done, _: progress(before + done, total)
 
 
+def _label(world: str | Path | Scenario) -> str:
+    """How an error names a world: the preset or file as given, or a scenario's name."""
+    return world.name if isinstance(world, Scenario) else str(world)
+
+
 def whom_to_save(
     preset: str | Path | Scenario = "taobao",
     monopoly: str | Path | Scenario = "monopoly",
@@ -297,16 +302,21 @@ def whom_to_save(
     """
     days = study_days(years)
     variants = policy_variants(points)
-    plans = [
-        ("with rivals", plan_variants(preset, variants, seeds, days, None, overrides)),
-        ("without rivals", plan_variants(monopoly, variants, seeds, days, None, overrides)),
-    ]
+    plans = []
+    for name, flag, world in (("with rivals", "--preset", preset),
+                              ("without rivals", "--monopoly", monopoly)):
+        try:  # an error names the world it is in: --set applies to both
+            plans.append((name, plan_variants(world, variants, seeds, days, None, overrides)))
+        except SweepError:
+            raise  # seeds, years, points: the same in both worlds
+        except ScenarioError as err:
+            raise SweepError(f"{flag} {_label(world)}: {err}") from None
     rivals, alone = (plan.base for _, plan in plans)
     if len(rivals.platforms) < 2:
-        raise SweepError(f"--preset {rivals.name}: has one platform; the study needs rivals")
+        raise SweepError(f"--preset {_label(preset)}: has one platform; the study needs rivals")
     if len(alone.platforms) != 1:
         raise SweepError(
-            f"--monopoly {alone.name}: has {len(alone.platforms)} platforms; expected one"
+            f"--monopoly {_label(monopoly)}: has {len(alone.platforms)} platforms; expected one"
         )
     total = sum(len(p.variants) for _, p in plans)
     regimes = []
