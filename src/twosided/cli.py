@@ -396,7 +396,8 @@ def runs(
         "--sql", help="A SQL query over the catalog: table runs; views daily, accounts, "
         "flows, switches (each with run_id).")] = None,
     limit: Annotated[int, typer.Option(
-        "--limit", min=0, help="Rows of the table to print at most (0: all); --csv prints every row.")] = 100,
+        "--limit", min=0,
+        help="Rows of the table to print at most (0: all); --csv prints every row.")] = 100,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
     """List past runs from the results catalog, or query it with --sql."""
