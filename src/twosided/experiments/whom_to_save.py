@@ -55,6 +55,7 @@ from twosided.experiments.sweep import SweepResult, SweepProgress, plan_variants
 from twosided.scenario import MAX_DAYS, Ranking, Scenario, ScenarioError
 from twosided.report.charts import PLATFORM_COLORS, figure_html
 from twosided.report.page import page, section, table
+from twosided.sim.streams import revenue_columns
 from twosided.store import DEFAULT_ROOT, REPORT_FILE, atomic_file
 
 STUDY = "whom-to-save"
@@ -88,7 +89,7 @@ MEASURES = (
 
 # the revenue streams the ranking can move (the service fee, charged when sellers list, and
 # forfeited deposits are left out)
-RANKED_STREAMS = ("revenue_ads_cents", "revenue_commission_cents", "revenue_affiliate_cents")
+RANKED_STREAMS = revenue_columns("per_use")  # ads, commission, affiliate (sim.streams)
 RANKED = "revenue_ranked_cents"
 TOTAL, MEAN = "total", "mean"
 
