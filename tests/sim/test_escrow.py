@@ -13,7 +13,7 @@ import pytest
 from twosided.scenario import apply_overrides, load_scenario
 from twosided.sim import escrow
 from twosided.sim.params import build
-from twosided.sim.state import COUNTERFEITER, HONEST, NON_SHIPPER, OF, TERMINAL_STATES
+from twosided.sim.state import COUNTERFEITER, HONEST, NON_SHIPPER, ORDER_FIELDS, TERMINAL_STATES
 
 from ..conftest import cached_run
 
@@ -55,13 +55,13 @@ def test_each_order_path_has_exactly_one_terminal_state():
         u, honesty, platform, jnp.zeros(n, jnp.int32), jnp.full(n, 5000, jnp.int64),
         jnp.full(n, 0.85), jnp.where(honesty == HONEST, 0.85, 0.1), params,
     )
-    book = np.asarray(fate["book"])
+    book = np.asarray(fate.book.stack())
     assert (book[:, : len(TERMINAL_STATES)].sum(axis=1) == 1).all()
-    delay = np.asarray(fate["delay"])
+    delay = np.asarray(fate.delay)
     assert delay.min() >= 0 and delay.max() < build(load_scenario("taobao"))[0].horizon
     # money of an order goes exactly one way: released to the seller or refunded
     escrowed = np.asarray(params.escrow)[np.asarray(platform)]
-    released, refunded = book[:, OF["release_cents"]], book[:, OF["refund_cents"]]
+    released, refunded = np.asarray(fate.book.release_cents), np.asarray(fate.book.refund_cents)
     assert ((released + refunded)[escrowed] == 5000).all()
 
 
@@ -114,8 +114,7 @@ def _fates(policy: dict, honesty_type: int, n: int = N_ORDERS, seed: int = 1) ->
         u, honesty, jnp.zeros(n, jnp.int32), jnp.zeros(n, jnp.int32),
         jnp.full(n, PRICE, jnp.int64), jnp.full(n, 0.85), jnp.full(n, delivered), params,
     )
-    book = np.asarray(fate["book"])
-    out = {name: book[:, OF[name]] for name in OF}
+    out = {name: np.asarray(getattr(fate.book, name)) for name in ORDER_FIELDS}
     out["params"] = params
     return out
 

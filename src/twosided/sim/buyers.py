@@ -33,9 +33,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from twosided.sim.params import F32, I32, Params
+from typing import TYPE_CHECKING
+
+from twosided.sim.params import F32, I32, Dims, Params
 from twosided.sim.pytree import replace
-from twosided.sim.state import HARM_FRAUD, HARM_NONE, HARM_PRICE, HARM_QUALITY, Buyers
+from twosided.sim.state import HARM_FRAUD, HARM_NONE, HARM_PRICE, HARM_QUALITY, Buyers, State
+
+if TYPE_CHECKING:
+    from twosided.sim.shopping import Session
 
 PRICE_SENSITIVE, MIDDLE, QUALITY_SENSITIVE = 0, 1, 2
 SEGMENT_NAMES = ("price_sensitive", "middle", "quality_sensitive")
@@ -137,3 +142,15 @@ def remember(
         last_platform=last_platform,
         last_harm=last_harm,
     )
+
+
+def stage(state: State, params: Params, dims: Dims, *, session: Session) -> tuple[State, None]:
+    """Buyer memory: each buyer's trust in the platform it used moves toward what the
+    session signalled; the last platform and harm met are remembered. No record."""
+    platform = session.platform
+    trust_now = jnp.take_along_axis(session.trust, platform[:, None], axis=1)[:, 0]
+    buyers = remember(
+        state.buyers, session.buyer, platform, session.online, trust_now, session.signal,
+        session.harm, state.day, params, last_of_day=session.last_of_day,
+    )
+    return replace(state, buyers=buyers), None

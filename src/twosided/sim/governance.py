@@ -14,8 +14,32 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from twosided.sim.params import Params
-from twosided.sim.state import HONEST
+from twosided.sim.fees import ListingChanges, listing_changes
+from twosided.sim.params import Dims, Params
+from twosided.sim.pytree import pytree_dataclass, replace
+from twosided.sim.state import HONEST, State, delist, is_open
+
+
+@pytree_dataclass
+class Policing:
+    """Governance's record of the day: the listings punished ([P, M]), how many per
+    platform ([P]), and the money of their ending (deposits forfeited)."""
+
+    punished: jax.Array
+    exits: jax.Array
+    changes: ListingChanges
+
+
+def stage(state: State, params: Params, key: jax.Array, dims: Dims) -> tuple[State, Policing]:
+    """Governance: detect harmful (and, by error, honest) listings, delist them and
+    forfeit their deposits."""
+    sellers = state.sellers
+    open_ = is_open(state.day, params)
+    punished = detect(key, sellers.listed & sellers.active[None, :], sellers.honesty, open_, params)
+    after = delist(sellers, punished)
+    changes = listing_changes(sellers.listed, after.listed, punished, params)
+    record = Policing(punished=punished, exits=jnp.sum(punished, axis=1), changes=changes)
+    return replace(state, sellers=after), record
 
 
 def detect(

@@ -17,7 +17,7 @@ The streams are declared once, in ``twosided.sim.streams``; the names here deriv
 from __future__ import annotations
 
 import dataclasses
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -27,6 +27,9 @@ from twosided.sim import streams
 from twosided.sim.pytree import pytree_dataclass
 
 T = TypeVar("T")
+S_ = TypeVar("S_")  # the engine state (sim.state imports this module)
+if TYPE_CHECKING:
+    from twosided.sim.params import Dims
 
 HOUSEHOLDS, SELLERS, SUPPLIERS, AFFILIATES = 0, 1, 2, 3
 FIXED_ACCOUNTS = ("households", "sellers", "suppliers", "affiliates")
@@ -52,6 +55,11 @@ def flow_record(cls: type[T]) -> type[T]:
     if unknown:
         raise TypeError(f"{cls.__name__}: {', '.join(unknown)} name no stream of sim.streams")
     return pytree_dataclass(cls)
+
+
+def amounts(record: object) -> dict[str, jax.Array]:
+    """A flow record's amounts by stream name."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}  # type: ignore[arg-type]
 
 
 def record_flows(platforms: int, *records: object) -> jax.Array:
@@ -130,3 +138,10 @@ def revenue(flows: jax.Array) -> dict[str, jax.Array]:
             total = total + sign * flows[S[stream.name]]
         out[r.name] = total
     return out
+
+
+def stage(state: S_, dims: Dims, *records: object) -> tuple[S_, jax.Array]:
+    """Ledger posting: the day's flow records become one flows array ``[streams, P]``,
+    posted to the state's balances (debit every source, credit every destination)."""
+    flows = record_flows(dims.platforms, *records)
+    return dataclasses.replace(state, balances=post(state.balances, flows)), flows  # type: ignore[type-var]

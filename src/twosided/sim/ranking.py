@@ -27,10 +27,16 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from typing import TYPE_CHECKING
+
 from twosided.sim.auction import auction_core
+from twosided.sim.ledger import flow_record
 from twosided.sim.params import F32, I32, I64, Dims, Params
 from twosided.sim.pytree import pytree_dataclass
-from twosided.sim.state import Sellers, unit_cost, unit_price_basis
+from twosided.sim.state import Sellers, State, unit_cost, unit_price_basis
+
+if TYPE_CHECKING:
+    from twosided.sim.shopping import Session
 
 MIN_MARKUP = -0.9  # prices never fall below a tenth of the cost basis
 
@@ -291,3 +297,41 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
         min_price=min_price.reshape(G),
         n_listed=jnp.sum(per_market(listings.candidate), axis=-1).reshape(G).astype(I32),
     )
+
+
+def stage(state: State, params: Params, key: jax.Array, dims: Dims) -> tuple[State, Pages]:
+    """Results pages: every platform's page for every category today (the state is
+    unchanged; the pages are the day's record)."""
+    listings = listing_features(state.sellers, params, state.market.log_ref_price, dims, state.day)
+    return state, build_pages(key, listings, params, dims)
+
+
+@flow_record
+class AdFlows:
+    """What sellers pay for the day's clicks on paid positions ([P] int64 cents)."""
+
+    ads: jax.Array
+
+
+@pytree_dataclass
+class Clicks:
+    """The day's clicks per keyword market and position ([G, L] int64), what they cost
+    (``ad_cents``, [G, L]) and the money of it."""
+
+    clicks: jax.Array
+    ad_cents: jax.Array
+    flows: AdFlows
+
+
+def charge_clicks(
+    state: State, params: Params, dims: Dims, *, pages: Pages, session: Session
+) -> tuple[State, Clicks]:
+    """Paid positions are charged per click: their price per click (``Pages.cpc``) times
+    the clicks they got today."""
+    P, C, L = dims.platforms, dims.categories, dims.page_length
+    clicks = jax.ops.segment_sum(
+        session.clicked.astype(I64), session.market, num_segments=P * C
+    )  # [G, L]
+    ad_cents = clicks * pages.cpc
+    flows = AdFlows(ads=jnp.sum(ad_cents.reshape(P, C * L), axis=1))
+    return state, Clicks(clicks=clicks, ad_cents=ad_cents, flows=flows)

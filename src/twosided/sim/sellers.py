@@ -22,17 +22,57 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from twosided.sim import governance
+from typing import TYPE_CHECKING
+
+from twosided.sim import fees, governance
+from twosided.sim.ledger import flow_record
 from twosided.sim.params import F32, I32, I64, Dims, Params
-from twosided.sim.pytree import replace
+from twosided.sim.pytree import pytree_dataclass, replace
+from twosided.sim.ranking import Clicks, Pages
 from twosided.sim.state import (
     HONEST,
     Sellers,
+    State,
     category_of,
     draw_quality,
     draw_strategy,
     draw_types,
+    is_open,
+    live_listings,
 )
+
+if TYPE_CHECKING:
+    from twosided.sim.shopping import Session
+
+
+@flow_record
+class SellerCosts:
+    """What sellers pay the rest of the economy today ([P] int64 cents)."""
+
+    cost_of_goods: jax.Array
+    fixed_costs: jax.Array
+    fake_reviews: jax.Array
+
+
+@pytree_dataclass
+class Accounts:
+    """Sellers' books of the day: which listings traded (``live``, [P, M]), each
+    listing's profit ([P, M] cents, float) and the costs paid out."""
+
+    live: jax.Array
+    profit: jax.Array
+    costs: SellerCosts
+
+
+@pytree_dataclass
+class Turnover:
+    """Listings that ended or opened at revisions and entry today ([P] counts) and their
+    money (deposits, fees): ``revised`` is settled before entrants arrive."""
+
+    exits: jax.Array
+    entries: jax.Array
+    revised: fees.ListingChanges
+    entered: fees.ListingChanges
 
 
 def record_sales(
@@ -53,12 +93,6 @@ def record_sales(
         period_orders=sellers.period_orders + orders,
         year_sales=sellers.year_sales + sales,
     )
-
-
-def delist(sellers: Sellers, ended: jax.Array) -> Sellers:
-    """Withdraw listings ([P, M]); a seller left with none leaves the market."""
-    listed = sellers.listed & ~ended
-    return replace(sellers, listed=listed, active=sellers.active & listed.any(axis=0))
 
 
 def _imitate(
@@ -238,3 +272,95 @@ def enter(
         year_fee=pick(jnp.zeros((P, M), I64), sellers.year_fee),
     )
     return entered, new
+
+
+def _per_listing(slot: jax.Array, values: jax.Array, P: int, M: int) -> jax.Array:
+    """Sum values ([S, ...]) into listings ``slot = platform × M + seller`` ([P, M, ...]);
+    slot ``P × M`` is dropped."""
+    out = jnp.zeros((P * M + 1, *values.shape[1:]), values.dtype).at[slot].add(values)
+    return out[: P * M].reshape(P, M, *values.shape[1:])
+
+
+def account(
+    state: State, params: Params, dims: Dims, *, session: Session, pages: Pages, clicks: Clicks
+) -> tuple[State, Accounts]:
+    """Seller accounting: each listing records its orders, reviews (real and fake), their
+    scores, its profit and its kept sales; sellers pay for goods, running costs and fake
+    reviews. Per order the seller keeps ``OrderRow.kept_cents`` (the fields the settlement
+    posts), less its cost and brushing; per listing it pays its clicks and its overhead."""
+    P, C, M = dims.platforms, dims.categories, dims.sellers
+    sellers = state.sellers
+    live = live_listings(sellers, is_open(state.day, params))
+    bought, platform, book = session.bought, session.platform, session.fate.book
+    cost_cents = jnp.where(bought, jnp.round(session.unit_cost), 0.0).astype(I64)
+    fakes = jnp.where(bought & (book.harmful > 0), params.fake_reviews_per_order, 0.0)
+    brushing = jnp.round(fakes * params.fake_review_cost.astype(F32)).astype(I64)
+    slot = jnp.where(bought, platform * M + session.listing, P * M)  # P*M = dropped
+    per_listing = _per_listing(
+        slot,
+        jnp.stack(
+            [
+                jnp.ones_like(session.delivered),
+                1.0 + fakes,
+                session.delivered + fakes * session.claimed,
+                book.kept_cents().astype(F32) - cost_cents.astype(F32) - brushing.astype(F32),
+            ],
+            axis=1,
+        ),
+        P, M,
+    )
+    sales = _per_listing(slot, book.sales_cents(), P, M)
+    page_slot = jnp.where(
+        pages.listing >= 0, (jnp.arange(P * C) // C)[:, None] * M + pages.listing, P * M
+    )
+    ad_spend = _per_listing(
+        page_slot.reshape(-1), clicks.ad_cents.reshape(-1).astype(F32), P, M
+    )
+    profit = per_listing[..., 3] - ad_spend - jnp.where(live, fees.daily_overhead(params), 0.0)
+    sellers = record_sales(
+        sellers, per_listing[..., 0], per_listing[..., 1], per_listing[..., 2], profit, sales
+    )
+
+    def per_platform(x: jax.Array) -> jax.Array:
+        return jax.ops.segment_sum(x, platform, num_segments=P)
+
+    costs = SellerCosts(
+        cost_of_goods=per_platform(cost_cents),
+        fixed_costs=jnp.sum(live, axis=1).astype(I64) * params.fixed_cost_per_day,
+        fake_reviews=per_platform(brushing),
+    )
+    return replace(state, sellers=sellers), Accounts(live=live, profit=profit, costs=costs)
+
+
+def turnover(
+    state: State, params: Params, key: jax.Array, dims: Dims, *, session: Session
+) -> tuple[State, Turnover]:
+    """Revision and entry: sellers whose period ends today adapt, multi-home or exit, then
+    new sellers enter where today's traffic was. Listings that end or open at the revision
+    are settled before entrants arrive, so a slot freed and taken again on the same day
+    returns the leaver's deposit and charges the newcomer's deposit and fee."""
+    P, C = dims.platforms, dims.categories
+    k_rev, k_entry = key
+    open_ = is_open(state.day, params)
+    sellers = state.sellers
+    before = sellers.listed
+    sellers, multihomed = revise_due(k_rev, sellers, open_, state.day, dims, params)
+    exits = jnp.sum(before & ~sellers.listed, axis=1)
+    sellers = fees.open_listings(sellers, multihomed, params)
+    no_forfeit = jnp.zeros_like(before)
+    revised = fees.listing_changes(before, sellers.listed, no_forfeit, params)
+    before = sellers.listed
+    traffic = jax.ops.segment_sum(
+        session.online.astype(I32), session.market, num_segments=P * C
+    ).reshape(P, C)
+    sellers, entered = enter(
+        k_entry, sellers, traffic, open_, state.market.log_ref_price, dims, params
+    )
+    sellers = fees.open_listings(sellers, entered, params)
+    record = Turnover(
+        exits=exits,
+        entries=jnp.sum(multihomed | entered, axis=1),
+        revised=revised,
+        entered=fees.listing_changes(before, sellers.listed, no_forfeit, params),
+    )
+    return replace(state, sellers=sellers), record

@@ -8,12 +8,14 @@ market is a contiguous block; sellers enter and leave by flipping ``active`` and
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
 from twosided.sim import ledger
 from twosided.sim.params import F32, I32, I64, Dims, Params
-from twosided.sim.pytree import pytree_dataclass
+from twosided.sim.pytree import pytree_dataclass, replace
 
 NEVER = -30_000  # last_visit of a platform never used (int16)
 
@@ -21,27 +23,62 @@ HONEST, COUNTERFEITER, NON_SHIPPER = 0, 1, 2
 HARM_NONE, HARM_PRICE, HARM_QUALITY, HARM_FRAUD = 0, 1, 2, 3
 HARM_NAMES = ("none", "price", "quality", "fraud")
 
-# fields of the order book (one row per platform and terminal day)
-ORDER_FIELDS = (
-    "confirmed",  # buyer confirmed receipt
-    "auto_confirmed",  # confirmed by the timeout
-    "refunded",  # claim upheld, money back to the buyer
-    "claim_rejected",  # claim denied, money to the seller
-    "release_cents",  # held money released to the seller (escrow only)
-    "refund_cents",  # money returned to buyers
-    "commission_cents",
-    "affiliate_platform_cents",
-    "affiliate_payout_cents",
-    "paid_cents",  # what buyers paid for these orders
-    "claims",
-    "false_claims",
-    "fraud_loss_cents",  # buyers' payments for parcels never delivered, not recovered
-    "counterfeit_loss_cents",  # value buyers lost to counterfeits they were not refunded
-    "seller_loss_cents",  # sellers' revenue refunded on false claims
-    "harmful",  # orders from counterfeiters and non-shippers
-)
+
+
+@pytree_dataclass
+class OrderRow:
+    """Named fields of the order book (int64 counts and cents, any leading shape).
+
+    The book itself stays one int64 array ``[horizon, P, len(ORDER_FIELDS)]`` (what the
+    scan carries and checkpoints hold); ``OrderRow.of`` reads it by name and ``stack``
+    writes a row back. The first four fields are the terminal states.
+    """
+
+    confirmed: jax.Array  # buyer confirmed receipt
+    auto_confirmed: jax.Array  # confirmed by the timeout
+    refunded: jax.Array  # claim upheld, money back to the buyer
+    claim_rejected: jax.Array  # claim denied, money to the seller
+    release_cents: jax.Array  # held money released to the seller (escrow only)
+    refund_cents: jax.Array  # money returned to buyers
+    commission_cents: jax.Array
+    affiliate_platform_cents: jax.Array
+    affiliate_payout_cents: jax.Array
+    paid_cents: jax.Array  # what buyers paid for these orders
+    claims: jax.Array
+    false_claims: jax.Array
+    fraud_loss_cents: jax.Array  # buyers' payments for parcels never delivered, not recovered
+    counterfeit_loss_cents: jax.Array  # value buyers lost to counterfeits not refunded
+    seller_loss_cents: jax.Array  # sellers' revenue refunded on false claims
+    harmful: jax.Array  # orders from counterfeiters and non-shippers
+
+    @classmethod
+    def of(cls, book: jax.Array) -> OrderRow:
+        """The named fields of a book (or row) array whose last axis is the fields."""
+        return cls(*(book[..., i] for i in range(len(ORDER_FIELDS))))
+
+    def stack(self) -> jax.Array:
+        """The row as an array, fields on the last axis (the book's layout)."""
+        return jnp.stack([getattr(self, name) for name in ORDER_FIELDS], axis=-1)
+
+    def terminal(self) -> jax.Array:
+        """Orders that reached a terminal state (any of the four)."""
+        return self.confirmed + self.auto_confirmed + self.refunded + self.claim_rejected
+
+    def sales_cents(self) -> jax.Array:
+        """What the seller sold, net of refunds (the basis of the annual-fee refund rule)."""
+        return self.paid_cents - self.refund_cents
+
+    def kept_cents(self) -> jax.Array:
+        """What the seller keeps of the payment: net of refunds, commission and affiliate
+        fees: the same fields the settlement posts to the ledger (``escrow.settlement``)."""
+        return (
+            self.paid_cents - self.refund_cents - self.commission_cents
+            - self.affiliate_platform_cents - self.affiliate_payout_cents
+        )
+
+
+ORDER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(OrderRow))
 TERMINAL_STATES = ORDER_FIELDS[:4]
-OF = {name: i for i, name in enumerate(ORDER_FIELDS)}
 
 
 @pytree_dataclass
@@ -94,6 +131,22 @@ class State:
     market: Market
     orders: jax.Array  # i64[H, P, len(ORDER_FIELDS)] orders in flight by terminal day
     balances: jax.Array  # i64[accounts] ledger balances
+
+
+def is_open(day: jax.Array, params: Params) -> jax.Array:
+    """Which platforms are open today ([P] bool): those whose entry day has come."""
+    return day >= params.entry_day
+
+
+def live_listings(sellers: Sellers, open_: jax.Array) -> jax.Array:
+    """Listings that trade today ([P, M]): listed, of an active seller, on an open platform."""
+    return sellers.listed & sellers.active[None, :] & open_[:, None]
+
+
+def delist(sellers: Sellers, ended: jax.Array) -> Sellers:
+    """Withdraw listings ([P, M]); a seller left with none leaves the market."""
+    listed = sellers.listed & ~ended
+    return replace(sellers, listed=listed, active=sellers.active & listed.any(axis=0))
 
 
 def category_of(dims: Dims) -> jax.Array:
