@@ -189,7 +189,15 @@ def tree_bytes(tree: Any) -> int:
     return sum(leaf.nbytes for leaf in jax.tree_util.tree_leaves(tree))
 
 
-def measure(
+def measure(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """``_measure`` in the engine's 64-bit mode (``twosided.sim.precision``)."""
+    from twosided.sim.precision import x64
+
+    with x64():
+        return _measure(*args, **kwargs)
+
+
+def _measure(
     buyers: int,
     preset: str = "taobao",
     sessions_per_buyer: float | None = None,
@@ -216,9 +224,9 @@ def measure(
         return jax.vmap(lambda s: run.day_keys(s, day0, days))(seed_arr)
 
     t0 = time.perf_counter()
-    init = run.init_states.lower(seed_arr, dims, params).compile()
-    shapes = jax.eval_shape(lambda: run.init_states(seed_arr, dims, params))
-    chunk = run.run_chunk.lower(shapes, params, keys_from(0), dims, False).compile()
+    init = run._init_states.lower(seed_arr, dims, params).compile()
+    shapes = jax.eval_shape(lambda: run._init_states(seed_arr, dims, params))
+    chunk = run._run_chunk.lower(shapes, params, keys_from(0), dims, False).compile()
     compile_s = time.perf_counter() - t0
 
     gc.collect()

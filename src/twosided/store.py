@@ -51,6 +51,7 @@ except ImportError:  # pragma: no cover - Windows: abandoned folders are left al
 from twosided.metrics import KEY_OUTCOMES, summarize
 from twosided.scenario import load_scenario, one_line
 from twosided.simulation import Result
+from twosided.sim.precision import ENGINE_X64
 
 DEFAULT_ROOT = Path("twosided-runs")
 CATALOG_NAME = "catalog.duckdb"
@@ -460,7 +461,7 @@ def environment() -> dict[str, Any]:
         "platform": host.platform(),
         "device": device_name(device),
         "device_count": jax.device_count(),
-        "x64": bool(jax.config.jax_enable_x64),
+        "x64": ENGINE_X64,  # the engine's own mode (sim.precision), not the process flag
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
     }
 

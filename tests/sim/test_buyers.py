@@ -28,7 +28,7 @@ from ..conftest import cached_run
 
 def test_harm_is_fraud_then_quality_unless_refunded_then_price():
     _, params = build(load_scenario("taobao"))
-    t = float(params.harm_threshold)
+    t = float(params.buyers.harm_threshold)
     big, small = t + 0.2, t / 2
     cases = [  # (overpay, quality gap, lost to fraud, refunded) -> harm
         ((big, big, True, False), HARM_FRAUD),
@@ -75,7 +75,7 @@ def test_price_sensitive_buyers_compare_prices_more_often():
         np.asarray(s.online) & (np.asarray(s.platform) == 0)
         & np.asarray(s.clicked).any(axis=1) & ~harmful_buy
     )
-    ratio = np.asarray(s.price_sens)[honest_buy] / float(params.price_sens_median)
+    ratio = np.asarray(s.price_sens)[honest_buy] / float(params.buyers.price_sensitivity_median)
     priced = np.asarray(s.harm)[honest_buy] == HARM_PRICE
     bins = [(0.2, 0.6), (0.8, 1.25), (1.6, 2.5), (3.0, np.inf)]
     for lo, hi in bins:

@@ -60,7 +60,7 @@ def test_each_order_path_has_exactly_one_terminal_state():
     delay = np.asarray(fate.delay)
     assert delay.min() >= 0 and delay.max() < build(load_scenario("taobao"))[0].horizon
     # money of an order goes exactly one way: released to the seller or refunded
-    escrowed = np.asarray(params.escrow)[np.asarray(platform)]
+    escrowed = np.asarray(params.platform.escrow.enabled)[np.asarray(platform)]
     released, refunded = np.asarray(fate.book.release_cents), np.asarray(fate.book.refund_cents)
     assert ((released + refunded)[escrowed] == 5000).all()
 

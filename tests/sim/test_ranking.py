@@ -42,8 +42,8 @@ def test_page_has_ads_on_top_then_organic_by_policy_without_repeats():
     cand = np.asarray(listings.candidate[0])
     rel = np.asarray(ranking.relevance(
         listings.rating[0], listings.log_rel_price[0],
-        params.commission[0, 0] * listings.price[0].astype(jnp.float32) * listings.attract[0] * params.conversion_estimate,
-        listings.candidate[0], (params.w_quality[0], params.w_price[0], params.w_commission[0]),
+        params.platform.fees.commission[0, 0] * listings.price[0].astype(jnp.float32) * listings.attract[0] * params.sellers.conversion_estimate,
+        listings.candidate[0], (params.platform.ranking.quality[0], params.platform.ranking.price[0], params.platform.ranking.commission[0]),
     ))
     organic = listing[n_ads:]
     assert np.all(np.diff(rel[organic]) <= 1e-6)
@@ -62,7 +62,7 @@ def test_bid_weight_sells_organic_positions_at_the_gsp_price():
     assert paid_organic.any()
     bids = np.asarray(listings.bid[0])[np.asarray(pages.listing[0])]
     assert np.all(cpc <= np.floor(bids) + 1e-9)
-    assert np.all(cpc[paid_organic] >= float(params.reserve[0]))
+    assert np.all(cpc[paid_organic] >= float(params.platform.auction.reserve_cents[0]))
 
 
 def test_organic_price_formula():

@@ -110,7 +110,7 @@ def test_the_chance_to_imitate_is_proportional_to_the_profit_gap(gap_share):
 
 def test_type_imitation_adopts_the_richer_peers_trade_and_goods():
     dims, params, s, poor = _poor_and_rich(gap=2 * SCALE)
-    params = replace(params, type_imitation_rate=jnp.float32(1.0))
+    params = replace(params, sellers=replace(params.sellers, type_imitation_rate=jnp.float32(1.0)))
     # the rich peers are non-shippers listing the claimed quality
     s = replace(s, honesty=jnp.where(poor, HONEST, NON_SHIPPER).astype(jnp.int8))
     revised, _ = revise(s, dims, params)
@@ -118,7 +118,7 @@ def test_type_imitation_adopts_the_richer_peers_trade_and_goods():
     turned = poor & (honesty == NON_SHIPPER)
     assert turned.sum() / poor.sum() == pytest.approx(3 / 4, abs=0.04)
     np.testing.assert_allclose(
-        np.asarray(revised.quality)[turned], float(params.counterfeit_claimed_quality), rtol=1e-6
+        np.asarray(revised.quality)[turned], float(params.sellers.counterfeit_claimed_quality), rtol=1e-6
     )
 
 

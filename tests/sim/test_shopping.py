@@ -59,12 +59,12 @@ def test_nothing_clicked_means_nothing_bought():
 
 def test_click_rates_by_position_follow_the_examination_curve():
     _, params = build(load_scenario("taobao"))
-    e = np.asarray(params.examination)
+    e = np.asarray(params.buyers.examination)
     L = e.shape[0]
     for attract in (1.0, 0.35):
         a = jnp.full((N, L), attract, jnp.float32)
         u = uniform16(jax.random.key(11), (N, L))
-        clicks = np.asarray(shopping.clicks(u, params.examination, a, jnp.ones((N, L), bool)))
+        clicks = np.asarray(shopping.clicks(u, params.buyers.examination, a, jnp.ones((N, L), bool)))
         _close(clicks.mean(axis=0), e * attract, N)
     # the curve is the power law (k + 1)^(-decay) of the scenario
     decay = load_scenario("taobao").buyers.examination_decay
@@ -117,7 +117,7 @@ def test_trust_fades_toward_the_buyers_general_trust():
     trust = jnp.asarray([[3.0, -2.0, 0.5]], jnp.float32)
     last_visit = jnp.asarray([[0, 0, 0]], jnp.int16)
     later = np.asarray(shopping.decayed_trust(trust, last_visit, jnp.int32(100), params))[0]
-    keep = (1 - float(params.trust_decay)) ** 100
+    keep = (1 - float(params.buyers.trust_decay_per_day)) ** 100
     general = (3.0 - 2.0 + 0.5) / 3
     assert later == pytest.approx(general + (np.array([3.0, -2.0, 0.5]) - general) * keep, rel=1e-4)
     # visited today: exactly what was learned

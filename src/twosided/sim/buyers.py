@@ -50,8 +50,8 @@ _TERCILE_Z = 0.4307273  # standard-normal 2/3 quantile: splits buyers into third
 def segment(price_sens: jax.Array, quality_sens: jax.Array, params: Params) -> jax.Array:
     """Buyer segment by log(β_price / β_quality): top third price-sensitive, bottom third
     quality-sensitive. The terciles follow in closed form from the log-normal draws."""
-    mu = jnp.log(params.price_sens_median) - jnp.log(params.quality_sens_median)
-    sp, sq, rho = params.price_sens_sigma, params.quality_sens_sigma, params.sens_correlation
+    mu = jnp.log(params.buyers.price_sensitivity_median) - jnp.log(params.buyers.quality_sensitivity_median)
+    sp, sq, rho = params.buyers.price_sensitivity_sigma, params.buyers.quality_sensitivity_sigma, params.buyers.sensitivity_correlation
     sd = jnp.sqrt(jnp.maximum(sp * sp + sq * sq - 2.0 * rho * sp * sq, 0.0))
     t = jnp.log(price_sens) - jnp.log(quality_sens) - mu
     cut = _TERCILE_Z * sd
@@ -77,20 +77,20 @@ def experience(
     """Trust signal of each session and the harm it carries (HARM_* codes)."""
     gap = jnp.where(refunded, 0.0, quality_gap)
     signal = (
-        params.surplus_weight * inclusive_value
-        - params.no_purchase_penalty * (~bought).astype(F32)
-        - params.overpay_weight * price_sens * overpay
-        - params.quality_gap_weight * quality_sens * gap
-        - params.fraud_penalty * lost_to_fraud.astype(F32)
-        + params.protection_bonus * refunded.astype(F32)
+        params.buyers.surplus_weight * inclusive_value
+        - params.buyers.no_purchase_penalty * (~bought).astype(F32)
+        - params.buyers.overpay_weight * price_sens * overpay
+        - params.buyers.quality_gap_weight * quality_sens * gap
+        - params.buyers.fraud_penalty * lost_to_fraud.astype(F32)
+        + params.buyers.protection_bonus * refunded.astype(F32)
     )
     harm = jnp.where(
         lost_to_fraud,
         HARM_FRAUD,
         jnp.where(
-            gap > params.harm_threshold,
+            gap > params.buyers.harm_threshold,
             HARM_QUALITY,
-            jnp.where(overpay > params.harm_threshold, HARM_PRICE, HARM_NONE),
+            jnp.where(overpay > params.buyers.harm_threshold, HARM_PRICE, HARM_NONE),
         ),
     ).astype(jnp.int8)
     return signal, harm
@@ -129,7 +129,7 @@ def remember(
     P = buyers.trust.shape[1]
     p = jnp.where(online, platform, P)  # offline sessions are dropped by the scatters
     trust = buyers.trust.at[buyer, p].set(trust_now, mode="drop")
-    trust = trust.at[buyer, p].add(params.trust_learning_rate * (signal - trust_now), mode="drop")
+    trust = trust.at[buyer, p].add(params.buyers.trust_learning_rate * (signal - trust_now), mode="drop")
     last_visit = buyers.last_visit.at[buyer, p].set(day.astype(jnp.int16), mode="drop")
     latest = online if last_of_day is None else last_of_day
     who = jnp.where(latest, buyer, buyers.last_platform.shape[0])

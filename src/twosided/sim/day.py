@@ -32,13 +32,13 @@ from twosided.sim.state import State
 Metrics = collect.Metrics
 
 
-def step(
-    state: State, params: Params, key: jax.Array, dims: Dims, log_sessions: bool = False
-) -> tuple[State, Metrics]:
-    """Advance the world by one day. Pure: same inputs, same outputs."""
+def stages(
+    state: State, params: Params, key: jax.Array, dims: Dims
+) -> tuple[State, collect.DayRecords]:
+    """Run the day's stages in order: the state after them (its day not yet advanced)
+    and every stage's record."""
     keys = jax.random.split(key, 5)
     k_gov, k_shop, k_rank, k_sellers = keys[0], keys[1], keys[4], keys[2:4]
-    day = state.day
     state, policing = governance.stage(state, params, k_gov, dims)
     state, annual_fee = fees.stage(state, params, dims)
     state, pages = ranking.stage(state, params, k_rank, dims)
@@ -55,12 +55,19 @@ def step(
         policing.changes, annual_fee, orders.payments, orders.settlement, clicks.flows,
         accounts.costs, turnover.revised, turnover.entered,
     )
-    records = collect.DayRecords(
+    return state, collect.DayRecords(
         policing=policing, annual_fee=annual_fee, pages=pages, session=session, orders=orders,
         clicks=clicks, accounts=accounts, turnover=turnover, flows=flows,
     )
+
+
+def step(
+    state: State, params: Params, key: jax.Array, dims: Dims, log_sessions: bool = False
+) -> tuple[State, Metrics]:
+    """Advance the world by one day. Pure: same inputs, same outputs."""
+    day = state.day
+    state, records = stages(state, params, key, dims)
     metrics = collect.daily(state, params, dims, day=day, r=records).columns()
     if log_sessions:
         metrics["log"] = collect.session_log(records)
     return replace(state, day=day + 1), metrics
-

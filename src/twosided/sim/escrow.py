@@ -91,8 +91,8 @@ def claim_probability(honesty: jax.Array, params: Params) -> jax.Array:
     """Chance the buyer claims: a missing parcel, a noticed fake, or a false claim."""
     return jnp.select(
         [honesty == NON_SHIPPER, honesty == COUNTERFEITER],
-        [params.claim_if_not_delivered, params.claim_if_counterfeit],
-        params.false_claim_rate,
+        [params.buyers.claim_if_not_delivered, params.buyers.claim_if_counterfeit],
+        params.buyers.false_claim_rate,
     )
 
 
@@ -103,10 +103,10 @@ def upheld_probability(valid: jax.Array, platform: jax.Array, params: Params) ->
     platform's accuracy, false ones with its error rate. No escrow: the seller must be
     made to pay back, which succeeds at the recovery rate.
     """
-    acc = params.evidence_accuracy[platform]
+    acc = params.platform.escrow.evidence_accuracy[platform]
     evidence = jnp.where(valid, acc, 1.0 - acc)
-    escrowed = jnp.where(params.buyer_first[platform], 1.0, evidence)
-    return jnp.where(params.escrow[platform], escrowed, params.recovery_rate[platform])
+    escrowed = jnp.where(params.platform.escrow.buyer_first[platform], 1.0, evidence)
+    return jnp.where(params.platform.escrow.enabled[platform], escrowed, params.platform.escrow.recovery_rate[platform])
 
 
 def order_fates(
@@ -120,19 +120,19 @@ def order_fates(
     params: Params,
 ) -> OrderFate:
     """Draw each order's path. ``u`` holds 5 uniforms per order ``[S, 5]``."""
-    ship = params.ship_days[platform]
-    delivery = ship + params.transit_days[platform]
-    deadline = ship + params.auto_confirm_days[platform]
+    ship = params.platform.escrow.ship_days[platform]
+    delivery = ship + params.platform.escrow.transit_days[platform]
+    deadline = ship + params.platform.escrow.auto_confirm_days[platform]
     claim_day = jnp.minimum(delivery + 1, deadline)
 
-    escrowed = params.escrow[platform]
+    escrowed = params.platform.escrow.enabled[platform]
     # under escrow a parcel never delivered cannot be auto-confirmed: the tracking record
     # turns the timeout into a claim even when the buyer does not file one
     claim = (u[:, 0] < claim_probability(honesty, params)) | (escrowed & (honesty == NON_SHIPPER))
     valid = honesty != HONEST
     upheld = claim & (u[:, 1] < upheld_probability(valid, platform, params))
-    never = (u[:, 2] < params.never_confirm_share) | (honesty == NON_SHIPPER)
-    wait = jnp.floor(-jnp.log(u[:, 3]) * params.confirm_mean_days).astype(I32)
+    never = (u[:, 2] < params.buyers.never_confirm_share) | (honesty == NON_SHIPPER)
+    wait = jnp.floor(-jnp.log(u[:, 3]) * params.buyers.confirm_mean_days).astype(I32)
     confirm_day = delivery + wait
     auto = never | (confirm_day >= deadline)
     state = jnp.where(
@@ -141,11 +141,11 @@ def order_fates(
         jnp.where(auto, AUTO_CONFIRMED, CONFIRMED),
     ).astype(I32)
     delay = jnp.where(
-        claim, claim_day + params.dispute_days[platform], jnp.where(auto, deadline, confirm_day)
+        claim, claim_day + params.platform.escrow.dispute_days[platform], jnp.where(auto, deadline, confirm_day)
     ).astype(I32)
 
     kept = ~upheld  # the seller keeps the money
-    referred = u[:, 4] < params.affiliate_order_share[platform]
+    referred = u[:, 4] < params.platform.fees.affiliate_order_share[platform]
     commission = commission_due(price, platform, category, params)
     aff_platform, aff_payout = affiliate_split(price, referred, platform, params)
     fraud_loss = jnp.where(kept & (honesty == NON_SHIPPER), price, 0)
@@ -220,7 +220,7 @@ def stage(state: State, params: Params, dims: Dims, *, session: Session) -> tupl
     orders = book_orders(state.orders, day, session.platform, fate.delay, fate.book, session.bought)
     orders, due = settle(orders, day)
     paid = jax.ops.segment_sum(session.price, session.platform, num_segments=dims.platforms)
-    escrowed = params.escrow
+    escrowed = params.platform.escrow.enabled
     payments = Payments(
         payment_escrow=jnp.where(escrowed, paid, 0), payment_direct=jnp.where(escrowed, 0, paid)
     )

@@ -46,7 +46,7 @@ def commission_due(
     price: jax.Array, platform: jax.Array, category: jax.Array, params: Params
 ) -> jax.Array:
     """Commission on a sale, in whole cents."""
-    rate = params.commission[platform, category]
+    rate = params.platform.fees.commission[platform, category]
     return jnp.round(rate * price.astype(F32)).astype(I64)
 
 
@@ -55,9 +55,9 @@ def affiliate_split(
 ) -> tuple[jax.Array, jax.Array]:
     """Affiliate fee on a referred sale, split into (platform's share, affiliate's payout)."""
     fee = jnp.where(
-        referred, jnp.round(params.affiliate_fee_rate[platform] * price.astype(F32)), 0.0
+        referred, jnp.round(params.platform.fees.affiliate_fee_rate[platform] * price.astype(F32)), 0.0
     ).astype(I64)
-    to_platform = jnp.round(fee.astype(F32) * params.affiliate_platform_share[platform]).astype(I64)
+    to_platform = jnp.round(fee.astype(F32) * params.platform.fees.affiliate_platform_share[platform]).astype(I64)
     return to_platform, fee - to_platform
 
 
@@ -75,13 +75,13 @@ def listing_changes(
     n_new = jnp.sum(new, axis=1).astype(I64)
     n_returned = jnp.sum(gone & ~forfeited, axis=1).astype(I64)
     n_forfeited = jnp.sum(gone & forfeited, axis=1).astype(I64)
-    forfeit = n_forfeited * params.deposit
+    forfeit = n_forfeited * params.platform.governance.deposit_cents
     return ListingChanges(
-        deposit_paid=n_new * params.deposit,
-        service_fee=n_new * params.service_fee,
-        deposit_returned=n_returned * params.deposit,
-        forfeit_to_buyers=jnp.where(params.forfeit_to_buyers, forfeit, 0),
-        forfeit_to_platform=jnp.where(params.forfeit_to_buyers, 0, forfeit),
+        deposit_paid=n_new * params.platform.governance.deposit_cents,
+        service_fee=n_new * params.platform.fees.service_fee_cents,
+        deposit_returned=n_returned * params.platform.governance.deposit_cents,
+        forfeit_to_buyers=jnp.where(params.platform.governance.forfeit_to_buyers, forfeit, 0),
+        forfeit_to_platform=jnp.where(params.platform.governance.forfeit_to_buyers, 0, forfeit),
     )
 
 
@@ -92,15 +92,15 @@ def annual_service_fee(
 
     Returns updated ``(year_sales, year_fee)`` and the day's flows.
     """
-    fee = params.service_fee[:, None]
+    fee = params.platform.fees.service_fee_cents[:, None]
     year_end = (day % YEAR_DAYS) == YEAR_DAYS - 1
     # a fee year starts every 365 days, and on the day a late platform opens (its sellers
     # who signed up in advance pay then)
-    year_start = (((day % YEAR_DAYS) == 0) | (day == params.entry_day))[:, None]
-    qualifies = listed & (year_sales >= params.service_fee_refund_threshold[:, None]) & (fee > 0)
+    year_start = (((day % YEAR_DAYS) == 0) | (day == params.platform.entry_day))[:, None]
+    qualifies = listed & (year_sales >= params.platform.fees.service_fee_refund_threshold_cents[:, None]) & (fee > 0)
     refund = jnp.where(
         year_end & qualifies,
-        jnp.round(year_fee.astype(F32) * params.service_fee_refund_share[:, None]).astype(I64),
+        jnp.round(year_fee.astype(F32) * params.platform.fees.service_fee_refund_share[:, None]).astype(I64),
         0,
     )
     charge = jnp.where(year_start & listed, fee, 0)
@@ -124,7 +124,7 @@ def stage(state: State, params: Params, dims: Dims) -> tuple[State, AnnualFee]:
 
 def open_listings(sellers: Sellers, new: jax.Array, params: Params) -> Sellers:
     """A new listing starts its fee year having paid the annual fee on listing."""
-    return replace(sellers, year_fee=jnp.where(new, params.service_fee[:, None], sellers.year_fee))
+    return replace(sellers, year_fee=jnp.where(new, params.platform.fees.service_fee_cents[:, None], sellers.year_fee))
 
 
 def daily_overhead(params: Params) -> jax.Array:
@@ -132,6 +132,6 @@ def daily_overhead(params: Params) -> jax.Array:
     365th of the annual fee (its share of a seller's profit; the fee itself is paid as
     ``AnnualFee``/``ListingChanges``, the fixed cost as the ``fixed_costs`` stream)."""
     return (
-        params.fixed_cost_per_day.astype(F32)
-        + params.service_fee[:, None].astype(F32) / YEAR_DAYS
+        params.sellers.fixed_cost_per_day_cents.astype(F32)
+        + params.platform.fees.service_fee_cents[:, None].astype(F32) / YEAR_DAYS
     )

@@ -48,7 +48,7 @@ def detect(
     """Listings ([P, M]) punished today."""
     harmful = (honesty != HONEST)[None, :]
     rate = jnp.where(
-        harmful, params.detection_rate[:, None], params.false_positive_rate[:, None]
+        harmful, params.platform.governance.detection_rate[:, None], params.platform.governance.false_positive_rate[:, None]
     )
     return listed & open_[:, None] & (jax.random.uniform(key, listed.shape) < rate)
 
@@ -57,5 +57,5 @@ def screened(key: jax.Array, applying: jax.Array, honesty: jax.Array, params: Pa
     """Which of the applying listings ([P, M]) the platform's verification turns away."""
     harmful = (honesty != HONEST)[None, :]
     return applying & harmful & (
-        jax.random.uniform(key, applying.shape) < params.verification_rate[:, None]
+        jax.random.uniform(key, applying.shape) < params.platform.governance.verification_rate[:, None]
     )

@@ -74,7 +74,7 @@ class Pages:
 def public_rating(sellers: Sellers, params: Params) -> jax.Array:
     """Bayesian-average rating: the listed quality as a prior worth ``rating_prior_weight``
     pseudo-reviews, updated by buyers' experience scores (0 for a parcel never delivered)."""
-    w = params.rating_prior_weight
+    w = params.sellers.rating_prior_weight
     return (w * sellers.quality[None, :] + sellers.rating_sum) / (w + sellers.rating_n)
 
 
@@ -82,9 +82,9 @@ def attractiveness(rating: jax.Array, log_rel_price: jax.Array, params: Params) 
     """Click probability of an examined listing (the cascade-free position-based model's
     attractiveness): a logistic function of rating and relative price."""
     z = (
-        params.click_intercept
-        + params.click_quality_weight * rating
-        - params.click_price_weight * log_rel_price
+        params.buyers.click_intercept
+        + params.buyers.click_quality_weight * rating
+        - params.buyers.click_price_weight * log_rel_price
     )
     return jax.nn.sigmoid(z)
 
@@ -95,7 +95,7 @@ def listing_features(
     """Prices, ratings, click rates and bids of every listing on every platform."""
     category = jnp.arange(dims.sellers, dtype=I32) // dims.seller_capacity
     basis = unit_price_basis(sellers, params)[None, :]
-    markup = jnp.maximum(sellers.markup + params.markup_shift[:, None], MIN_MARKUP)
+    markup = jnp.maximum(sellers.markup + params.platform.markup_shift[:, None], MIN_MARKUP)
     price = jnp.maximum(jnp.round(basis * (1.0 + markup)), 1.0).astype(I64)
     price_f = price.astype(F32)
     log_rel = jnp.log(price_f) - log_ref_price[category][None, :]
@@ -103,8 +103,8 @@ def listing_features(
     attract = attractiveness(rating, log_rel, params)
     cost = unit_cost(sellers, params)[None, :]
     margin = jnp.maximum(price_f - cost, 0.0)
-    bid = sellers.ad_intensity * margin * params.conversion_estimate
-    open_ = day >= params.entry_day
+    bid = sellers.ad_intensity * margin * params.sellers.conversion_estimate
+    open_ = day >= params.platform.entry_day
     candidate = sellers.listed & sellers.active[None, :] & open_[:, None]
     return Listings(
         candidate=candidate,
@@ -120,7 +120,7 @@ def listing_features(
 def typical_buyer_value(rating: jax.Array, log_rel_price: jax.Array, params: Params) -> jax.Array:
     """A listing's utility to the median buyer (median β_quality and β_price): the yardstick
     for whether an ad serves buyers as well as the organic alternative."""
-    return params.quality_sens_median * rating - params.price_sens_median * log_rel_price
+    return params.buyers.quality_sensitivity_median * rating - params.buyers.price_sensitivity_median * log_rel_price
 
 
 def _zscore(x: jax.Array, mask: jax.Array) -> jax.Array:
@@ -235,14 +235,14 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
         return x.reshape(P, C, Mc)
 
     price_f = listings.price.astype(F32)
-    commission = params.commission[:, :, None]  # [P, C, 1]
+    commission = params.platform.fees.commission[:, :, None]  # [P, C, 1]
     exp_comm = (
-        commission * per_market(price_f) * per_market(listings.attract) * params.conversion_estimate
+        commission * per_market(price_f) * per_market(listings.attract) * params.sellers.conversion_estimate
     )
-    slot_clicks = params.examination[:A][None, :] * (
-        jnp.arange(A)[None, :] < params.slots[:, None]
+    slot_clicks = params.buyers.examination[:A][None, :] * (
+        jnp.arange(A)[None, :] < params.platform.auction.slots[:, None]
     )  # [P, A]
-    weights = (params.w_quality, params.w_price, params.w_commission, params.w_ads)
+    weights = (params.platform.ranking.quality, params.platform.ranking.price, params.platform.ranking.commission, params.platform.ranking.ads)
 
     page_fn = jax.vmap(  # over categories
         _market_page,
@@ -259,12 +259,12 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
         per_market(listings.attract),
         per_market(listings.bid),
         exp_comm,
-        params.ranking_noise * jax.random.normal(key, (P, C, Mc), F32),
+        params.market.ranking_noise * jax.random.normal(key, (P, C, Mc), F32),
         weights,
         slot_clicks,
-        params.reserve,
-        params.vcg,
-        params.increment,
+        params.platform.auction.reserve_cents.astype(F32),
+        params.platform.auction.vcg,
+        params.platform.auction.increment_cents.astype(F32),
         L,
     )  # [P, C, L] local index within the category block
     valid = local >= 0

@@ -99,7 +99,7 @@ def _imitate(
     key: jax.Array, own: jax.Array, peer: jax.Array, eligible: jax.Array, params: Params
 ) -> jax.Array:
     """Proportional imitation: copy with probability min(1, Δprofit / scale)."""
-    p = jnp.clip((peer - own) / params.imitation_scale, 0.0, 1.0)
+    p = jnp.clip((peer - own) / params.sellers.imitation_scale_cents, 0.0, 1.0)
     return eligible & (jax.random.uniform(key, own.shape) < p)
 
 
@@ -117,7 +117,7 @@ def revise(
     peer = category * Mc + jax.random.randint(k_peer, (M,), 0, Mc, dtype=I32)
     listed = sellers.listed & sellers.active[None, :]
     profit = sellers.period_profit
-    step = params.imitation_step
+    step = params.sellers.imitation_step
 
     # per platform: markup and ad intensity toward a more profitable peer (the peer's last
     # complete period: revisions are staggered, so its current one is still running)
@@ -136,7 +136,7 @@ def revise(
     peer_total = jnp.sum(jnp.where(listed, sellers.last_profit, 0.0), axis=0)[peer]
     alike = sellers.active & sellers.active[peer] & (peer != jnp.arange(M))
     copy_s = _imitate(k_simit, total, peer_total, alike, params)
-    adopt_type = copy_s & (jax.random.uniform(k_type, (M,)) < params.type_imitation_rate)
+    adopt_type = copy_s & (jax.random.uniform(k_type, (M,)) < params.sellers.type_imitation_rate)
     honesty = jnp.where(adopt_type, sellers.honesty[peer], sellers.honesty)
     peer_q = sellers.quality[peer]
     quality = jnp.where(
@@ -147,19 +147,19 @@ def revise(
     quality = jnp.where(adopt_type, peer_q, quality)  # a new trade brings the peer's goods
 
     # experimentation
-    noise = params.mutation_sd * jax.random.normal(k_mut, (2 * P + 1, M), F32)
+    noise = params.sellers.mutation_sd * jax.random.normal(k_mut, (2 * P + 1, M), F32)
     markup = jnp.maximum(markup + noise[:P], 0.0)
     ads = jnp.maximum(ads + noise[P : 2 * P], 0.0)
     quality = jnp.where(
         honesty == HONEST,
-        jnp.clip(quality + noise[2 * P], params.quality_low, params.quality_high),
-        params.counterfeit_claimed_quality,
+        jnp.clip(quality + noise[2 * P], params.sellers.quality_low, params.sellers.quality_high),
+        params.sellers.counterfeit_claimed_quality,
     )
 
     # exit after sustained losses or no sales
     losing = listed & open_[:, None] & ((profit <= 0.0) | (sellers.period_orders <= 0.0))
     streak = jnp.where(losing, sellers.loss_streak + 1, 0)
-    leave = listed & (streak >= params.exit_after_periods)
+    leave = listed & (streak >= params.sellers.exit_after_periods)
 
     # multi-homing toward platforms where the category pays better
     per_market = lambda x: x.reshape(P, dims.categories, Mc)  # noqa: E731
@@ -172,7 +172,7 @@ def revise(
         & ~listed
         & open_[:, None]
         & better
-        & (jax.random.uniform(k_home, (P, M)) < params.multihome_rate)
+        & (jax.random.uniform(k_home, (P, M)) < params.sellers.multihome_rate)
     )
     apply = apply & ~governance.screened(k_screen, apply, honesty, params)
 
@@ -202,7 +202,7 @@ def revise_due(
     """Revise the sellers whose period ends today. Periods are staggered: slot ``m`` revises
     when ``(day + 1 + m) % adaptation_period == 0``, so the market never moves in lockstep."""
     revised, apply = revise(key, sellers, open_, dims, params)
-    due = (day + 1 + jnp.arange(dims.sellers)) % params.adaptation_period == 0
+    due = (day + 1 + jnp.arange(dims.sellers)) % params.sellers.adaptation_period_days == 0
 
     def pick(new: jax.Array, old: jax.Array) -> jax.Array:
         return jnp.where(due if old.ndim == 1 else due[None, :], new, old)
@@ -226,7 +226,7 @@ def enter(
     """
     P, C, Mc, M = dims.platforms, dims.categories, dims.seller_capacity, dims.sellers
     k_n, k_cost, k_type, k_q, k_strat, k_screen = jax.random.split(key, 6)
-    rate = params.entry_per_thousand_sessions * sessions.astype(F32) / 1000.0
+    rate = params.sellers.entry_per_thousand_sessions * sessions.astype(F32) / 1000.0
     n = jnp.where(open_[:, None], jax.random.poisson(k_n, rate, dtype=I32), 0)  # [P, C]
     free = ~sellers.active.reshape(C, Mc)
     rank = jnp.cumsum(free, axis=1) - 1  # order of each free slot within its category
@@ -237,9 +237,9 @@ def enter(
     takes, home = takes.reshape(M), jnp.minimum(home.reshape(M), P - 1)
 
     category = category_of(dims)
-    log_cost_level = log_ref_price - jnp.log1p(params.markup_mean)
+    log_cost_level = log_ref_price - jnp.log1p(params.sellers.markup_mean)
     base_cost = jnp.exp(
-        log_cost_level[category] + params.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
+        log_cost_level[category] + params.market.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
     )
     honesty = draw_types(k_type, home, category, params)
     quality = draw_quality(k_q, honesty, params)
@@ -293,8 +293,8 @@ def account(
     live = live_listings(sellers, is_open(state.day, params))
     bought, platform, book = session.bought, session.platform, session.fate.book
     cost_cents = jnp.where(bought, jnp.round(session.unit_cost), 0.0).astype(I64)
-    fakes = jnp.where(bought & (book.harmful > 0), params.fake_reviews_per_order, 0.0)
-    brushing = jnp.round(fakes * params.fake_review_cost.astype(F32)).astype(I64)
+    fakes = jnp.where(bought & (book.harmful > 0), params.sellers.fake_reviews_per_order, 0.0)
+    brushing = jnp.round(fakes * params.sellers.fake_review_cost_cents.astype(F32)).astype(I64)
     slot = jnp.where(bought, platform * M + session.listing, P * M)  # P*M = dropped
     per_listing = _per_listing(
         slot,
@@ -326,7 +326,7 @@ def account(
 
     costs = SellerCosts(
         cost_of_goods=per_platform(cost_cents),
-        fixed_costs=jnp.sum(live, axis=1).astype(I64) * params.fixed_cost_per_day,
+        fixed_costs=jnp.sum(live, axis=1).astype(I64) * params.sellers.fixed_cost_per_day_cents,
         fake_reviews=per_platform(brushing),
     )
     return replace(state, sellers=sellers), Accounts(live=live, profit=profit, costs=costs)

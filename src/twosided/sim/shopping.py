@@ -55,7 +55,7 @@ def decayed_trust(
         n_known, 1
     ).astype(F32)
     days = jnp.maximum(day - last_visit.astype(I32), 0).astype(F32)
-    keep = jnp.exp(days * jnp.log1p(-jnp.minimum(params.trust_decay, 0.999999)))
+    keep = jnp.exp(days * jnp.log1p(-jnp.minimum(params.buyers.trust_decay_per_day, 0.999999)))
     return jnp.where(known, general + (trust - general) * keep, general)
 
 
@@ -70,13 +70,13 @@ def platform_utilities(
     P = trust.shape[-1]
     is_last = last_platform[:, None].astype(I32) == jnp.arange(P, dtype=I32)[None, :]
     v = (
-        params.brand[None, :]
-        + params.trust_weight * trust
-        + params.assortment_weight * jnp.log1p(n_listed.astype(F32))
-        + params.switching_cost * is_last.astype(F32)
+        params.platform.brand[None, :]
+        + params.buyers.trust_weight * trust
+        + params.buyers.assortment_weight * jnp.log1p(n_listed.astype(F32))
+        + params.buyers.switching_cost * is_last.astype(F32)
     )
     v = jnp.where(open_[None, :] & (n_listed > 0), v, -jnp.inf)
-    offline = jnp.full((v.shape[0], 1), params.offline_utility, F32)
+    offline = jnp.full((v.shape[0], 1), params.buyers.offline_utility, F32)
     return jnp.concatenate([v, offline], axis=1)
 
 
@@ -164,7 +164,7 @@ def draw_buyers_and_categories(
 ) -> tuple[jax.Array, jax.Array]:
     """Who searches today (uniform over buyers) and for which keyword (Zipf popularity)."""
     buyer = jax.random.randint(key, (dims.sessions,), 0, dims.buyers, dtype=I32)
-    cum = jnp.cumsum(jnp.exp(params.category_log_weights))
+    cum = jnp.cumsum(jnp.exp(params.market.category_log_weights))
     category = jnp.searchsorted(cum / cum[-1], u_category, side="right")
     return buyer, jnp.minimum(category, dims.categories - 1).astype(I32)
 
@@ -242,7 +242,7 @@ def _compare_prices(
     compare = (
         jnp.isfinite(considered)
         & (P > 1)
-        & (u[:, 1] < params.compare_probability * price_sens / params.price_sens_median)
+        & (u[:, 1] < params.buyers.compare_probability * price_sens / params.buyers.price_sensitivity_median)
         & open_[other]
         & jnp.isfinite(seen)
     )
@@ -279,14 +279,14 @@ def stage(
 
     rows = page_rows(pages, market)
     valid = rows.listing >= 0
-    clicked = clicks(u[:, :L], params.examination, rows.attract, valid) & online[:, None]
+    clicked = clicks(u[:, :L], params.buyers.examination, rows.attract, valid) & online[:, None]
     price_sens = b_state.price_sens[buyer]
     quality_sens = b_state.quality_sens[buyer]
     util = listing_utilities(
-        price_sens, quality_sens, rows.rating, rows.log_rel_price, params.reference_quality
+        price_sens, quality_sens, rows.rating, rows.log_rel_price, params.buyers.reference_quality
     )
-    shift = weight_shift(util, clicked, params.outside_utility)
-    weights = purchase_weights(util, clicked, params.outside_utility, shift)
+    shift = weight_shift(util, clicked, params.buyers.outside_utility)
+    weights = purchase_weights(util, clicked, params.buyers.outside_utility, shift)
     inclusive = inclusive_value(weights, shift)
     bought, position = choose_listing(u[:, L + 2], weights)
     bought = bought & online
