@@ -1,0 +1,55 @@
+"""The Gymnasium environment for one platform: registered, passes Gymnasium's checker,
+clips actions, and replays the scenario run with the scenario's policy."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import twosided
+import twosided.env
+from twosided.env.gym import PlatformEnv
+from tests.env.conftest import PERIOD_DAYS, PERIODS, SMALL
+
+
+@pytest.fixture(scope="module")
+def env() -> PlatformEnv:
+    made = gymnasium.make(
+        twosided.env.ENV_ID, scenario="taobao", platform="Taobao", period_days=PERIOD_DAYS,
+        periods=PERIODS, overrides=SMALL,
+    )
+    return made.unwrapped
+
+
+def test_registered_on_import_and_passes_check_env(env):
+    assert twosided.env.ENV_ID in gymnasium.registry
+    assert isinstance(env, PlatformEnv)
+    check_env(env, skip_render_check=True)
+
+
+def test_an_episode_of_the_scenario_policy_is_the_simulate_run(env):
+    obs, info = env.reset(seed=4)
+    assert obs in env.observation_space and info["seed"] == 4
+    revenue, truncated = [], False
+    while not truncated:
+        obs, reward, terminated, truncated, info = env.step(env.default_action)
+        assert not terminated
+        revenue.append(info["daily_revenue_cents"])
+    ref = twosided.simulate("taobao", days=PERIOD_DAYS * PERIODS, seeds=[4], overrides=SMALL)
+    daily = ref.daily[ref.daily["platform"] == "Taobao"]["revenue_cents"].to_numpy()
+    np.testing.assert_array_equal(np.concatenate(revenue), daily)
+    assert reward == pytest.approx(info["revenue_cents"] / 100.0)
+
+
+def test_out_of_bounds_actions_are_clipped(env):
+    env.reset(seed=1)
+    high = env.action_space.high
+    _, _, _, _, info = env.step(high * 10.0)
+    np.testing.assert_array_equal(info["action"], high)
+
+
+def test_unknown_platform_is_refused():
+    with pytest.raises(ValueError, match="platform 'Nope'"):
+        PlatformEnv("taobao", platform="Nope", overrides=SMALL)
