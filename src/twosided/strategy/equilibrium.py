@@ -49,12 +49,15 @@ class Equilibrium:
 
 
 def outcomes(
-    env: fenv.MarketEnv, params: fenv.EnvParams, policies: np.ndarray, seeds: Sequence[int]
+    env: fenv.MarketEnv, params: fenv.EnvParams, policies: np.ndarray, seeds: Sequence[int],
+    batch: int = 1,
 ) -> dict[str, list[float]]:
-    """Per-platform mean revenue and consumer surplus (yuan) of a policy profile."""
+    """Per-platform mean revenue and consumer surplus (yuan) of a policy profile (run in a
+    batch of ``batch`` copies: the searches' compiled shape)."""
     from twosided.env import vector
 
-    out = vector.rollout(env, np.asarray(seeds), policies[None].astype(np.float32), params)
+    profile = np.repeat(policies[None].astype(np.float32), batch, axis=0)
+    out = vector.rollout(env, np.asarray(seeds), profile, params)
     return {
         "revenue": (np.asarray(out["revenue_cents"])[0].mean(0) / fenv.YUAN).tolist(),
         "consumer_surplus": (
@@ -82,7 +85,7 @@ def best_responses(
     """Iterate best responses of every platform (``spaces[i]``: platform ``i``'s box)."""
     env, params = fenv.make(scenario, period_days, periods, objective, surplus_weight)
     policies = pol.scenario_action(scenario)
-    start = outcomes(env, params, policies, eval_seeds)
+    start = outcomes(env, params, policies, eval_seeds, batch)
     path: list[dict[str, Any]] = []
     converged, done = False, 0
     for r in range(1, rounds + 1):
@@ -105,7 +108,7 @@ def best_responses(
         if largest < tol:
             converged = True
             break
-    end = outcomes(env, params, policies, eval_seeds)
+    end = outcomes(env, params, policies, eval_seeds, batch)
     return Equilibrium(
         platforms=env.names, fields=spaces[0].fields if spaces else (), path=path,
         policies=policies, converged=converged, rounds=done, start=start, end=end,
