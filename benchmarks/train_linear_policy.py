@@ -108,7 +108,10 @@ def main() -> None:
         ranks = returns.ravel().argsort().argsort().reshape(returns.shape)
         weights = ranks / (returns.size - 1) - 0.5
         theta += LEARNING_RATE / (PAIRS * SIGMA) * ((weights[:, 0] - weights[:, 1]) @ eps)
-        score = np.mean([episode(env, lambda o: act(theta, o, scale, base), s) for s in (100, 101)])
+        current = theta.copy()
+        score = np.mean([
+            episode(env, lambda o, t=current: act(t, o, scale, base), s) for s in (100, 101)
+        ])
         curve.append(float(score))
         print(f"iteration {it + 1:2d}: {score:12,.0f} yuan (scenario policy {baseline:,.0f}); "
               f"{time.perf_counter() - started:5.0f} s")

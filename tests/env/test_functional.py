@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import twosided
+from tests.env.conftest import PERIOD_DAYS, PERIODS, SMALL
 from twosided import metrics as tables
 from twosided import sim
 from twosided.env import functional as fenv
@@ -17,7 +18,6 @@ from twosided.env import policy as pol
 from twosided.env import vector
 from twosided.scenario import Governance, Ranking
 from twosided.simulation import prepare
-from tests.env.conftest import PERIOD_DAYS, PERIODS, SMALL
 
 SEED = 3
 
@@ -106,7 +106,7 @@ def test_actions_out_of_bounds_are_clipped(market):
 
 
 def test_apply_action_sets_the_engine_parameters(market):
-    env, params, action = market
+    _env, params, action = market
     a = np.array(action, copy=True)
     a[1, pol.INDEX["commission_scale"]] = 2.0
     a[0, pol.INDEX["rank_ads"]] = 7.5
@@ -127,7 +127,7 @@ def test_batch_under_vmap_and_jit(market):
     actions = np.stack([action, action])
     actions[1, 0, pol.INDEX["rank_ads"]] = 50.0
     states = vector.reset(env, keys, params)
-    states, obs, reward, term, trunc, info = vector.step(env, day_keys, states, actions, params)
+    states, obs, reward, _term, _trunc, info = vector.step(env, day_keys, states, actions, params)
     assert obs.shape == (2, env.platforms, env.observation_size)
     assert reward.shape == (2, env.platforms)
     # each member of the batch is its own environment: the same seed alone agrees

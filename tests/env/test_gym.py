@@ -10,8 +10,8 @@ from gymnasium.utils.env_checker import check_env
 
 import twosided
 import twosided.env
-from twosided.env.gym import PlatformEnv
 from tests.env.conftest import PERIOD_DAYS, PERIODS, SMALL
+from twosided.env.gym import PlatformEnv
 
 
 @pytest.fixture(scope="module")

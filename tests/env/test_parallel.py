@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from pettingzoo.test import parallel_api_test
 
-from twosided.env.parallel import MarketParallelEnv
 from tests.env.conftest import PERIOD_DAYS, PERIODS, SMALL
+from twosided.env.parallel import MarketParallelEnv
 
 
 def test_parallel_api_and_an_episode():
@@ -17,7 +17,7 @@ def test_parallel_api_and_an_episode():
     steps = 0
     while env.agents:
         actions = {a: env.action_space(a).high for a in env.agents}
-        obs, rewards, terms, truncs, infos = env.step(actions)
+        obs, rewards, _terms, truncs, infos = env.step(actions)
         steps += 1
         for a in rewards:
             np.testing.assert_array_equal(infos[a]["action"], env.action_space(a).high)

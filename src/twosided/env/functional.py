@@ -224,7 +224,8 @@ def _reward(env: MarketEnv, period: Period, params: EnvParams) -> jax.Array:
     elif env.objective == "profit":
         value = period.profit_cents / YUAN
     elif env.objective == "welfare":
-        value = (period.revenue_cents + params.surplus_weight * period.consumer_surplus_cents) / YUAN
+        surplus = params.surplus_weight * period.consumer_surplus_cents
+        value = (period.revenue_cents + surplus) / YUAN
     else:  # share of the market's sessions
         total = jnp.sum(period.sessions)
         value = period.sessions / jnp.maximum(total, 1)

@@ -11,7 +11,7 @@ environment's generator.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import jax
@@ -52,7 +52,7 @@ def to_numpy(info: dict[str, Any], index: int | None = None) -> dict[str, Any]:
 class PlatformEnv(gym.Env):
     """One platform chooses its policy each period (``period_days`` days)."""
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(
         self,

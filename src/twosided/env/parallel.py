@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -26,7 +26,7 @@ class MarketParallelEnv(ParallelEnv):
     """Every platform an agent; actions are dicts ``{name: action}`` (missing agents play
     their scenario policy)."""
 
-    metadata: dict[str, Any] = {"render_modes": [], "name": "twosided_market_v0"}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "name": "twosided_market_v0"}
 
     def __init__(
         self,

@@ -146,7 +146,7 @@ def overrides(action: np.ndarray, platform: int, scenario: Scenario) -> dict[str
             rates = [min(MAX_COMMISSION_RATE, float(r) * v) for r in base]
             out[key] = rates
         elif f.name == "reserve_cents":
-            out[key] = int(round(v))
+            out[key] = round(v)
         else:
             out[key] = v
     return out

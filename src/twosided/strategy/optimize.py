@@ -78,7 +78,8 @@ def search_space(
     names = tuple(dict.fromkeys([*names, *bounds]))
     low, high = [], []
     for name in names:
-        lo, hi = float(low_all[platform, pol.INDEX[name]]), float(high_all[platform, pol.INDEX[name]])
+        a = pol.INDEX[name]
+        lo, hi = float(low_all[platform, a]), float(high_all[platform, a])
         if name in bounds:
             b_lo, b_hi = (float(v) for v in bounds[name])
             if not lo <= b_lo < b_hi <= hi:
@@ -287,9 +288,12 @@ def _save(path: Path, key: str, payload: tuple) -> None:
 def _load(path: Path | None, key: str) -> tuple | None:
     if path is None or not Path(path).exists():
         return None
-    with open(path, "rb") as handle:
-        saved = pickle.load(handle)  # noqa: S301 - our own state file
-    if saved.get("key") != key:
+    try:
+        with open(path, "rb") as handle:
+            saved = pickle.load(handle)  # the search's own state file (written by _save)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
+        raise ScenarioError(f"{path}: not a readable search state ({err})") from None
+    if not isinstance(saved, dict) or saved.get("key") != key:
         raise ScenarioError(
             f"{path}: a saved search with other settings; remove it or pass another --state"
         )
