@@ -53,3 +53,26 @@ def test_out_of_bounds_actions_are_clipped(env):
 def test_unknown_platform_is_refused():
     with pytest.raises(ValueError, match="platform 'Nope'"):
         PlatformEnv("taobao", platform="Nope", overrides=SMALL)
+
+
+def test_vector_env_batches_copies_of_the_platform_env(env):
+    from twosided.env.gym import PlatformVectorEnv
+
+    vec = gymnasium.make_vec(
+        twosided.env.ENV_ID, num_envs=2, vectorization_mode="vector_entry_point",
+        scenario="taobao", platform="Taobao", period_days=PERIOD_DAYS, periods=PERIODS,
+        overrides=SMALL,
+    )
+    assert isinstance(vec, PlatformVectorEnv)
+    obs, info = vec.reset(seed=4)
+    assert obs.shape == (2, env.observation_space.shape[0]) and list(info["seed"]) == [4, 5]
+    single_obs, _ = env.reset(seed=4)
+    np.testing.assert_array_equal(obs[0], single_obs)
+    actions = np.stack([env.default_action, env.action_space.high])
+    obs, reward, term, trunc, info = vec.step(actions)
+    _, _, _, _, single_info = env.step(env.default_action)
+    np.testing.assert_array_equal(info["revenue_cents"][0], single_info["revenue_cents"])
+    assert reward.shape == (2,) and not term.any() and not trunc.any()
+    obs, reward, term, trunc, info = vec.step(actions)  # the last period: all reset
+    assert trunc.all() and "final_obs" in info
+    assert obs.shape == (2, env.observation_space.shape[0])

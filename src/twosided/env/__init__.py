@@ -6,7 +6,9 @@
   following their scenario policies, registered as ``twosided/Platform-v0``;
 * ``twosided.env.parallel.MarketParallelEnv``: a PettingZoo ``ParallelEnv``, every platform
   an agent;
-* ``twosided.env.vector``: many environments in one vmapped step.
+* ``twosided.env.vector``: many environments in one vmapped step (functional), and
+  ``twosided.env.gym.PlatformVectorEnv`` (``gymnasium.make_vec("twosided/Platform-v0",
+  num_envs=8, vectorization_mode="vector_entry_point")``).
 
 Gymnasium and PettingZoo are optional (``pip install twosided[strategy]``); the functional
 environment needs neither. See docs/strategic.md.
@@ -36,7 +38,10 @@ def _register() -> None:
     except ImportError:  # the functional environment works without it
         return
     if ENV_ID not in gymnasium.registry:
-        gymnasium.register(id=ENV_ID, entry_point="twosided.env.gym:PlatformEnv")
+        gymnasium.register(
+            id=ENV_ID, entry_point="twosided.env.gym:PlatformEnv",
+            vector_entry_point="twosided.env.gym:PlatformVectorEnv",
+        )
 
 
 _register()

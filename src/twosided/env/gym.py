@@ -107,3 +107,75 @@ class PlatformEnv(gym.Env):
         )
         obs, reward = np.asarray(obs)[self.index], float(np.asarray(reward)[self.index])
         return obs, reward, bool(term), bool(trunc), to_numpy(info, self.index)
+
+
+class PlatformVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` copies of ``PlatformEnv`` in one vmapped program (one engine seed each).
+
+    Every copy has the same horizon, so all episodes end together; the environment then
+    resets every copy at once in the same step (``AutoresetMode.SAME_STEP``: the returned
+    observation is the new episode's, the last one is in ``info["final_obs"]``), with seeds
+    following the previous ones."""
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": [], "autoreset_mode": gym.vector.AutoresetMode.SAME_STEP,
+    }
+
+    def __init__(self, num_envs: int = 4, **kwargs: Any) -> None:
+        from twosided.env import vector
+
+        self._vector = vector
+        self.single = PlatformEnv(**kwargs)
+        self.num_envs = int(num_envs)
+        self.single_action_space = self.single.action_space
+        self.single_observation_space = self.single.observation_space
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
+        self.observation_space = gym.vector.utils.batch_space(
+            self.single_observation_space, num_envs
+        )
+        self.render_mode = None
+        self._seeds = np.arange(num_envs)
+        self._states: EnvState | None = None
+
+    def _start(self, seeds: np.ndarray) -> np.ndarray:
+        import jax.numpy as jnp
+
+        self._seeds = np.asarray(seeds, np.int64) % (MAX_SEED + 1)
+        keys = [episode_keys(int(s)) for s in self._seeds]
+        self._resets = jnp.stack([k for k, _ in keys])
+        self._days = jnp.stack([k for _, k in keys])
+        env, params = self.single.env, self.single.params
+        self._states = self._vector.reset(env, self._resets, params)
+        obs = self._vector.observe(env, self._states, params)
+        return np.asarray(obs)[:, self.single.index]
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start every copy: seeds ``seed, seed + 1, ...`` (or the list; or drawn)."""
+        if seed is None:
+            seed = int(np.random.default_rng().integers(0, MAX_SEED - self.num_envs))
+        seeds = np.asarray(seed if isinstance(seed, list) else
+                           [seed + i for i in range(self.num_envs)])
+        return self._start(seeds), {"seed": self._seeds.copy()}
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
+        """One period of every copy (``actions [num_envs, A]``)."""
+        if self._states is None:
+            raise RuntimeError("call reset() before step()")
+        full = np.broadcast_to(self.single.policies, (self.num_envs, *self.single.policies.shape))
+        full = full.copy()
+        full[:, self.single.index] = np.asarray(actions, np.float32).reshape(self.num_envs, -1)
+        env, params = self.single.env, self.single.params
+        self._states, obs, reward, term, trunc, info = self._vector.step(
+            env, self._days, self._states, full, params
+        )
+        i = self.single.index
+        obs, reward = np.asarray(obs)[:, i], np.asarray(reward)[:, i].astype(np.float64)
+        term, trunc = np.asarray(term, bool), np.asarray(trunc, bool)
+        infos = {k: np.asarray(v)[:, i] for k, v in jax.device_get(info).items()
+                 if k in ("revenue_cents", "consumer_surplus_cents", "gmv_cents", "sessions")}
+        if (term | trunc).all():
+            infos["final_obs"] = obs
+            obs = self._start(self._seeds + self.num_envs)
+        return obs, reward, term, trunc, infos

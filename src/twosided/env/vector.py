@@ -14,7 +14,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from twosided.env.functional import EnvParams, EnvState, MarketEnv, _reset_jit, _step_jit
+from twosided.env.functional import (
+    EnvParams,
+    EnvState,
+    MarketEnv,
+    _observe_jit,
+    _reset_jit,
+    _step_jit,
+)
 from twosided.sim.precision import with_x64
 
 
@@ -27,6 +34,17 @@ def _vreset(env: MarketEnv, keys: jax.Array, params: EnvParams) -> EnvState:
 def reset(env: MarketEnv, keys: jax.Array, params: EnvParams) -> EnvState:
     """A batch of initial states, one per key."""
     return _vreset(env, keys, params)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _vobserve(env: MarketEnv, states: EnvState, params: EnvParams) -> jax.Array:
+    return jax.vmap(lambda s: _observe_jit(env, s, params))(states)
+
+
+@with_x64
+def observe(env: MarketEnv, states: EnvState, params: EnvParams) -> jax.Array:
+    """Every environment's observations (``[B, P, O]``)."""
+    return _vobserve(env, states, params)
 
 
 @functools.partial(jax.jit, static_argnums=0)
