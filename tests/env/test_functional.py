@@ -144,3 +144,28 @@ def test_unknown_objective_is_refused(market):
     env, _, _ = market
     with pytest.raises(ValueError, match="objective"):
         fenv.MarketEnv(env.dims, env.names, objective="wealth")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("objective", fenv.OBJECTIVES)
+def test_each_objective_is_its_documented_reward(market, objective):
+    env, params, _ = market
+    chosen = fenv.MarketEnv(env.dims, env.names, objective=objective)
+    with sim.x64():
+        period = fenv.Period(
+            sessions=jnp.asarray([300, 100, 0], jnp.int64),
+            gmv_cents=jnp.zeros(3, jnp.int64),
+            revenue={n: jnp.zeros(3, jnp.int64) for n in fenv.REVENUE_NAMES},
+            revenue_cents=jnp.asarray([10_000, 500, 0], jnp.int64),
+            profit_cents=jnp.asarray([9_000, 500, 0], jnp.int64),
+            consumer_surplus_cents=jnp.asarray([2_000.0, 100.0, 0.0], jnp.float64),
+            orders=jnp.zeros(3, jnp.int64),
+        )
+        weighted = fenv.replace(params, surplus_weight=jnp.asarray(0.5, jnp.float32))
+        reward = np.asarray(fenv._reward(chosen, period, weighted))
+    expected = {
+        "revenue": [100.0, 5.0, 0.0],
+        "profit": [90.0, 5.0, 0.0],
+        "welfare": [110.0, 5.5, 0.0],
+        "share": [0.75, 0.25, 0.0],
+    }[objective]
+    np.testing.assert_allclose(reward, expected, rtol=1e-6)
