@@ -101,7 +101,7 @@ def test_a_killed_run_resumes_to_exactly_the_uninterrupted_tables(tmp_path, cli_
     out = tmp_path / "runs"
     proc, folder = start_and_wait(cli_env, out, tmp_path, past_day=4 * EVERY)
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
+    proc.communicate()
     assert proc.returncode == -signal.SIGKILL
     partial = partial_in(out)
     killed_at = partial.days_done()
@@ -133,7 +133,7 @@ def test_ctrl_c_keeps_the_checkpoints_and_says_how_to_resume(tmp_path, cli_env, 
     out = tmp_path / "runs"
     proc, _ = start_and_wait(cli_env, out, tmp_path, past_day=EVERY)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = proc.communicate()
     assert proc.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr
     partial = partial_in(out)

@@ -365,7 +365,7 @@ def kill_when_marked(script: str, args: list[str], marker: Path) -> None:
         assert time.monotonic() < deadline, "the writer never reached the point"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    proc.wait()
 
 
 def kill_while_saving(source: Path, root: Path, point: str) -> None:
