@@ -105,7 +105,7 @@ def test_run_prints_a_summary_per_platform_and_where_the_run_is(small_run):
     proc, out = small_run
     folder = only_run(out)
     for name in ("Taobao", "Pinduoduo", "JD", "Market", "GMV (yuan)", "Take rate",
-                 "Share of sessions", "Sellers (last day)", "Consumer surplus (yuan)",
+                 "Share of sessions", "Seller listings (last day)", "Consumer surplus (yuan)",
                  "from ads (yuan)", "from commission (yuan)"):
         assert name in proc.stdout
     assert f"Run folder: runs/{folder.name}" in proc.stdout

@@ -50,9 +50,56 @@ class Result:
         """Platform names in engine order."""
         return [p.name for p in self.scenario.platforms]
 
-    def summary(self, last_days: int | None = None) -> pd.DataFrame:
-        """Per-platform totals and shares, averaged over seeds (optionally the last N days)."""
-        return tables.summarize(self.daily, last_days)
+    def summary(self, last_days: int | None = None) -> Summary:
+        """Per-platform totals and shares, averaged over seeds (optionally the last N days).
+
+        A DataFrame of numbers (money in cents, one row per platform) that prints as the
+        command line's summary table: money in yuan, a Market column, and with several
+        seeds each figure's 95% interval over seeds.
+        """
+        from twosided.report.outcomes import with_per_seed
+
+        mean = tables.summarize(self.daily, last_days)
+        per_seed = []
+        if self.daily["seed"].nunique() > 1:
+            per_seed = [tables.summarize(rows, last_days)
+                        for _, rows in self.daily.groupby("seed", sort=True)]
+        return with_per_seed(Summary(mean), per_seed)
+
+
+class Summary(pd.DataFrame):
+    """``Result.summary()``: the per-platform figures (cents, fractions), shown as a table.
+
+    Operations on it give plain DataFrames; ``str()`` and notebooks show the table of
+    ``twosided.report.outcomes.summary_grid``.
+    """
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
+
+    def _grid(self) -> tuple[list[str], list[list[str]]]:
+        from twosided.report.outcomes import summary_grid
+
+        return summary_grid(self)
+
+    def _note(self) -> str:
+        from twosided.report.outcomes import PER_SEED
+
+        seeds = len(self.attrs.get(PER_SEED) or [])
+        spread = f"; ± is the 95% interval over {seeds} seeds" if seeds > 1 else ""
+        return (f"(money in yuan; a DataFrame of {len(self)} platforms in cents{spread}; "
+                "pd.DataFrame(summary) shows the numbers)")
+
+    def __repr__(self) -> str:
+        from twosided.report.outcomes import grid_text
+
+        return f"{grid_text(*self._grid())}\n{self._note()}"
+
+    def _repr_html_(self) -> str:
+        from twosided.report.page import esc, table
+
+        return f"{table(*self._grid())}<p>{esc(self._note())}</p>"
 
 
 # seeds run together in one vmapped call (memory grows with them; the memory check refuses

@@ -10,12 +10,17 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
+import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from twosided.sim.ledger import REVENUE_STREAMS
 
 CENTS_PER_YUAN = 100
+MARKET = "Market"
+FrameT = TypeVar("FrameT", bound=pd.DataFrame)
 REVENUE_PREFIX = "revenue_"
 CENTS_SUFFIX = "_cents"
 
@@ -31,6 +36,7 @@ class Outcome:
     column: str
     label: str
     unit: str
+    precise: bool = False  # counts and money with three significant digits (small rates)
 
     def value(self, raw: float | None) -> float | None:
         """The value in display units (yuan for money, a fraction for shares)."""
@@ -47,7 +53,18 @@ class Outcome:
             return f"{value:.1%}"
         if self.unit == "ratio":
             return f"{value:.2%}"
-        return f"{value:,.0f}"
+        return significant(value) if self.precise else f"{value:,.0f}"
+
+    def format_interval(self, raw: float | None, half: float | None) -> str:
+        """The value and the half-width of its interval: ``1,234 ± 56``, ``48.2 ± 0.3%``
+        (the value alone when the half-width is unknown)."""
+        value, spread = self.value(raw), self.value(half)
+        if value is None or spread is None:
+            return self.format(raw)
+        if self.unit in ("share", "ratio"):
+            digits = 1 if self.unit == "share" else 2
+            return f"{value * 100:.{digits}f} ± {spread * 100:.{digits}f}%"
+        return f"{value:,.0f} ± {spread:,.0f}"
 
     def format_change(self, a: float | None, b: float | None) -> str:
         """The change from ``a`` to ``b``: points for shares and ratios, relative otherwise."""
@@ -56,8 +73,20 @@ class Outcome:
             return "-"
         if self.unit in ("share", "ratio"):
             return f"{(vb - va) * 100:+.2f} pts"
-        diff = f"{vb - va:+,.0f}"
+        diff = ("+" if vb >= va else "") + significant(vb - va) if self.precise \
+            else f"{vb - va:+,.0f}"
         return f"{diff} ({(vb - va) / abs(va):+.1%})" if va else diff
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` with ``digits`` significant digits, thousands separated: ``2,440``,
+    ``12.3``, ``0.0123``."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if abs(value) >= 10 ** (digits - 1):
+        return f"{value:,.0f}"
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    return f"{value:,.{decimals}f}"
 
 
 def revenue_stream_columns(columns: Iterable[str]) -> list[str]:
@@ -90,9 +119,9 @@ def summary_outcomes(columns: Sequence[str]) -> list[Outcome]:
     ]
     tail = [
         Outcome("take_rate", "Take rate (revenue / GMV)", "ratio"),
-        Outcome("active_sellers", "Sellers (last day)", "count"),
-        Outcome("sellers_entered", "Sellers entered", "count"),
-        Outcome("sellers_exited", "Sellers exited", "count"),
+        Outcome("active_sellers", "Seller listings (last day)", "count"),
+        Outcome("sellers_entered", "Seller listings entered", "count"),
+        Outcome("sellers_exited", "Seller listings exited", "count"),
         Outcome("consumer_surplus_cents", "Consumer surplus (yuan)", "yuan"),
         Outcome("seller_profit_cents", "Seller profit (yuan)", "yuan"),
         Outcome("refunds_cents", "Refunds (yuan)", "yuan"),
@@ -108,11 +137,22 @@ def key_outcomes(columns: Sequence[str]) -> list[Outcome]:
     return [o for o in summary_outcomes(columns) if o.column in keep]
 
 
+# per-platform counts whose sum over platforms is no market figure: a buyer active on
+# several platforms is one buyer of the market (the market's own count, when the summary
+# carries it, is the column named here)
+NOT_ADDITIVE = {"monthly_active_buyers": "market_monthly_active_buyers"}
+
+
 def market_row(summary: pd.DataFrame) -> dict[str, float | None]:
-    """Market totals of a per-platform summary: sums of counts and money, ratio of sums."""
+    """Market totals of a per-platform summary: sums of counts and money, ratio of sums;
+    counts that cannot be added (``NOT_ADDITIVE``) are the market's own figure when the
+    summary has it, else unknown (None)."""
     row: dict[str, float | None] = {}
     for outcome in summary_outcomes(summary.columns):
-        if outcome.unit in ("count", "yuan"):
+        if outcome.column in NOT_ADDITIVE:
+            own = NOT_ADDITIVE[outcome.column]
+            row[outcome.column] = float(summary[own].iloc[0]) if own in summary.columns else None
+        elif outcome.unit in ("count", "yuan"):
             row[outcome.column] = float(summary[outcome.column].sum())
     if "share_sessions" in summary.columns:
         row["share_sessions"] = row["share_gmv"] = 1.0
@@ -121,15 +161,71 @@ def market_row(summary: pd.DataFrame) -> dict[str, float | None]:
     return row
 
 
+PER_SEED = "per_seed"  # summary.attrs key: the per-seed summaries a summary averages
+
+
+def with_per_seed(summary: FrameT, per_seed: Sequence[pd.DataFrame]) -> FrameT:
+    """Attach the per-seed summaries behind a mean summary, so that ``summary_grid`` shows
+    each figure's 95% interval over seeds."""
+    summary.attrs[PER_SEED] = list(per_seed)
+    return summary
+
+
+def _half_width(values: Sequence[float | None]) -> float | None:
+    """Half the width of the 95% Student-t interval of the mean over seeds."""
+    x = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+    if len(x) < 2 or np.isnan(x).any():
+        return None
+    return float(scipy_stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+
+
+def _spreads(summary: pd.DataFrame, outcomes: Sequence[Outcome]
+             ) -> dict[tuple[str, str], float | None]:
+    """(platform or "Market", column) -> half-width over the per-seed summaries, if any."""
+    seeds = summary.attrs.get(PER_SEED) or []
+    if len(seeds) < 2:
+        return {}
+    values: dict[tuple[str, str], list[float | None]] = {}
+    for frame in seeds:
+        rows = {str(r["platform"]): r for r in frame.to_dict(orient="records")}
+        rows[MARKET] = market_row(frame)
+        for name, row in rows.items():
+            for o in outcomes:
+                values.setdefault((name, o.column), []).append(row.get(o.column))
+    return {key: _half_width(v) for key, v in values.items()
+            if not (key[0] == MARKET and key[1].startswith("share_"))}  # 100% by definition
+
+
 def summary_grid(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """A per-platform summary as text: header (outcome, platforms..., Market) and rows."""
+    """A per-platform summary as text: header (outcome, platforms..., Market) and rows.
+
+    With the per-seed summaries attached (``with_per_seed``, as ``Result.summary()`` does
+    for several seeds) each cell is ``mean ± half-width`` of the 95% interval over seeds.
+    The Market column adds what can be added (``market_row``).
+    """
     market = market_row(summary)
     platforms = [str(p) for p in summary["platform"]]
-    header = ["", *platforms, "Market"] if len(platforms) > 1 else ["", *platforms]
+    several = len(platforms) > 1
+    header = ["", *platforms, MARKET] if several else ["", *platforms]
+    outcomes = summary_outcomes(summary.columns)
+    spread = _spreads(summary, outcomes)
     rows = []
-    for outcome in summary_outcomes(summary.columns):
-        cells = [outcome.format(v) for v in summary[outcome.column]]
-        if len(platforms) > 1:
-            cells.append(outcome.format(market.get(outcome.column)))
+    for outcome in outcomes:
+        values = [*summary[outcome.column], *([market.get(outcome.column)] if several else [])]
+        cells = [outcome.format_interval(v, spread.get((name, outcome.column)))
+                 for name, v in zip(header[1:], values)]
         rows.append([outcome.label, *cells])
     return header, rows
+
+
+def grid_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A grid as plain text: the first column left-aligned, the others right-aligned."""
+    lines = [list(header), *(list(r) for r in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+
+    def fmt(line: Sequence[str]) -> str:
+        cells = [line[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(line[1:], widths[1:]))]
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt(lines[0]), rule, *(fmt(line) for line in lines[1:])])
