@@ -208,7 +208,8 @@ def why_finding(reg: Regime) -> str:
         )
 
     text = (
-        f"Why, {reg.name}: under revenue-first ranking the incumbent's {path(ends[REVENUE_FIRST])}; "
+        f"Why, {reg.name}: under revenue-first ranking the incumbent's "
+        f"{path(ends[REVENUE_FIRST])}; "
         f"under user-first ranking {path(ends[USER_FIRST])}. Per monthly active buyer over the "
         f"{long_.name}, ads, commission and affiliate bring {earns(ends[REVENUE_FIRST])} under "
         f"revenue-first against {earns(ends[USER_FIRST])} under user-first."
