@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from twosided.scenario import CENTS_PER_YUAN
 from twosided.sim.ledger import REVENUE_STREAMS
 
-CENTS_PER_YUAN = 100
 MARKET = "Market"
 FrameT = TypeVar("FrameT", bound=pd.DataFrame)
 REVENUE_PREFIX = "revenue_"
