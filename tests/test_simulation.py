@@ -72,7 +72,7 @@ def test_seeds_count_and_list():
 def test_summary_prints_the_command_lines_table_with_intervals(logged):
     """``Result.summary()`` is the CLI's table: yuan (never cents in scientific notation), a
     Market column, and with two seeds each figure's 95% interval over seeds."""
-    from twosided.report.outcomes import summary_grid
+    from twosided.outcomes import summary_grid
 
     summary = logged.summary()
     text = repr(summary)

@@ -1,8 +1,9 @@
 """docs/tutorial.md runs as written: every ```python block is executed in order, in one
 namespace, in a fresh folder; each ```text block that follows one is exactly what it
-printed, and every figure the prose quotes from the output (in bold) appears in it. So the tutorial cannot
-go stale: a change that moves its figures fails here until the page is regenerated with
-``python -m tests.test_tutorial`` (which rewrites the ```text blocks) and reread."""
+printed, and every figure the prose quotes from the output (in bold) appears in it. So the
+tutorial cannot go stale: a change that moves its figures fails here until the page is
+regenerated with ``python -m tests.test_tutorial`` (which rewrites the ```text blocks) and
+its prose reread."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def regenerate() -> None:
         outputs = iter(run_blocks(text, Path(folder)))
     found = blocks(text)
     pieces, last = [], 0
-    for i, (kind, _body, start, end) in enumerate(found):
+    for i, (kind, *_) in enumerate(found):
         if kind != "python":
             continue
         out = next(outputs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ import pandas as pd
 
 from twosided import memory
 from twosided import metrics as tables
+from twosided.outcomes import PER_SEED, grid_html, grid_text, summary_grid, with_per_seed
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
 from twosided.sim.params import build
 from twosided.sim.run import chunk_size, simulate_arrays
@@ -57,8 +59,6 @@ class Result:
         command line's summary table: money in yuan, a Market column, and with several
         seeds each figure's 95% interval over seeds.
         """
-        from twosided.report.outcomes import with_per_seed
-
         mean = tables.summarize(self.daily, last_days)
         per_seed = []
         if self.daily["seed"].nunique() > 1:
@@ -71,7 +71,7 @@ class Summary(pd.DataFrame):
     """``Result.summary()``: the per-platform figures (cents, fractions), shown as a table.
 
     Operations on it give plain DataFrames; ``str()`` and notebooks show the table of
-    ``twosided.report.outcomes.summary_grid``.
+    ``twosided.outcomes.summary_grid``.
     """
 
     @property
@@ -79,27 +79,19 @@ class Summary(pd.DataFrame):
         return pd.DataFrame
 
     def _grid(self) -> tuple[list[str], list[list[str]]]:
-        from twosided.report.outcomes import summary_grid
-
         return summary_grid(self)
 
     def _note(self) -> str:
-        from twosided.report.outcomes import PER_SEED
-
         seeds = len(self.attrs.get(PER_SEED) or [])
         spread = f"; ± is the 95% interval over {seeds} seeds" if seeds > 1 else ""
         return (f"(money in yuan; a DataFrame of {len(self)} platforms in cents{spread}; "
                 "pd.DataFrame(summary) shows the numbers)")
 
     def __repr__(self) -> str:
-        from twosided.report.outcomes import grid_text
-
         return f"{grid_text(*self._grid())}\n{self._note()}"
 
     def _repr_html_(self) -> str:
-        from twosided.report.page import esc, table
-
-        return f"{table(*self._grid())}<p>{esc(self._note())}</p>"
+        return f"{grid_html(*self._grid())}<p>{html.escape(self._note())}</p>"
 
 
 # seeds run together in one vmapped call (memory grows with them; the memory check refuses

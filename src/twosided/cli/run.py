@@ -37,7 +37,7 @@ from twosided.cli.common import (
     scenario_from,
     stderr,
 )
-from twosided.report.outcomes import summary_grid
+from twosided.outcomes import summary_grid
 from twosided.scenario import Scenario, load_scenario
 from twosided.simulation import resolve_seeds
 from twosided.store import (

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from twosided.outcomes import summary_grid
 from twosided.report import charts, page
 from twosided.report.comparison import (
     PER_BUYERS,
@@ -22,7 +23,6 @@ from twosided.report.comparison import (
     scenario_differences,
 )
 from twosided.report.headline import comparison_headline, headline
-from twosided.report.outcomes import summary_grid
 from twosided.roles.render import report_section as roles_section
 from twosided.simulation import Result
 from twosided.store import atomic_file

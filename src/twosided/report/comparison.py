@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from twosided.report.outcomes import MARKET, Outcome, key_outcomes, market_row
+from twosided.outcomes import MARKET, Outcome, key_outcomes, market_row
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ cents in the data and shown in yuan (cents / 100).
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
@@ -216,6 +217,19 @@ def summary_grid(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
                  for name, v in zip(header[1:], values)]
         rows.append([outcome.label, *cells])
     return header, rows
+
+
+def grid_html(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A grid as an HTML table (cells escaped), in the report's style; the first column
+    holds the labels."""
+
+    def cells(tag: str, row: Sequence[str]) -> str:
+        return "".join(f'<{tag}{" class=label" if i == 0 else ""}>{html.escape(str(c))}</{tag}>'
+                       for i, c in enumerate(row))
+
+    body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
+    return (f'<table class="figures"><thead><tr>{cells("th", header)}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
 
 
 def grid_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from twosided.report.comparison import MARKET, outcome_differences
-from twosided.report.outcomes import (
+from twosided.outcomes import (
     Outcome,
     key_outcomes,
     market_row,
@@ -13,6 +12,7 @@ from twosided.report.outcomes import (
     summary_grid,
     with_per_seed,
 )
+from twosided.report.comparison import MARKET, outcome_differences
 
 
 def summary(platforms: dict[str, dict[str, float]]) -> pd.DataFrame:
