@@ -209,6 +209,8 @@ def test_whom_to_save_runs_end_to_end_from_the_command_line(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Where the answer changes" in done.stdout
+    # the one-line answer comes before the findings, in the terminal and on the page
+    assert done.stdout.index("The answer in one line: ") < done.stdout.index("\n- ")
     report = Path(done.stdout.split("Report:")[1].strip())
     html = report.read_text(encoding="utf-8")
     findings = [line[2:] for line in done.stdout.splitlines() if line.startswith("- ")]

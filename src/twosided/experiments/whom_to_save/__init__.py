@@ -42,6 +42,7 @@ from twosided.experiments.grid import SweepError
 from twosided.experiments.page import write_page
 from twosided.experiments.sweep import SweepProgress, plan_variants, run_sweep
 from twosided.experiments.whom_to_save.findings import (
+    answer_line,
     competition_finding,
     fee_finding,
     horizon_finding,
@@ -59,7 +60,9 @@ from twosided.experiments.whom_to_save.findings import (
 from twosided.experiments.whom_to_save.page import (
     CHART_IDS,
     axis_rows,
+    changes_figure,
     cumulative_figure,
+    measure_text,
     measures_figure,
     regime_table,
     study_html,
@@ -101,13 +104,14 @@ from twosided.store import DEFAULT_ROOT, REPORT_FILE, atomic_file
 __all__ = [
     "CHART_IDS", "COLUMNS", "INCUMBENT", "MEASURES", "PER_BUYER", "POLICY", "RANKED",
     "RANKED_STREAMS", "REVENUE_FIRST", "STUDY", "STUDY_COLUMNS", "SUMMARY_FILE", "USER_FIRST",
-    "Gap", "Leader", "Measure", "Regime", "Study", "axis_rows", "buyer_value_budget",
-    "competition_finding", "cumulative_figure", "cumulative_revenue", "fee_finding",
-    "horizon_finding", "interval_words", "leader", "leader_words", "measures_figure",
-    "measures_per_seed", "overtaking_day", "paired_gap", "percent", "points", "policy_name",
-    "policy_row", "policy_variants", "policy_weights", "regime", "regime_table", "signed",
-    "study_days", "study_findings", "study_html", "study_windows", "users_finding",
-    "whom_to_save", "why_conclusion", "why_finding", "write_summary",
+    "Gap", "Leader", "Measure", "Regime", "Study", "answer_line", "axis_rows",
+    "buyer_value_budget", "changes_figure", "competition_finding", "cumulative_figure",
+    "cumulative_revenue", "fee_finding", "horizon_finding", "interval_words", "leader",
+    "leader_words", "measure_text", "measures_figure", "measures_per_seed", "overtaking_day",
+    "paired_gap", "percent", "points", "policy_name", "policy_row", "policy_variants",
+    "policy_weights", "regime", "regime_table", "signed", "study_days", "study_findings",
+    "study_html", "study_windows", "users_finding", "whom_to_save", "why_conclusion",
+    "why_finding", "write_summary",
 ]
 
 

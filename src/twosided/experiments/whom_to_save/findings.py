@@ -333,6 +333,18 @@ def competition_finding(regimes: Sequence[Regime]) -> str:
     return "Where the answer changes: " + "; ".join(parts) + "."
 
 
+def answer_line(regimes: Sequence[Regime], key: str = "revenue_long_run") -> str:
+    """The study's answer in one line: which policy earns the incumbent most in the long
+    run in each world, and whether it is clearly ahead of every other policy."""
+    parts = []
+    for reg in regimes:
+        lead = leader(reg, key)
+        how = "clearly" if lead.clear else "not clearly (within seed noise)"
+        parts.append(f"{reg.name}, {policy_name(lead.best)} earns most, {how}")
+    window = regimes[0].windows["long"].label
+    return f"The answer in one line: in the {window}, " + "; ".join(parts) + "."
+
+
 def study_findings(regimes: Sequence[Regime]) -> list[str]:
     """The report's plain-words findings, computed from the numbers (plain text: escape
     before putting them in HTML)."""
