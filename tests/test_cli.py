@@ -298,6 +298,24 @@ def test_show_prints_every_field_and_loads_back_as_the_same_scenario(preset, tmp
     )
 
 
+def test_show_documents_every_field_in_a_comment_above_it(capsys):
+    from twosided.scenario.schema import Market, Platform
+
+    status, stdout, _ = in_process(capsys, "show", "taobao")
+    assert status == 0
+    lines = stdout.splitlines()
+    buyers = lines.index("buyers = 200000")
+    comment = []
+    for line in reversed(lines[:buyers]):
+        if not line.startswith("# "):
+            break
+        comment.insert(0, line[2:])
+    assert " ".join(comment) == " ".join(Market.model_fields["buyers"].description.split())
+    assert sum(line.startswith("# ") for line in lines) > sum(" = " in line for line in lines)
+    commission = Platform.model_fields["seller_types"].description.split()[0]
+    assert f"# seller_types (a table) is unset: {commission}" in stdout
+
+
 def test_show_applies_set_overrides(capsys):
     status, stdout, _ = in_process(capsys, "show", "--set", "platforms.JD.fees.commission=0.07")
     assert status == 0
@@ -511,3 +529,42 @@ def test_the_console_keeps_compiled_programs_under_the_users_cache(tmp_path, mon
         assert jax.config.jax_compilation_cache_dir == before
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def imported_modules(*args: str) -> tuple[int, set[str]]:
+    """Run ``python -X importtime ARGS`` and return its status and every module it imported."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True,
+                          text=True)
+    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line}
+    return proc.returncode, names
+
+
+def loads_jax(modules: set[str]) -> bool:
+    return any(m == "jax" or m.startswith(("jax.", "jaxlib")) for m in modules)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["presets"], ["show"],
+                                  ["show", "taobao", "--set", "market.buyers=7"],
+                                  ["run", "--help"], ["sweep", "--help"], ["roles", "--help"]])
+def test_commands_that_do_not_simulate_never_import_jax(args, tmp_path):
+    status, modules = imported_modules("-m", "twosided", *args)
+    assert status == 0
+    assert "twosided.cli" in modules  # the whole command line was loaded...
+    assert not loads_jax(modules)  # ...but not the engine
+
+
+def test_the_import_check_sees_jax_where_it_is_loaded():
+    status, modules = imported_modules("-c", "import twosided.simulation")
+    assert status == 0 and loads_jax(modules)
+
+
+def test_the_command_lines_constants_are_the_libraries():
+    from twosided.cli import common
+    from twosided.experiments import executors
+
+    assert common.DEFAULT_ROOT == store.DEFAULT_ROOT
+    assert cli.CACHE_ENV == executors.CACHE_ENV

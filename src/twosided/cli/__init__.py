@@ -23,13 +23,14 @@ table, ``say`` for a line, ``progress_bar`` for a bar on stderr, and raise
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import typer
 from rich.text import Text
 
-from twosided import roles as _roles
 from twosided.cli import experiment, roles, run, runs  # noqa: F401  (their commands join app)
 from twosided.cli.common import (
     COMPARISONS,
@@ -50,7 +51,11 @@ from twosided.cli.common import (
     stdout,
 )
 from twosided.scenario import ScenarioError
-from twosided.store import StoreError
+
+# bad input: shown as one line, exit status 2 (the classes of modules a command loaded:
+# an error of a module it never imported cannot have been raised)
+CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"  # as twosided.experiments.executors.CACHE_ENV
+INPUT_ERRORS = (("twosided.store", "StoreError"), ("twosided.roles.errors", "RolesError"))
 
 __all__ = [
     "COMPARISONS",
@@ -81,6 +86,13 @@ def _usage_error_types() -> tuple[type[BaseException], type[BaseException]]:
     return usage, click
 
 
+def input_errors() -> tuple[type[BaseException], ...]:
+    """The exception classes that mean bad input, among the modules loaded so far."""
+    loaded = [getattr(sys.modules[module], name) for module, name in INPUT_ERRORS
+              if module in sys.modules]
+    return (ScenarioError, *loaded)
+
+
 def fail(message: str, code: int) -> int:
     """Print one line on stderr and return the exit status."""
     line = " ".join(str(message).split())
@@ -97,7 +109,7 @@ def run_app(argv: Sequence[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         status = command.main(args=list(invocation), prog_name=PROG, standalone_mode=False)
-    except (ScenarioError, StoreError, _roles.RolesError) as err:
+    except input_errors() as err:
         return fail(str(err), USAGE_EXIT)
     except usage_error as err:
         if type(err).__name__ == "NoArgsIsHelpError":  # `twosided experiment`: help shown
@@ -116,10 +128,21 @@ def run_app(argv: Sequence[str] | None = None) -> int:
 def keep_compiled_programs() -> None:
     """Keep compiled simulations between invocations (JAX's persistent compilation cache,
     under ``$XDG_CACHE_HOME/twosided/jax``), unless ``JAX_COMPILATION_CACHE_DIR`` chooses
-    another folder (an empty value turns the cache off)."""
-    from twosided.experiments.executors import compile_cache_folder, use_compile_cache
+    another folder (an empty value turns the cache off).
 
-    use_compile_cache(compile_cache_folder())
+    JAX is not imported for this (a command that does not simulate never loads it): the
+    folder goes into ``JAX_COMPILATION_CACHE_DIR``, which JAX reads when it is imported
+    (and which worker processes inherit); where JAX is loaded already, its config is set.
+    """
+    if CACHE_ENV in os.environ:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "twosided" / "jax"  # as twosided.experiments.executors
+    folder.mkdir(parents=True, exist_ok=True)
+    if "jax" in sys.modules:
+        sys.modules["jax"].config.update("jax_compilation_cache_dir", str(folder))
+    else:
+        os.environ[CACHE_ENV] = str(folder)
 
 
 def main() -> None:

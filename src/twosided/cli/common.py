@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,10 +24,14 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from twosided import store
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
-from twosided.store import DEFAULT_ROOT, Catalog, RunData, StoreError, load_run
 
+if TYPE_CHECKING:
+    from twosided.store import RunData
+
+# Commands load the engine (JAX), the tables and the store only in their bodies, when they
+# need them: `twosided --help`, `presets` and `show` never import JAX (tests/cli checks).
+DEFAULT_ROOT = Path("twosided-runs")  # twosided.store.DEFAULT_ROOT (a test checks they agree)
 PROG = "twosided"
 DEFAULT_PRESET = "taobao"
 PIPE_WIDTH = 160  # columns of tables written to a file or pipe (no terminal to fit)
@@ -117,6 +121,9 @@ def check_out(out: Path) -> None:
     """Refuse an ``--out`` that cannot hold run folders, before any work is done: it must
     be a folder (or one that can be created) where a file can be written, and its catalog,
     if there is one, must open. Leaves nothing behind (folders it created are removed)."""
+    from twosided import store
+    from twosided.store import Catalog, StoreError
+
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is not a folder", param_hint="'--out'")
     try:
@@ -151,6 +158,8 @@ def say(line: str) -> None:
 
 def open_run(ref: str, out: Path) -> RunData:
     """A run folder from a run id, an id prefix, ``latest`` or a folder path."""
+    from twosided.store import Catalog, load_run
+
     with Catalog(out, read_only=True) as catalog:
         return load_run(catalog.resolve(ref))
 

@@ -11,15 +11,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
 import twosided
-from twosided import checkpoint, memory, report
 from twosided.cli.common import (
     DEFAULT_PRESET,
+    DEFAULT_ROOT,
     INTERRUPT_EXIT,
     PROG,
     RUN_HELP,
@@ -37,17 +37,10 @@ from twosided.cli.common import (
     scenario_from,
     stderr,
 )
-from twosided.outcomes import summary_grid
 from twosided.scenario import Scenario, load_scenario
-from twosided.simulation import resolve_seeds
-from twosided.store import (
-    DEFAULT_ROOT,
-    REPORT_FILE,
-    REPRODUCIBLE,
-    StoreError,
-    environment,
-    save_run,
-)
+
+if TYPE_CHECKING:
+    from twosided import checkpoint
 
 
 @contextmanager
@@ -119,6 +112,8 @@ def _alone(ctx: typer.Context, flag: str, names: Sequence[str]) -> None:
 def reproduction(ref: str, out: Path) -> tuple[Scenario, list[int], dict[str, Any]]:
     """The resolved scenario, seeds and records of a past run, to run it again; prints a
     note when this machine's versions or device differ from the run's."""
+    from twosided.store import REPRODUCIBLE, StoreError, environment
+
     try:
         source = open_run(ref, out)
     except StoreError as err:
@@ -159,6 +154,9 @@ def run(
         "the tables are exactly those of an uninterrupted run.")] = None,
 ) -> None:
     """Run a scenario, print a summary per platform and write a run folder with a report."""
+    from twosided import checkpoint, memory
+    from twosided.simulation import resolve_seeds
+
     check_out(out)
     meta: dict[str, Any] = {"command": [PROG, *invocation], "cwd": os.getcwd()}
     partial = None
@@ -191,6 +189,10 @@ def simulate_and_save(sc: Scenario, seeds: list[int], out: Path, meta: dict[str,
                       partial: checkpoint.Partial | None) -> None:
     """Simulate (from the last checkpoint of ``partial``, if any), write the run folder and
     its report, print the summary; then remove the checkpoints."""
+    from twosided import checkpoint, report
+    from twosided.outcomes import summary_grid
+    from twosided.store import REPORT_FILE, save_run
+
     started = time.monotonic()
     message = NOTHING_WRITTEN
     if partial is not None:
@@ -245,7 +247,8 @@ def show(
     scenario: ScenarioRef = DEFAULT_PRESET,
     sets: Sets = None,
 ) -> None:
-    """Print a scenario as TOML with every field (copy it, edit it, run it)."""
-    sys.stdout.write(scenario_from(scenario, sets).to_toml())
+    """Print a scenario as TOML with every field, each under its description as a comment
+    (copy it, edit it, run it)."""
+    sys.stdout.write(scenario_from(scenario, sets).to_toml(comments=True))
 
 

@@ -4,13 +4,13 @@ rebuild a run's report, compare two runs."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twosided import checkpoint, report, store
 from twosided.cli.common import (
     COMPARISONS,
+    DEFAULT_ROOT,
     RUN_HELP,
     Out,
     app,
@@ -20,9 +20,10 @@ from twosided.cli.common import (
     resume_command,
     say,
 )
-from twosided.report.comparison import outcome_differences
 from twosided.scenario import ScenarioError
-from twosided.store import DEFAULT_ROOT, REPORT_FILE, Catalog, StoreError
+
+if TYPE_CHECKING:
+    from twosided.store import Catalog
 
 # --------------------------------------------------------------------------- runs, report
 
@@ -39,6 +40,9 @@ def runs(
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
     """List past runs from the results catalog, or query it with --sql."""
+    from twosided import checkpoint
+    from twosided.store import Catalog, StoreError
+
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is not a folder", param_hint="'--out'")
     with Catalog(out, read_only=True) as catalog:
@@ -78,6 +82,9 @@ def report_command(
     out: Out = DEFAULT_ROOT,
 ) -> None:
     """Rebuild the HTML report of a run."""
+    from twosided import report, store
+    from twosided.store import REPORT_FILE, StoreError
+
     check_out(out)
     data = open_run(run_ref, out)
     try:
@@ -99,6 +106,9 @@ def compare(
     out: Out = DEFAULT_ROOT,
 ) -> None:
     """Print the differences of key outcomes and write a comparison report."""
+    from twosided import report
+    from twosided.report.comparison import outcome_differences
+
     check_out(out)
     if (out / COMPARISONS).exists() and not (out / COMPARISONS).is_dir():
         raise typer.BadParameter(f"{out / COMPARISONS} is not a folder (comparison reports "

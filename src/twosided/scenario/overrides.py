@@ -13,7 +13,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from twosided.scenario.errors import ScenarioError
+from twosided.scenario.errors import ScenarioError, did_you_mean
 from twosided.scenario.schema import Scenario, scenario_from_dict
 
 
@@ -76,7 +76,9 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
                 node = node[index]
         elif isinstance(node, dict):
             if part not in node:
-                raise ScenarioError(f"{where}: unknown key")
+                parent = ".".join(parts[:i])
+                hint = did_you_mean(part, node, f"{parent}." if parent else "")
+                raise ScenarioError(f"{where}: unknown key{hint}")
             if last:
                 node[part] = value
             else:

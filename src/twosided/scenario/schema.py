@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twosided.scenario.errors import ScenarioError, format_error
-from twosided.scenario.writer import dump_toml
+from twosided.scenario.writer import commented_toml, dump_toml
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -787,8 +787,11 @@ class Scenario(_Model):
         """Shopping sessions drawn per day: buyers × sessions per buyer, at least one."""
         return max(1, round(self.market.buyers * self.market.sessions_per_buyer_per_day))
 
-    def to_toml(self) -> str:
-        """The scenario as TOML with every field written out (a copy-and-edit template)."""
+    def to_toml(self, comments: bool = False) -> str:
+        """The scenario as TOML with every field written out (a copy-and-edit template);
+        with ``comments``, each field's description is a comment above it."""
+        if comments:
+            return commented_toml(self)
         return dump_toml(self.model_dump(mode="json"))
 
 
@@ -797,4 +800,4 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(format_error(err)) from None
+        raise ScenarioError(format_error(err, Scenario)) from None
