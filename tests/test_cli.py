@@ -147,6 +147,11 @@ def test_runs_lists_the_run_and_passes_sql_through(small_run, capsys):
     folder = only_run(out)
     status, stdout, _ = in_process(capsys, "runs", "--out", str(out))
     assert status == 0 and folder.name in stdout
+    # what the run changed from its preset, in its own column
+    assert "changes" in stdout and "days=10" in stdout and "market.buyers=2000" in stdout
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(out), "--sql", "DESCRIBE runs")
+    assert status == 0 and "sweep_id" in stdout
+    assert "nan" not in stdout.split() and "None" not in stdout  # NULL is an empty cell
     status, stdout, _ = in_process(
         capsys, "runs", "--out", str(out), "--csv",
         "--sql", "SELECT run_id, count(*) AS n, sum(gmv_cents) AS gmv FROM daily GROUP BY run_id",
@@ -185,6 +190,46 @@ def test_compare_prints_differences_and_writes_a_comparison_report(small_run, ca
     assert f"Comparison report: {path}" in stdout
     html = path.read_text()
     assert first in html and second in html and "Taobao (B)" in html
+    # what differs is listed first; same days, buyers and seeds: no warning
+    assert stdout.index("What differs") < stdout.index("Totals over each run")
+    assert "platforms.Taobao.ranking.ads" in stdout and "Warning" not in stdout
+    assert "Per day and per 1,000 buyers" not in stdout
+
+
+def test_compare_warns_about_other_days_and_offers_normalised_figures(small_run, capsys):
+    _, out = small_run
+    first = sorted(run_folders(out))[0].name
+    before = {p.name for p in run_folders(out)}
+    status, _, err = in_process(capsys, "run", "--set", "market.buyers=4000", "--days", "10",
+                                "--seeds", "1", "--out", str(out))
+    assert status == 0, err
+    (second,) = {p.name for p in run_folders(out)} - before
+    status, stdout, _ = in_process(capsys, "compare", first, second, "--out", str(out))
+    assert status == 0
+    assert "Warning: A has 2,000 buyers and B 4,000" in stdout
+    assert "Warning: A ran seeds [0, 1] and B seeds [0]" in stdout
+    assert "Per day and per 1,000 buyers" in stdout
+
+
+def test_the_changes_column_is_short():
+    from twosided.cli.runs import preset_changes
+
+    assert preset_changes("no-such-preset", Path("nowhere")) == "(not a preset)"
+    assert preset_changes("taobao", Path("nowhere")) == "?"
+
+
+def test_the_changes_column_names_the_first_changes_and_counts_the_rest(tmp_path):
+    from twosided.cli.runs import preset_changes
+
+    changed = apply_overrides(load_scenario("taobao"), {
+        "days": 90, "market.buyers": 50_000, "platforms.Taobao.ranking.ads": 2.0,
+        "platforms.JD.fees.commission": 0.07})
+    (tmp_path / "scenario.toml").write_text(changed.to_toml())
+    text = preset_changes("taobao", tmp_path, width=40)
+    assert text == "days=90, market.buyers=50000, +2 more"
+    assert len(preset_changes("taobao", tmp_path)) <= 60
+    (tmp_path / "scenario.toml").write_text(load_scenario("taobao").to_toml())
+    assert preset_changes("taobao", tmp_path) == "-"
 
 
 @pytest.mark.parametrize("damage", ["truncate", "remove"])
@@ -568,3 +613,35 @@ def test_the_command_lines_constants_are_the_libraries():
 
     assert common.DEFAULT_ROOT == store.DEFAULT_ROOT
     assert cli.CACHE_ENV == executors.CACHE_ENV
+
+
+NATIVE = """
+import os, sys
+from pathlib import Path
+from twosided.cli.common import native_messages_kept
+folder = Path(sys.argv[1])
+try:
+    with native_messages_kept() as log:
+        os.write(2, b"Very slow compile? If you want to file a bug...\\n")  # as XLA does
+        sys.stderr.write("compiling\\n")  # the progress bar
+        log.keep_in(folder)
+        if sys.argv[2] == "fail":
+            raise RuntimeError("boom")
+except RuntimeError:
+    pass
+sys.stderr.write("after\\n")
+"""
+
+
+@pytest.mark.parametrize("outcome", ["ok", "fail"])
+def test_native_messages_stay_off_the_terminal_and_go_to_the_run_folder(tmp_path, outcome):
+    proc = subprocess.run([sys.executable, "-c", NATIVE, str(tmp_path), outcome],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "compiling" in proc.stderr and "after" in proc.stderr  # Python's own stderr
+    kept = (tmp_path / cli.common.NATIVE_LOG).read_text()
+    assert "Very slow compile?" in kept
+    if outcome == "ok":
+        assert "Very slow compile?" not in proc.stderr
+    else:  # a failure shows what native code said: it may be why
+        assert "Very slow compile?" in proc.stderr

@@ -6,7 +6,12 @@ table (``print_grid``) or a line (``say``), and show a progress bar (``progress_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -180,3 +185,72 @@ def resume_command(run_id: str, out: Path) -> str:
     return f"twosided run --resume {run_id}{where}"
 
 
+
+
+NATIVE_LOG = "xla.log"  # in a run folder: what native code (XLA) printed while it ran
+
+
+class NativeLog:
+    """Where native code's messages went while ``native_messages_kept`` ran."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def text(self) -> str:
+        """What native code wrote (empty when it wrote nothing)."""
+        try:
+            return self.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def keep_in(self, folder: Path) -> None:
+        """Copy the messages into ``folder`` as ``NATIVE_LOG``, if there were any."""
+        if self.text().strip():
+            shutil.copyfile(self.path, Path(folder) / NATIVE_LOG)
+
+
+def _python_writes_to_fd2() -> bool:
+    try:
+        return sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # replaced by a test's capture
+        return False
+
+
+@contextmanager
+def native_messages_kept() -> Iterator[NativeLog]:
+    """Keep what native code writes to the process's stderr (XLA's own logging, such as
+    its "Very slow compile? If you want to file a bug..." alarm) off the user's terminal.
+
+    File descriptor 2 points to a temporary file while this runs; Python's ``sys.stderr``
+    (the progress bar with its "compiling", warnings, errors) keeps writing to the terminal
+    through a duplicate of the original descriptor. Yields the ``NativeLog``: keep it in
+    the run folder with ``keep_in``. When the block fails, the messages are replayed on the
+    terminal (they may say why)."""
+    sys.stderr.flush()
+    handle, name = tempfile.mkstemp(prefix="twosided-native-", suffix=".log")
+    saved = os.dup(2)
+    swap = _python_writes_to_fd2()
+    previous = sys.stderr
+    os.dup2(handle, 2)
+    os.close(handle)
+    if swap:
+        sys.stderr = os.fdopen(os.dup(saved), "w", encoding=previous.encoding or "utf-8",
+                               errors=previous.errors or "backslashreplace", buffering=1)
+    log = NativeLog(Path(name))
+    failed = False
+    try:
+        yield log
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        if swap:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stderr = previous
+        os.dup2(saved, 2)
+        os.close(saved)
+        if failed and log.text().strip():
+            previous.write(log.text())
+            previous.flush()
+        log.path.unlink(missing_ok=True)

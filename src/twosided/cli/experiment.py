@@ -25,6 +25,7 @@ from twosided.cli.common import (
     Sets,
     app,
     check_out,
+    native_messages_kept,
     print_grid,
     progress_bar,
     say,
@@ -199,8 +200,9 @@ def sweep_command(
 
     plan = plan_sweep(scenario_from(scenario, sets, days), vary or [], seeds, seed=seed)
     check_out(out)
-    with variant_progress() as progress:
+    with native_messages_kept() as native, variant_progress() as progress:
         result = run_sweep(plan, executor, workers, address, out, progress)
+        native.keep_in(result.folder)
     report = write_sweep_report(result)
     header, rows = long_run_grid(result)
     print_grid(
@@ -248,7 +250,7 @@ def whom_to_save_command(
     )
 
     check_out(out)
-    with variant_progress() as progress:
+    with native_messages_kept() as native, variant_progress() as progress:
         study = whom_to_save(  # errors name the world (--preset, --monopoly) they are in
             preset,
             monopoly,
@@ -262,6 +264,7 @@ def whom_to_save_command(
             out=out,
             progress=progress,
         )
+        native.keep_in(study.folder)
     for reg in study.regimes:
         header = ["policy t", *(m.title for m in MEASURES)]
         rows = [

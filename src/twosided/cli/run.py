@@ -29,6 +29,7 @@ from twosided.cli.common import (
     app,
     check_out,
     invocation,
+    native_messages_kept,
     open_run,
     print_grid,
     progress_bar,
@@ -205,18 +206,24 @@ def simulate_and_save(sc: Scenario, seeds: list[int], out: Path, meta: dict[str,
             say(f"Run folder: {done}")
             return
     start = checkpoint.begin(partial) if partial is not None else None
+
+    def extra(tmp: Path) -> None:
+        report.write_report(result, tmp / REPORT_FILE)
+        native.keep_in(tmp)
+
     try:
-        with day_progress(sc.days) as (advance, stop), exit_on_interrupt(stop, message):
-            if partial is not None:
-                result = checkpoint.complete(partial, advance, start)
-            else:
-                result = twosided.simulate(sc, seeds=seeds, progress=advance)
-        with stderr.status("writing the run folder and its report"):
-            meta = {**meta, "simulate_seconds": round(time.monotonic() - started, 3)}
-            run_id, folder = save_run(
-                result, out, meta=meta, run_id=partial.run_id if partial is not None else None,
-                extra=lambda tmp: report.write_report(result, tmp / REPORT_FILE),
-            )
+        with native_messages_kept() as native:
+            with day_progress(sc.days) as (advance, stop), exit_on_interrupt(stop, message):
+                if partial is not None:
+                    result = checkpoint.complete(partial, advance, start)
+                else:
+                    result = twosided.simulate(sc, seeds=seeds, progress=advance)
+            with stderr.status("writing the run folder and its report"):
+                meta = {**meta, "simulate_seconds": round(time.monotonic() - started, 3)}
+                run_id, folder = save_run(
+                    result, out, meta=meta,
+                    run_id=partial.run_id if partial is not None else None, extra=extra,
+                )
     except KeyboardInterrupt:
         stderr.print(Text(message), soft_wrap=True)
         raise typer.Exit(INTERRUPT_EXIT) from None

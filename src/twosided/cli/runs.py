@@ -4,6 +4,7 @@ rebuild a run's report, compare two runs."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -64,16 +65,52 @@ def runs(
             say(f"No runs in {out} yet: try 'twosided run'.")
         return
     shown = frame if limit == 0 else frame.head(limit)
-    print_grid(list(frame.columns), shown.astype(object).values.tolist(),
-               left=1 if sql else len(frame.columns))
+    if sql is None:
+        shown = shown.assign(changes=[preset_changes(name, Path(path)) for name, path
+                                      in zip(shown["name"], shown["path"])]).drop(columns="path")
+    print_grid(list(shown.columns), cells(shown), left=1 if sql else len(shown.columns))
     if len(shown) < len(frame):
         say(f"... {len(frame) - len(shown)} more rows (use --limit 0 or --csv)")
 
 
 def _run_list(catalog: Catalog) -> Any:
-    frame = catalog.runs()[["run_id", "kind", "name", "created", "days", "seeds"]]
+    frame = catalog.runs()[["run_id", "kind", "name", "created", "days", "seeds", "path"]]
     frame["created"] = frame["created"].dt.strftime("%Y-%m-%d %H:%M:%S")
     return frame
+
+
+def cells(frame: Any) -> list[list[object]]:
+    """A query's rows as table cells: SQL NULL (NaN or None in the frame) is an empty
+    cell, never ``nan``."""
+    return frame.astype(object).where(frame.notna(), None).values.tolist()
+
+
+CHANGES_WIDTH = 60  # characters of the runs list's column of changes from the preset
+
+
+def preset_changes(name: str, folder: Path, width: int = CHANGES_WIDTH) -> str:
+    """What a run changed from the preset it is named after, in short: ``days=90,
+    market.buyers=50000, +2 more``; ``-`` for none, ``(not a preset)`` for a scenario of
+    its own, ``?`` when its scenario cannot be read."""
+    import twosided
+    from twosided.scenario import load_scenario
+    from twosided.scenario.compare import scenario_differences
+
+    if name not in twosided.preset_names():
+        return "(not a preset)"
+    try:
+        diffs = scenario_differences(load_scenario(name), load_scenario(folder / "scenario.toml"))
+    except (ScenarioError, OSError):
+        return "?"
+    parts = [f"{d.key}={d.b}" for d in diffs]
+    text = ""
+    for i, part in enumerate(parts):
+        candidate = f"{text}, {part}" if text else part
+        after = len(parts) - i - 1  # parts still to come after this one
+        if text and len(candidate) + (len(f", +{after} more") if after else 0) > width:
+            return f"{text}, +{after + 1} more"
+        text = candidate
+    return text or "-"
 
 
 @app.command("report")
@@ -107,20 +144,42 @@ def compare(
 ) -> None:
     """Print the differences of key outcomes and write a comparison report."""
     from twosided import report
-    from twosided.report.comparison import outcome_differences
+    from twosided.report.comparison import (
+        PER_BUYERS,
+        comparability_warnings,
+        needs_normalising,
+        normalised_differences,
+        outcome_differences,
+        scenario_differences,
+    )
 
     check_out(out)
     if (out / COMPARISONS).exists() and not (out / COMPARISONS).is_dir():
         raise typer.BadParameter(f"{out / COMPARISONS} is not a folder (comparison reports "
                                  "go there)", param_hint="'--out'")
     a, b = open_run(run_a, out), open_run(run_b, out)
-    diffs = outcome_differences(a.summary(), b.summary())
-    rows = [[d.platform, d.outcome.label, d.a_text, d.b_text, d.change_text] for d in diffs]
     say(f"A: {a.run_id} ({a.scenario.name})")
     say(f"B: {b.run_id} ({b.scenario.name})")
-    print_grid(["platform", "outcome", "A", "B", "change (B - A)"], rows, left=2)
+    fields = scenario_differences(a.scenario, b.scenario)
+    if fields:
+        print_grid(["field", "A", "B"], [[f.key, f.a, f.b] for f in fields],
+                   title="What differs", left=1)
+    else:
+        say("The two scenarios are the same, field by field.")
+    for warning in comparability_warnings(a, b):
+        say(warning)
+    header = ["platform", "outcome", "A", "B", "change (B - A)"]
+    print_grid(header, _rows(outcome_differences(a.summary(), b.summary())), left=2,
+               title="Totals over each run (means over seeds)")
+    if needs_normalising(a, b):
+        print_grid(header, _rows(normalised_differences(a, b)), left=2,
+                   title=f"Per day and per {PER_BUYERS:,} buyers")
     path = out / COMPARISONS / f"{a.run_id}--vs--{b.run_id}.html"
     report.write_comparison(a, b, path)
     say(f"Comparison report: {path}")
 
 
+
+
+def _rows(diffs: Any) -> list[list[str]]:
+    return [[d.platform, d.outcome.label, d.a_text, d.b_text, d.change_text] for d in diffs]

@@ -8,13 +8,18 @@ Platforms are matched by name; a platform present in one run only shows "-" in t
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
 from twosided.outcomes import MARKET, Outcome, key_outcomes, market_row
+from twosided.scenario.compare import (  # noqa: F401  (part of this module's interface)
+    ABSENT,
+    FieldDifference,
+    scenario_differences,
+    scenario_fields,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,69 +69,8 @@ def outcome_differences(a: pd.DataFrame, b: pd.DataFrame) -> list[Difference]:
 
 # --------------------------------------------------------------------------- scenarios
 
-ABSENT = "(absent)"
-LEFT_OUT = {"description"}  # free text, not a parameter
 PER_BUYERS = 1000  # normalised figures are per day and per this many buyers
 LEVELS = {"monthly_active_buyers", "market_monthly_active_buyers", "active_sellers"}
-
-
-@dataclasses.dataclass(frozen=True)
-class FieldDifference:
-    """A scenario field (``market.buyers``, ``platforms.Taobao.ranking.ads``) that differs."""
-
-    key: str
-    a: str
-    b: str
-
-
-def _flat(value: Any, prefix: str, out: dict[str, str]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flat(item, f"{prefix}.{key}" if prefix else str(key), out)
-    else:
-        out[prefix] = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) \
-            else value
-
-
-def scenario_fields(scenario: Any) -> dict[str, str]:
-    """Every field of a resolved scenario as ``dotted.key -> value text``; platforms are
-    addressed by name (by index where two share a name), as ``--set`` addresses them."""
-    data = scenario.model_dump(mode="json")
-    platforms = data.pop("platforms", [])
-    out: dict[str, str] = {}
-    _flat({k: v for k, v in data.items() if k not in LEFT_OUT}, "", out)
-    names = [str(p.get("name", i)) for i, p in enumerate(platforms)]
-    for i, platform in enumerate(platforms):
-        ref = names[i] if names.count(names[i]) == 1 else str(i)
-        _flat({k: v for k, v in platform.items() if k != "name"}, f"platforms.{ref}", out)
-    return out
-
-
-def scenario_differences(a: Any, b: Any) -> list[FieldDifference]:
-    """The fields of two resolved scenarios that differ, in the order of the first (a
-    platform only one of them has is one row, its fields ``(absent)`` in the other)."""
-    fa, fb = scenario_fields(a), scenario_fields(b)
-    out = [FieldDifference(k, fa.get(k, ABSENT), fb.get(k, ABSENT))
-           for k in dict.fromkeys([*fa, *fb]) if fa.get(k) != fb.get(k)]
-    return _collapse_absent_platforms(out)
-
-
-def _collapse_absent_platforms(diffs: list[FieldDifference]) -> list[FieldDifference]:
-    """A platform present in one run only: one row ``platforms.NAME``, not one per field."""
-    out: list[FieldDifference] = []
-    seen: set[str] = set()
-    for d in diffs:
-        parts = d.key.split(".")
-        if parts[0] == "platforms" and ABSENT in (d.a, d.b):
-            key = ".".join(parts[:2])
-            if key not in seen:
-                seen.add(key)
-                here = "present"
-                out.append(FieldDifference(key, ABSENT if d.a == ABSENT else here,
-                                           ABSENT if d.b == ABSENT else here))
-            continue
-        out.append(d)
-    return out
 
 
 def comparability_warnings(a: Any, b: Any, labels: tuple[str, str] = ("A", "B")) -> list[str]:
