@@ -94,3 +94,14 @@ def test_summary_prints_the_command_lines_table_with_intervals(logged):
 def test_summary_of_one_seed_has_no_interval():
     one = twosided.simulate("taobao", days=4, seeds=1, overrides=SMALL)
     assert " ± " not in repr(one.summary()) and "Market" in repr(one.summary())
+
+
+def test_per_seed_summaries_are_each_seeds_own_summary(logged):
+    from twosided import metrics
+    from twosided.simulation import per_seed_summary
+
+    table = per_seed_summary(logged.daily)
+    for i, (_, rows) in enumerate(logged.daily.groupby("seed", sort=True)):
+        alone = metrics.summarize(rows)
+        mine = table[table["seed_index"] == i].reset_index(drop=True)[alone.columns]
+        pd.testing.assert_frame_equal(mine, alone, check_dtype=False)

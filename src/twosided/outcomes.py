@@ -163,38 +163,62 @@ def market_row(summary: pd.DataFrame) -> dict[str, float | None]:
 
 
 PER_SEED = "per_seed"  # summary.attrs key: the per-seed summaries a summary averages
+SEED = "seed_index"  # in the per-seed table: which seed a row is (0, 1, ...)
 
 
-def with_per_seed(summary: FrameT, per_seed: Sequence[pd.DataFrame]) -> FrameT:
+def with_per_seed(summary: FrameT, per_seed: pd.DataFrame | Sequence[pd.DataFrame]) -> FrameT:
     """Attach the per-seed summaries behind a mean summary, so that ``summary_grid`` shows
-    each figure's 95% interval over seeds."""
-    summary.attrs[PER_SEED] = list(per_seed)
+    each figure's 95% interval over seeds: one table with a ``seed_index`` column, or a
+    list of per-seed summaries (one per seed)."""
+    if not isinstance(per_seed, pd.DataFrame):
+        frames = list(per_seed)
+        per_seed = (pd.concat([f.assign(**{SEED: i}) for i, f in enumerate(frames)],
+                              ignore_index=True) if frames else pd.DataFrame())
+    summary.attrs[PER_SEED] = per_seed
     return summary
 
 
-def _half_width(values: Sequence[float | None]) -> float | None:
-    """Half the width of the 95% Student-t interval of the mean over seeds."""
-    x = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
-    if len(x) < 2 or np.isnan(x).any():
-        return None
-    return float(scipy_stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+def _half_widths(table: np.ndarray) -> np.ndarray:
+    """Per row of a [group, seed] table: half the width of the 95% Student-t interval of
+    the mean over seeds (NaN where a seed's value is unknown)."""
+    n = table.shape[1]
+    return scipy_stats.t.ppf(0.975, n - 1) * table.std(axis=1, ddof=1) / math.sqrt(n)
+
+
+def _market_per_seed(seeds: pd.DataFrame, outcomes: Sequence[Outcome]) -> pd.DataFrame:
+    """``market_row`` of every seed at once: one row per seed."""
+    by = seeds.groupby(SEED, sort=True)
+    out = pd.DataFrame(index=sorted(seeds[SEED].unique()))
+    for o in outcomes:
+        if o.column in NOT_ADDITIVE:
+            own = NOT_ADDITIVE[o.column]
+            if own in seeds.columns:
+                out[o.column] = by[own].first()
+        elif o.unit in ("count", "yuan"):
+            out[o.column] = by[o.column].sum()
+    if "gmv_cents" in out.columns and "revenue_cents" in out.columns:
+        out["take_rate"] = out["revenue_cents"] / out["gmv_cents"].where(out["gmv_cents"] != 0)
+    return out
 
 
 def _spreads(summary: pd.DataFrame, outcomes: Sequence[Outcome]
              ) -> dict[tuple[str, str], float | None]:
     """(platform or "Market", column) -> half-width over the per-seed summaries, if any."""
-    seeds = summary.attrs.get(PER_SEED) or []
-    if len(seeds) < 2:
+    seeds = summary.attrs.get(PER_SEED)
+    if seeds is None or seeds.empty or seeds[SEED].nunique() < 2:
         return {}
-    values: dict[tuple[str, str], list[float | None]] = {}
-    for frame in seeds:
-        rows = {str(r["platform"]): r for r in frame.to_dict(orient="records")}
-        rows[MARKET] = market_row(frame)
-        for name, row in rows.items():
-            for o in outcomes:
-                values.setdefault((name, o.column), []).append(row.get(o.column))
-    return {key: _half_width(v) for key, v in values.items()
-            if not (key[0] == MARKET and key[1].startswith("share_"))}  # 100% by definition
+    out: dict[tuple[str, str], float | None] = {}
+    columns = [o.column for o in outcomes if o.column in seeds.columns]
+    for column in columns:
+        table = seeds.pivot_table(index="platform", columns=SEED, values=column,
+                                  aggfunc="first", dropna=False)
+        for platform, half in zip(table.index, _half_widths(table.to_numpy(np.float64))):
+            out[(str(platform), column)] = None if math.isnan(half) else float(half)
+    market = _market_per_seed(seeds, outcomes)
+    for column in market.columns:  # the market's shares are 100% by definition
+        half = _half_widths(market[[column]].to_numpy(np.float64).T)[0]
+        out[(MARKET, column)] = None if math.isnan(half) else float(half)
+    return out
 
 
 def summary_grid(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from twosided import memory
 from twosided import metrics as tables
-from twosided.outcomes import PER_SEED, grid_html, grid_text, summary_grid, with_per_seed
+from twosided.outcomes import PER_SEED, SEED, grid_html, grid_text, summary_grid, with_per_seed
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
 from twosided.sim.params import build
 from twosided.sim.run import chunk_size, simulate_arrays
@@ -60,11 +60,25 @@ class Result:
         seeds each figure's 95% interval over seeds.
         """
         mean = tables.summarize(self.daily, last_days)
-        per_seed = []
-        if self.daily["seed"].nunique() > 1:
-            per_seed = [tables.summarize(rows, last_days)
-                        for _, rows in self.daily.groupby("seed", sort=True)]
+        per_seed = per_seed_summary(self.daily, last_days) \
+            if self.daily["seed"].nunique() > 1 else pd.DataFrame()
         return with_per_seed(Summary(mean), per_seed)
+
+
+def per_seed_summary(daily: pd.DataFrame, last_days: int | None = None) -> pd.DataFrame:
+    """``summarize`` of every seed on its own, in one pass: one row per seed and platform,
+    with ``seed_index`` (0, 1, ... in seed order). Each seed's platforms get ids of their
+    own, so that ``summarize`` averages nothing; shares are then taken within each seed."""
+    code = pd.factorize(daily["seed"], sort=True)[0]
+    width = int(daily["platform_id"].max()) + 1
+    table = tables.summarize(daily.assign(platform_id=daily["platform_id"] + width * code),
+                             last_days)
+    table[SEED] = table["platform_id"] // width
+    table["platform_id"] = table["platform_id"] % width
+    for share, column in (("share_sessions", "sessions"), ("share_gmv", "gmv_cents")):
+        total = table.groupby(SEED)[column].transform("sum")
+        table[share] = table[column] / total.clip(lower=1)
+    return table.sort_values([SEED, "platform_id"], ignore_index=True)
 
 
 class Summary(pd.DataFrame):
@@ -82,7 +96,8 @@ class Summary(pd.DataFrame):
         return summary_grid(self)
 
     def _note(self) -> str:
-        seeds = len(self.attrs.get(PER_SEED) or [])
+        per_seed = self.attrs.get(PER_SEED)
+        seeds = 0 if per_seed is None or per_seed.empty else per_seed[SEED].nunique()
         spread = f"; ± is the 95% interval over {seeds} seeds" if seeds > 1 else ""
         return (f"(money in yuan; a DataFrame of {len(self)} platforms in cents{spread}; "
                 "pd.DataFrame(summary) shows the numbers)")
