@@ -30,7 +30,6 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import re
 import shutil
 import uuid
@@ -43,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from twosided import memory
+from twosided import atomic, memory
 from twosided.scenario import Scenario, load_scenario
 from twosided.simulation import Result, result_from_arrays
 from twosided.sim.params import Dims, Params, build
@@ -57,11 +56,6 @@ from twosided.store import (
     new_run_id,
     write_json,
 )
-
-try:  # POSIX advisory locks; elsewhere a partial folder is simply not locked
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 PARTIAL_PREFIX = ".partial-"
 RUN_FILE = "run.json"
@@ -85,11 +79,10 @@ class CheckpointError(StoreError):
 
 @contextlib.contextmanager
 def durable_file(final: Path) -> Iterator[Any]:
-    """An open binary file that replaces ``final`` only once written and flushed to disk."""
-    with atomic_file(final) as tmp, open(tmp, "wb") as handle:
+    """An open binary file that replaces ``final`` only once written and flushed to disk
+    (``atomic.atomic_file``)."""
+    with atomic_file(final) as tmp, open(tmp, "wb") as handle:  # closed, then synced
         yield handle
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -277,17 +270,11 @@ class Partial:
     def locked(self) -> Iterator[None]:
         """Hold the partial run's lock: one process at a time runs it. The lock goes with
         the process, so a killed run's folder can be resumed at once."""
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        with open(self.folder / LOCK_FILE, "a+b") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CheckpointError(
-                    f"run {self.run_id} is being run by another process"
-                ) from None
-            yield
+        try:
+            with atomic.lock(self.folder / LOCK_FILE, wait=False):
+                yield
+        except atomic.Busy:
+            raise CheckpointError(f"run {self.run_id} is being run by another process") from None
 
     def remove(self) -> None:
         """Delete the partial folder (after the run folder is written)."""

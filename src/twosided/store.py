@@ -34,7 +34,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +43,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-try:  # POSIX advisory locks: a writer's temporary folder is not taken for abandoned
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: abandoned folders are left alone
-    fcntl = None  # type: ignore[assignment]
-
+from twosided import atomic
+from twosided.atomic import (  # noqa: F401  (re-exported: the store's writers)
+    ABANDONED_AFTER_S,
+    TMP_PREFIX,
+    atomic_file,
+    remove_abandoned,
+)
 from twosided.metrics import KEY_OUTCOMES, summarize
 from twosided.scenario import load_scenario, one_line
 from twosided.simulation import Result
 
 DEFAULT_ROOT = Path("twosided-runs")
 CATALOG_NAME = "catalog.duckdb"
-TMP_PREFIX = ".tmp-"
 TABLES = ("daily", "accounts", "flows", "switches")
 # what every reader of daily.parquet needs: the keys and the key outcomes
 RUN_KEY_COLUMNS = ("seed", "day", "platform", "platform_id", *KEY_OUTCOMES)
@@ -69,7 +70,6 @@ RUN_FILES = (SCENARIO_FILE, *(f"{t}.parquet" for t in TABLES))  # what load_run 
 LATEST = "latest"
 LOCK_WAIT_S = 30.0  # how long to wait for another process's hold on the catalog
 LOCK_POLL_S = 0.2
-ABANDONED_AFTER_S = 60.0  # a temporary folder untouched this long, and unlocked, is abandoned
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -101,68 +101,10 @@ def new_run_id(name: str) -> str:
     return f"{stamp}-{safe}-{uuid.uuid4().hex[:6]}"
 
 
-@contextlib.contextmanager
-def atomic_folder(final: Path) -> Iterator[Path]:
-    """Yield a temporary folder that becomes ``final`` only if the block completes.
-
-    On any exception (KeyboardInterrupt included) the temporary folder is removed and
-    ``final`` is never created.
-    """
-    final = Path(final)
-    if final.exists():
-        raise StoreError(f"{final}: already exists")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        with _held(tmp):
-            yield tmp
-            tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-@contextlib.contextmanager
-def _held(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on a folder while the block runs (released when the process
-    ends, however it ends)."""
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def remove_abandoned(root: Path | str, older_than_s: float = ABANDONED_AFTER_S) -> list[Path]:
-    """Remove temporary folders under ``root`` left by writers that were killed: unlocked
-    and untouched for ``older_than_s`` seconds. Returns what was removed."""
-    root = Path(root)
-    if fcntl is None or not root.is_dir():
-        return []
-    removed = []
-    now = time.time()
-    for path in root.glob(f"{TMP_PREFIX}*"):
-        try:
-            if not path.is_dir() or now - path.stat().st_mtime < older_than_s:
-                continue
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # a live writer
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-        finally:
-            os.close(fd)
-    return removed
+def atomic_folder(final: Path) -> contextlib.AbstractContextManager[Path]:
+    """``atomic.atomic_folder``: a temporary folder that becomes ``final`` only if the block
+    completes; an existing ``final`` is a ``StoreError``."""
+    return atomic.atomic_folder(final, exists_error=StoreError)
 
 
 def probe_writable(folder: Path | str) -> None:
@@ -188,7 +130,7 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_json(data: Any, path: Path) -> None:
-    """Write JSON with a stable layout."""
+    """Write JSON with a stable layout (plainly: callers write into temporary places)."""
     text = json.dumps(data, indent=2, sort_keys=True, default=str)
     path.write_text(text + "\n", encoding="utf-8")
 
@@ -386,20 +328,6 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 message = str(err).strip().splitlines()[0]
                 raise StoreError(f"{path}: cannot open the catalog: {message}") from None
             time.sleep(LOCK_POLL_S)
-
-
-@contextlib.contextmanager
-def atomic_file(final: Path) -> Iterator[Path]:
-    """Yield a temporary path that replaces ``final`` only if the block completes."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- run folders

@@ -18,17 +18,17 @@ Layout under the results root (``out``)::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from twosided import memory
+from twosided import atomic, memory
 from twosided.experiments.executors import Task, default_workers, executor_session, run_tasks
 from twosided.experiments.grid import (
     MAX_SEEDS,
@@ -192,10 +192,17 @@ def variant_folder(folder: Path, variant: Variant) -> Path:
     return folder / f"v{variant.index:04d}"
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+LOCK_FILE = ".lock"  # held by the process running the sweep
+
+
+@contextlib.contextmanager
+def sweep_lock(plan: SweepPlan, out: Path) -> Iterator[None]:
+    """Hold the sweep's lock: a second identical sweep waits for the first, then finds its
+    variants done instead of computing them again."""
+    folder = plan.folder(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic.lock(folder / LOCK_FILE):
+        yield
 
 
 def open_sweep_folder(plan: SweepPlan, out: Path) -> Path:
@@ -217,8 +224,8 @@ def open_sweep_folder(plan: SweepPlan, out: Path) -> Path:
         "variants": [dataclasses.asdict(v) for v in plan.variants],
         "version": twosided_version(),
     }
-    _write_text_atomic(folder / PLAN_FILE, json.dumps(description, indent=2, sort_keys=True) + "\n")
-    _write_text_atomic(folder / "scenario.toml", plan.base.to_toml())
+    atomic.write_text(folder / PLAN_FILE, json.dumps(description, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(folder / "scenario.toml", plan.base.to_toml())
     return folder
 
 
@@ -301,7 +308,7 @@ def run_sweep(
     whole sweep's table. ``progress(done, total)`` is called once at the start (with the
     variants found done) and after each variant is stored."""
     out = Path(out)
-    with executor_session(executor, workers, address):
+    with sweep_lock(plan, out), executor_session(executor, workers, address):
         waiting = [v for v in plan.variants
                    if not (variant_folder(plan.folder(out), v) / DAILY_FILE).is_file()]
         if executor == "local" and len(waiting) > 1 and workers != 1:
