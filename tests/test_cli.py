@@ -224,6 +224,7 @@ def test_default_preset_with_its_defaults_runs(tmp_path, cli_env):
     check_summary_against_daily(summary, pd.read_parquet(folder / "daily.parquet"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", twosided.preset_names())
 def test_every_preset_loads_validates_and_runs(preset, tmp_path, capsys):
     status, stdout, err = in_process(capsys, "run", preset, *SMALL, "--out", str(tmp_path))
