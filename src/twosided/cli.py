@@ -36,12 +36,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from rich.text import Text
 
 import twosided
 from twosided import checkpoint, memory, report, roles, store
 from twosided.report.comparison import outcome_differences
 from twosided.report.outcomes import summary_grid
+from twosided.safe_text import plain, printable
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
 from twosided.simulation import resolve_seeds
 from twosided.store import (
@@ -149,18 +149,18 @@ def print_grid(header: Sequence[str], rows: Sequence[Sequence[object]], title: s
                left: int = 1) -> None:
     """Print a table: the first ``left`` columns left-aligned (labels), the rest right-aligned.
     Cells are shown as plain text (no Rich markup is interpreted)."""
-    table = Table(title=title and Text(title), title_justify="left", header_style="bold")
+    table = Table(title=title and plain(title), title_justify="left", header_style="bold")
     for i, name in enumerate(header):
-        table.add_column(Text(str(name)), justify="left" if i < left else "right",
+        table.add_column(plain(str(name)), justify="left" if i < left else "right",
                          no_wrap=i == 0)
     for row in rows:
-        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+        table.add_row(*(plain("" if cell is None else str(cell)) for cell in row))
     stdout.print(table)
 
 
 def say(line: str) -> None:
     """Print one plain line (paths are never wrapped or styled)."""
-    stdout.print(Text(line), soft_wrap=True)
+    stdout.print(plain(line), soft_wrap=True)
 
 
 def open_run(ref: str, out: Path) -> RunData:
@@ -215,7 +215,7 @@ def exit_on_interrupt(before_exit: Callable[[], None], message: str = NOTHING_WR
     def handler(signum: int, frame: object) -> None:
         try:
             before_exit()
-            stderr.print(Text(message), soft_wrap=True)
+            stderr.print(plain(message), soft_wrap=True)
         finally:
             sys.stderr.flush()
             os._exit(INTERRUPT_EXIT)
@@ -264,9 +264,9 @@ def reproduction(ref: str, out: Path) -> tuple[Scenario, list[int], dict[str, An
     changed = [f"{key} {source.meta.get(key)} -> {now[key]}" for key in REPRODUCIBLE
                if key in source.meta and source.meta[key] != now[key]]
     if changed:
-        stderr.print(Text(f"note: {source.run_id} ran with other versions or device "
-                          f"({'; '.join(changed)}): its tables may differ from this run's "
-                          "(see docs/reproducibility.md)"), soft_wrap=True)
+        stderr.print(plain(f"note: {source.run_id} ran with other versions or device "
+                           f"({'; '.join(changed)}): its tables may differ from this run's "
+                           "(see docs/reproducibility.md)"), soft_wrap=True)
     return source.scenario, list(source.seeds), {"reproduces": source.run_id}
 
 
@@ -351,9 +351,10 @@ def simulate_and_save(sc: Scenario, seeds: list[int], out: Path, meta: dict[str,
             run_id, folder = save_run(
                 result, out, meta=meta, run_id=partial.run_id if partial is not None else None,
                 extra=lambda tmp: report.write_report(result, tmp / REPORT_FILE),
+                note=lambda line: stderr.print(plain(line), soft_wrap=True),
             )
     except KeyboardInterrupt:
-        stderr.print(Text(message), soft_wrap=True)
+        stderr.print(plain(message), soft_wrap=True)
         raise typer.Exit(INTERRUPT_EXIT) from None
     if partial is not None:
         partial.remove()
@@ -399,33 +400,48 @@ def runs(
         "--limit", min=0,
         help="Rows of the table to print at most (0: all); --csv prints every row.")] = 100,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    rebuild_index: Annotated[bool, typer.Option(
+        "--rebuild-index", help="Build the catalog again from the run folders under OUT "
+        "(after copying or moving runs, or losing the catalog).")] = False,
 ) -> None:
     """List past runs from the results catalog, or query it with --sql."""
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is not a folder", param_hint="'--out'")
+    if rebuild_index:
+        count, problems = store.rebuild_index(out)
+        for line in problems:
+            stderr.print(plain(f"note: {line}"), soft_wrap=True)
+        say(f"Indexed {count} runs in {out / store.CATALOG_NAME}.")
+        return
+    waiting, problems = ([], []) if sql is not None else store.index_pending(out)
+    for line in problems:
+        stderr.print(plain(f"note: {line}"), soft_wrap=True)
     with Catalog(out, read_only=True) as catalog:
-        frame = catalog.query(sql) if sql is not None else _run_list(catalog)
+        if sql is None:
+            frame, total = _run_list(catalog), None
+        else:
+            frame, total = catalog.query_head(sql, None if csv or limit == 0 else limit)
+        for damaged in catalog.skipped:
+            stderr.print(plain(f"note: left out a damaged run file: {damaged}"), soft_wrap=True)
     if csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        text = frame.to_csv(index=False)
+        sys.stdout.write(printable(text) if sys.stdout.isatty() else text)
         return
     unfinished = [] if sql is not None else checkpoint.partial_folders(out)
     for folder in unfinished:
-        try:
-            partial = checkpoint.Partial.read(folder)
-            say(f"Unfinished: {partial.run_id} (day {partial.days_done()} of "
-                f"{partial.scenario.days}): continue it with "
-                f"'{_resume_command(partial.run_id, out)}'")
-        except (StoreError, ScenarioError, OSError, ValueError) as err:
-            say(f"Unfinished and unreadable: {folder} ({err})")
+        say(checkpoint.describe(folder, lambda run_id: _resume_command(run_id, out)))
+    for folder in waiting:
+        say(f"Not indexed yet: {folder} (the catalog is busy; 'twosided runs' indexes it later)")
     if frame.empty and not sql:
-        if not unfinished:
+        if not unfinished and not waiting:
             say(f"No runs in {out} yet: try 'twosided run'.")
         return
+    total = len(frame) if total is None else total
     shown = frame if limit == 0 else frame.head(limit)
     print_grid(list(frame.columns), shown.astype(object).values.tolist(),
                left=1 if sql else len(frame.columns))
-    if len(shown) < len(frame):
-        say(f"... {len(frame) - len(shown)} more rows (use --limit 0 or --csv)")
+    if len(shown) < total:
+        say(f"... {total - len(shown)} more rows (use --limit 0 or --csv)")
 
 
 def _run_list(catalog: Catalog) -> Any:
@@ -516,7 +532,7 @@ def _usage_error_types() -> tuple[type[BaseException], type[BaseException]]:
 def fail(message: str, code: int) -> int:
     """Print one line on stderr and return the exit status."""
     line = " ".join(str(message).split())
-    stderr.print(Text(f"{PROG}: error: {line}"), soft_wrap=True)
+    stderr.print(plain(f"{PROG}: error: {line}"), soft_wrap=True)
     return code
 
 
