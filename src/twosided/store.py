@@ -294,6 +294,9 @@ class Catalog:
             con.execute("INSERT INTO runs SELECT * FROM _index")
             con.unregister("_index")
             root = str(self.root.resolve())
+            con.execute("CREATE TEMP TABLE _run_files AS SELECT run_id, CASE WHEN path LIKE "
+                        f"'/%' THEN path ELSE {_sql_text(root + '/')} || path END AS folder "
+                        "FROM runs")
             named = {t for t in TABLES if re.search(rf"\b{t}\b", sql, re.IGNORECASE)}
             for table in sorted(named):
                 self._create_view(con, root, table)
@@ -307,24 +310,30 @@ class Catalog:
 
     def _create_view(self, con: duckdb.DuckDBPyConnection, root: str, table: str) -> None:
         """View ``table`` over the catalogued runs' files: a glob of the folders a run can
-        have (``RUN/`` and ``sweeps/SWEEP/vNNNN/``), joined to the index by folder, so that
-        copies and folders not indexed are left out. Files found damaged are left out."""
-        files = _run_globs(root, table)
-        existing = [g for g in files if next(glob.iglob(g), None) is not None]
+        have (``RUN/`` and ``sweeps/SWEEP/vNNNN/``), joined to the index by file, so that
+        copies and folders not indexed are left out (a filter on ``run_id`` reaches the
+        scan through the join, so only the matching files are read). Files of several
+        layouts (runs of other versions) are matched by column name. Files found damaged
+        are left out."""
+        files = [g for g in _run_globs(root, table) if next(glob.iglob(g), None) is not None]
         if self.skipped:
-            existing = sorted({f for g in existing for f in glob.glob(g)} - set(self.skipped))
-        if not existing:  # no run has this table (or every one is damaged): no rows
+            files = sorted({f for g in files for f in glob.glob(g)} - set(self.skipped))
+        if not files:  # no run has this table (or every one is damaged): no rows
             con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS "
                         "SELECT NULL::VARCHAR AS run_id WHERE false")
             return
-        listing = ", ".join(_sql_text(f) for f in existing)
-        prefix = _sql_text(root + "/")
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT r.run_id, t.* FROM "
-            f"read_parquet([{listing}], union_by_name = true, filename = true) AS t "
-            f"JOIN runs AS r ON t.filename = CASE WHEN r.path LIKE '/%' THEN r.path "
-            f"ELSE {prefix} || r.path END || '/{table}.parquet'"
-        )
+        listing = ", ".join(_sql_text(f) for f in files)
+        for by_name in ("", ", union_by_name = true"):
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT f.run_id, t.* FROM "
+                    f"read_parquet([{listing}], filename = true{by_name}) AS t "
+                    f"JOIN _run_files AS f ON t.filename = f.folder || '/{table}.parquet'"
+                )
+                return
+            except duckdb.InvalidInputException as err:
+                if by_name or "schema mismatch" not in str(err):
+                    raise
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run SQL queries against the catalog (table ``runs``; views ``daily``,

@@ -308,33 +308,34 @@ def run_sweep(
     whole sweep's table. ``progress(done, total)`` is called once at the start (with the
     variants found done) and after each variant is stored."""
     out = Path(out)
-    with sweep_lock(plan, out), executor_session(executor, workers, address):
+    with executor_session(executor, workers, address):
         waiting = [v for v in plan.variants
                    if not (variant_folder(plan.folder(out), v) / DAILY_FILE).is_file()]
         if executor == "local" and len(waiting) > 1 and workers != 1:
             at_once = min(len(waiting), workers or default_workers(len(waiting)))
             if at_once > 1:  # fresh worker processes, each needing its variant's memory
                 check_memory(plan, waiting, at_once)
-        folder = open_sweep_folder(plan, out)
-        done = completed_variants(plan, folder, out)
-        todo = [v for v in plan.variants if v.index not in done]
-        total = len(plan.variants)
-        if progress is not None:
-            progress(len(done), total)
-        tasks = [
-            Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds) for v in todo
-        ]
-        ran: list[int] = []
-        if tasks:
-            for index, daily in run_tasks(tasks, executor, workers, address):
-                save_variant(plan, folder, out, plan.variants[index], daily)
-                ran.append(index)
-                if progress is not None:
-                    progress(len(done) + len(ran), total)
+        with sweep_lock(plan, out):  # after every check: a refused sweep writes nothing
+            folder = open_sweep_folder(plan, out)
+            done = completed_variants(plan, folder, out)
+            todo = [v for v in plan.variants if v.index not in done]
+            total = len(plan.variants)
+            if progress is not None:
+                progress(len(done), total)
+            tasks = [Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds)
+                     for v in todo]
+            ran: list[int] = []
+            if tasks:
+                for index, daily in run_tasks(tasks, executor, workers, address):
+                    save_variant(plan, folder, out, plan.variants[index], daily)
+                    ran.append(index)
+                    if progress is not None:
+                        progress(len(done) + len(ran), total)
+            table = load_table(plan, folder)
     return SweepResult(
         plan=plan,
         folder=folder,
-        table=load_table(plan, folder),
+        table=table,
         ran=sorted(ran),
         skipped=sorted(done),
     )
