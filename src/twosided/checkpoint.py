@@ -46,10 +46,10 @@ import numpy as np
 
 from twosided import atomic, memory
 from twosided.scenario import Scenario, load_scenario
-from twosided.simulation import Result, result_from_arrays
 from twosided.sim.params import Dims, Params, build
 from twosided.sim.run import chunk_size, init_states, iterate
 from twosided.sim.state import State
+from twosided.simulation import Result, result_from_arrays
 from twosided.store import (
     TMP_PREFIX,
     StoreError,

@@ -14,7 +14,7 @@ import pandas as pd
 from twosided import memory
 from twosided import metrics as tables
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
-from twosided.sim.params import Dims, Params, build
+from twosided.sim.params import build
 from twosided.sim.run import chunk_size, simulate_arrays
 from twosided.sim.state import State
 
@@ -159,9 +159,3 @@ def result_from_arrays(
         sessions=tables.sessions_table(log, names, seeds, start_day) if log is not None else None,
         final_states=states,
     )
-
-
-def engine(scenario: str | Path | Scenario = "taobao") -> tuple[Dims, Params]:
-    """The engine's static sizes and parameter arrays for a scenario (for direct use of
-    ``twosided.sim``)."""
-    return build(load_scenario(scenario))

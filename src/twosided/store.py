@@ -567,7 +567,8 @@ class RunData(Result):
         return safe_name(self.folder.resolve().name)
 
 
-ENGINE_FILES = ("simulation.py", "metrics.py", "scenario.py")  # besides sim/*.py
+ENGINE_FOLDERS = ("sim", "scenario")  # every *.py in them
+ENGINE_FILES = ("simulation.py", "metrics.py")  # besides the folders
 # the records of meta.json a run's tables depend on, besides its scenario and seeds
 REPRODUCIBLE = ("twosided", "engine", "jax", "jaxlib", "device", "x64", "xla_flags")
 
@@ -578,7 +579,8 @@ def engine_fingerprint() -> str:
     fingerprint, scenario, seeds, versions and device give the same tables, and results
     stored by other code are never taken for this code's (sweep ids, checkpoints)."""
     root = Path(__file__).resolve().parent
-    files = sorted((root / "sim").glob("*.py")) + [root / f for f in ENGINE_FILES]
+    files = [path for folder in ENGINE_FOLDERS for path in sorted((root / folder).glob("*.py"))]
+    files += [root / f for f in ENGINE_FILES]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode("utf-8"))

@@ -246,7 +246,7 @@ def test_whom_to_save_runs_end_to_end_from_the_command_line(tmp_path: Path) -> N
 
 
 def test_ctrl_c_stops_between_variants_with_status_130() -> None:
-    from twosided.experiments.commands import variant_progress
+    from twosided.cli.experiment import variant_progress
 
     stored = []
     with pytest.raises(typer.Exit) as stop:

@@ -6,6 +6,8 @@ call. As each variant finishes, the driver writes it atomically to its own folde
 the sweep folder and registers it in the catalog (kind ``sweep``). A sweep's id is a hash
 of its resolved inputs, so rerunning the same sweep finds the same folder and skips the
 variants already there: a crash or an interruption loses only the variants in flight.
+The one-call ``twosided.sweep`` (plan, run and, if asked, report) is in ``experiments.api``;
+this module knows nothing of reports.
 
 Layout under the results root (``out``)::
 
@@ -339,53 +341,3 @@ def run_sweep(
         ran=sorted(ran),
         skipped=sorted(done),
     )
-
-
-def sweep(
-    scenario: str | Path | Scenario = "taobao",
-    vary: VarySpec = None,
-    seeds: int | Sequence[int] | None = None,
-    days: int | None = None,
-    seed: int | None = None,
-    overrides: Sequence[str] | dict[str, Any] | None = None,
-    executor: str = "local",
-    workers: int | None = None,
-    address: str | None = None,
-    out: str | Path = DEFAULT_ROOT,
-    progress: SweepProgress | None = None,
-    report: bool = False,
-) -> pd.DataFrame:
-    """Run a parameter sweep and return its tidy table.
-
-    Args:
-        scenario: a preset name, a TOML file, or a ``Scenario``.
-        vary: ``{"platforms.0.ranking.ads": [0, 1, 2]}``, ``{"key": "START:STOP:STEPS"}``,
-            or spec strings ``["key.path=START:STOP:STEPS", "key=V1,V2"]``; every
-            combination of the values is one variant.
-        seeds: seeds per variant (a count from ``seed``, or a list); all of a variant's
-            seeds run together in one vmapped call.
-        days: days per run (default: the scenario's).
-        seed: the first seed (default: the scenario's).
-        overrides: fixed overrides applied to every variant (``{"market.buyers": 5000}``).
-        executor: ``"local"`` (this process, or spawned worker processes) or ``"ray"``.
-        workers: local worker processes (default: one per two cores; 1 runs in-process).
-        address: Ray cluster address (``"auto"`` or ``host:port``); default: the cluster
-            this process is connected to, or a new local one.
-        out: results root; the sweep is stored under ``out/sweeps/`` and in its catalog,
-            and a rerun of the same sweep skips the variants already stored.
-        progress: ``progress(done, total)`` over variants.
-        report: also write the sweep report (``report.html`` in the sweep folder).
-
-    Returns:
-        One row per variant, seed, day and platform: ``variant``, one column per varied
-        key, then the daily table's columns. ``table.attrs`` holds ``sweep_id`` and
-        ``folder``.
-    """
-    plan = plan_sweep(scenario, vary, seeds, days, seed, overrides)
-    result = run_sweep(plan, executor, workers, address, out, progress)
-    if report:
-        from twosided.experiments.report import write_sweep_report
-
-        write_sweep_report(result)
-    result.table.attrs.update(sweep_id=plan.sweep_id, folder=str(result.folder))
-    return result.table

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
+from twosided.scenario import CENTS_PER_YUAN
 from twosided.sim.ledger import REVENUE_STREAMS
 
-CENTS_PER_YUAN = 100
 REVENUE_PREFIX = "revenue_"
 CENTS_SUFFIX = "_cents"
 

@@ -22,7 +22,6 @@ from twosided.roles.business import (
     example_names,
     load_business_model,
 )
-from twosided.roles.command import cli_roles, is_business_model, resolve_run, show_roles
 from twosided.roles.errors import RolesError
 from twosided.roles.render import (
     business_renderable,
@@ -38,6 +37,7 @@ from twosided.roles.run import (
     platform_payments,
     probe,
 )
+from twosided.roles.show import cli_roles, is_business_model, resolve_run, show_roles
 
 __all__ = [
     "Alignment",

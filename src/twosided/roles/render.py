@@ -20,10 +20,8 @@ from twosided.roles.business import BusinessRoles, Reason
 from twosided.roles.run import GROUPS, Follow, PlatformRoles, RunRoles, derive_run_roles
 from twosided.roles.streams import why_left_out
 from twosided.safe_text import plain
+from twosided.scenario import CENTS_PER_YUAN
 
-# a run's ledger is in cents of yuan (as the report shows it: twosided.report.outcomes,
-# which imports this module, so the unit is named here too)
-CENTS_PER_YUAN = 100
 RUN_CURRENCY = "yuan"
 
 

@@ -1,7 +1,7 @@
 """The ``twosided sweep`` and ``twosided experiment whom-to-save`` commands.
 
-Thin commands over ``twosided.experiments`` (imported by ``twosided.cli`` at its end, so
-that they join its ``app``). Bad input (a ``--vary`` spec, an executor, a scenario) raises
+Thin commands over ``twosided.experiments`` (imported by ``twosided.cli``, so that they
+join its ``app``). Bad input (a ``--vary`` spec, an executor, a scenario) raises
 ``SweepError``/``ScenarioError``, which the command line turns into one line and exit
 status 2. A progress bar counts variants; an interrupted sweep keeps every finished variant,
 and rerunning the same command resumes it.
@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from twosided.cli import (
+from twosided.cli.common import (
     DEFAULT_PRESET,
     INTERRUPT_EXIT,
     Out,

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from twosided import cli, store
 from twosided.roles.business import example_path
-from twosided.roles.command import cli_roles
+from twosided.roles.show import cli_roles
 
 from ..conftest import cached_run
 
