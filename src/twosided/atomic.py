@@ -66,7 +66,7 @@ def _named(err: OSError, where: Path) -> OSError:
         return err
     code = err.errno or (errno.ENOSPC if "No space left" in str(err) else None)
     reason = os.strerror(code) if code else str(err).strip().splitlines()[0]
-    return OSError(code, f"cannot write {where}: {reason}", str(where))
+    return OSError(code, f"{reason} (writing)", str(where))
 
 
 def remove_stale_temporaries(final: Path, older_than_s: float = ABANDONED_AFTER_S) -> None:
