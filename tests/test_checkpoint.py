@@ -255,6 +255,32 @@ def test_a_finished_run_killed_before_cleaning_up_is_not_run_again(tmp_path, cap
     assert [p.name for p in run_folders(tmp_path)] == [partial.run_id]
 
 
+def test_an_edited_scenario_is_refused_on_resume(tmp_path, capsys):
+    partial = small_partial(tmp_path)
+    toml = partial.folder / checkpoint.SCENARIO_FILE
+    text = toml.read_text()
+    edited = text.replace("commission = 0.05", "commission = 0.04", 1)
+    assert edited != text  # same shapes, another model
+    toml.write_text(edited)
+    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
+                                        "--out", str(tmp_path))
+    assert_one_line_error(status, stdout, stderr, "not the scenario it started from")
+    toml.write_text("# a comment changes nothing\n" + text)  # the same model again
+    assert checkpoint.Partial.open(partial.folder).run_id == partial.run_id
+
+
+def test_runs_suggests_what_will_work_for_an_unfinished_run(tmp_path, capsys):
+    resumable = small_partial(tmp_path)
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(tmp_path))
+    assert status == 0 and f"twosided run --resume {resumable.run_id}" in stdout
+    record = json.loads((resumable.folder / checkpoint.RUN_FILE).read_text())
+    (resumable.folder / checkpoint.RUN_FILE).write_text(json.dumps({**record, "engine": "0" * 64}))
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(tmp_path))
+    assert status == 0 and "--resume" not in stdout
+    assert "cannot be resumed" in stdout and "another version of the engine" in stdout
+    assert f"twosided run {resumable.folder / checkpoint.SCENARIO_FILE}" in " ".join(stdout.split())
+
+
 @pytest.mark.parametrize(("args", "expected"), [
     (["--resume", "latest", "--days", "5"], "'--resume': cannot be combined with --days"),
     (["--resume", "latest", "--seeds", "3"], "'--resume': cannot be combined with --seeds"),

@@ -256,6 +256,83 @@ def test_a_damaged_run_folder_is_one_line_naming_the_file(small_run, tmp_path, c
             assert "--from: " in stderr
 
 
+def tampered_copy(small_run, tmp_path: Path, **meta_changes: object) -> tuple[Path, Path]:
+    """A copy of the small run's runs folder with its run's meta.json changed."""
+    _, out = small_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns(cli.COMPARISONS))
+    folder = sorted(run_folders(copy))[0]
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, **meta_changes}))
+    return copy, folder
+
+
+def test_compare_never_writes_outside_the_comparisons_folder(small_run, tmp_path, capsys):
+    copy, folder = tampered_copy(small_run, tmp_path, run_id="../../escaped")
+    status, stdout, err = in_process(capsys, "compare", str(folder), str(folder),
+                                     "--out", str(copy))
+    assert status == 0, err
+    written = [p for p in tmp_path.rglob("*.html") if p.parent.name == cli.COMPARISONS]
+    assert [p.parent for p in written] == [copy / cli.COMPARISONS]
+    assert not list(tmp_path.glob("escaped*")) and not list(copy.glob("escaped*"))
+
+
+@pytest.mark.parametrize("seeds", [[4294967296], [3, 3]])
+def test_from_refuses_seeds_out_of_range_in_one_line(small_run, tmp_path, capsys, seeds):
+    copy, folder = tampered_copy(small_run, tmp_path, seeds=seeds)
+    status, stdout, stderr = in_process(capsys, "run", "--from", str(folder), "--out", str(copy))
+    assert_one_line_error(status, stdout, stderr, "seeds must be")
+
+
+HOSTILE = "evil\x1b[2J\x1b]0;pwned\x07\x9b31m [bold]x[/bold]"
+
+
+def test_control_characters_never_reach_the_terminal(small_run, tmp_path, capsys):
+    copy, _ = tampered_copy(small_run, tmp_path)
+    with Catalog(copy) as catalog:
+        catalog.con.execute("UPDATE runs SET name = ?", [HOSTILE])
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(copy))
+    assert status == 0
+    status, queried, _ = in_process(capsys, "runs", "--out", str(copy), "--sql",
+                                    "SELECT name FROM runs")
+    assert status == 0
+    for text in (stdout, queried):
+        assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
+        assert "evil\\x1b[2J\\x1b]0;pwned\\x07" in " ".join(text.split())
+        assert "[bold]x[/bold]" in text  # markup shown as typed, not interpreted
+    cli.print_grid(["a"], [[HOSTILE]], title=HOSTILE)
+    cli.say(HOSTILE)
+    assert "\x1b" not in capsys.readouterr().out
+
+
+def test_runs_leaves_out_a_damaged_run_and_names_it(small_run, tmp_path, capsys):
+    copy, folder = tampered_copy(small_run, tmp_path)
+    (folder / "daily.parquet").write_bytes(b"PAR1 damaged PAR1")
+    status, stdout, stderr = in_process(capsys, "runs", "--out", str(copy), "--sql",
+                                        "SELECT count(*) AS n FROM daily")
+    assert status == 0, stderr
+    assert "left out a damaged run file" in stderr and "daily.parquet" in stderr
+    status, stdout, stderr = in_process(capsys, "runs", "--out", str(copy), "--sql", "SELECT 1")
+    assert status == 0 and "Traceback" not in stderr
+
+
+def test_runs_limit_applies_before_the_rows_are_fetched(small_run, capsys):
+    _, out = small_run
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(out), "--limit", "3", "--sql",
+                                   "SELECT range AS n FROM range(2000000)")
+    assert status == 0
+    assert "... 1999997 more rows" in stdout
+
+
+def test_rebuild_index_after_moving_the_runs_folder(small_run, tmp_path, capsys):
+    copy, folder = tampered_copy(small_run, tmp_path)
+    (copy / store.CATALOG_NAME).unlink()
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(copy), "--rebuild-index")
+    assert status == 0 and "Indexed " in stdout
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(copy))
+    assert status == 0 and folder.name in stdout
+
+
 def test_default_preset_with_its_defaults_runs(tmp_path, cli_env):
     """The real default: `twosided run` with nothing but fewer days (200,000 buyers)."""
     proc = twosided_cmd(cli_env, "run", "--days", "3", cwd=tmp_path)
@@ -269,6 +346,7 @@ def test_default_preset_with_its_defaults_runs(tmp_path, cli_env):
     check_summary_against_daily(summary, pd.read_parquet(folder / "daily.parquet"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", twosided.preset_names())
 def test_every_preset_loads_validates_and_runs(preset, tmp_path, capsys):
     status, stdout, err = in_process(capsys, "run", preset, *SMALL, "--out", str(tmp_path))

@@ -161,6 +161,7 @@ def test_bad_executor_and_address_are_refused_before_anything_runs(
     assert not tmp_path.joinpath("sweeps").exists()
 
 
+@pytest.mark.slow
 def test_sweep_command_runs_reports_and_resumes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -186,6 +187,7 @@ def test_sweep_command_runs_reports_and_resumes(
         assert len(catalog.runs(kind="sweep")) == 2
 
 
+@pytest.mark.slow
 def test_whom_to_save_runs_end_to_end_from_the_command_line(tmp_path: Path) -> None:
     done = subprocess.run(
         command(

@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import typer
-from rich.text import Text
 
 from twosided.cli import experiment, roles, run, runs  # noqa: F401  (their commands join app)
 from twosided.cli.common import (
@@ -50,6 +49,7 @@ from twosided.cli.common import (
     stderr,
     stdout,
 )
+from twosided.safe_text import plain
 from twosided.scenario import ScenarioError
 
 # bad input: shown as one line, exit status 2 (the classes of modules a command loaded:
@@ -96,7 +96,7 @@ def input_errors() -> tuple[type[BaseException], ...]:
 def fail(message: str, code: int) -> int:
     """Print one line on stderr and return the exit status."""
     line = " ".join(str(message).split())
-    stderr.print(Text(f"{PROG}: error: {line}"), soft_wrap=True)
+    stderr.print(plain(f"{PROG}: error: {line}"), soft_wrap=True)
     return code
 
 

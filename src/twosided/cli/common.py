@@ -26,9 +26,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from rich.text import Text
 from typer.core import TyperGroup
 
+from twosided.safe_text import plain
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
 
 if TYPE_CHECKING:
@@ -147,18 +147,18 @@ def print_grid(header: Sequence[str], rows: Sequence[Sequence[object]], title: s
                left: int = 1) -> None:
     """Print a table: the first ``left`` columns left-aligned (labels), the rest right-aligned.
     Cells are shown as plain text (no Rich markup is interpreted)."""
-    table = Table(title=title and Text(title), title_justify="left", header_style="bold")
+    table = Table(title=title and plain(title), title_justify="left", header_style="bold")
     for i, name in enumerate(header):
-        table.add_column(Text(str(name)), justify="left" if i < left else "right",
+        table.add_column(plain(str(name)), justify="left" if i < left else "right",
                          no_wrap=i == 0)
     for row in rows:
-        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+        table.add_row(*(plain("" if cell is None else str(cell)) for cell in row))
     stdout.print(table)
 
 
 def say(line: str) -> None:
     """Print one plain line (paths are never wrapped or styled)."""
-    stdout.print(Text(line), soft_wrap=True)
+    stdout.print(plain(line), soft_wrap=True)
 
 
 def open_run(ref: str, out: Path) -> RunData:

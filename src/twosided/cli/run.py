@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
 import twosided
 from twosided.cli.common import (
@@ -38,6 +37,7 @@ from twosided.cli.common import (
     scenario_from,
     stderr,
 )
+from twosided.safe_text import plain
 from twosided.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def exit_on_interrupt(before_exit: Callable[[], None], message: str = NOTHING_WR
     def handler(signum: int, frame: object) -> None:
         try:
             before_exit()
-            stderr.print(Text(message), soft_wrap=True)
+            stderr.print(plain(message), soft_wrap=True)
         finally:
             sys.stderr.flush()
             os._exit(INTERRUPT_EXIT)
@@ -123,9 +123,9 @@ def reproduction(ref: str, out: Path) -> tuple[Scenario, list[int], dict[str, An
     changed = [f"{key} {source.meta.get(key)} -> {now[key]}" for key in REPRODUCIBLE
                if key in source.meta and source.meta[key] != now[key]]
     if changed:
-        stderr.print(Text(f"note: {source.run_id} ran with other versions or device "
-                          f"({'; '.join(changed)}): its tables may differ from this run's "
-                          "(see docs/reproducibility.md)"), soft_wrap=True)
+        stderr.print(plain(f"note: {source.run_id} ran with other versions or device "
+                           f"({'; '.join(changed)}): its tables may differ from this run's "
+                           "(see docs/reproducibility.md)"), soft_wrap=True)
     return source.scenario, list(source.seeds), {"reproduces": source.run_id}
 
 
@@ -223,9 +223,10 @@ def simulate_and_save(sc: Scenario, seeds: list[int], out: Path, meta: dict[str,
                 run_id, folder = save_run(
                     result, out, meta=meta,
                     run_id=partial.run_id if partial is not None else None, extra=extra,
+                    note=lambda line: stderr.print(plain(line), soft_wrap=True),
                 )
     except KeyboardInterrupt:
-        stderr.print(Text(message), soft_wrap=True)
+        stderr.print(plain(message), soft_wrap=True)
         raise typer.Exit(INTERRUPT_EXIT) from None
     if partial is not None:
         partial.remove()

@@ -20,7 +20,9 @@ from twosided.cli.common import (
     print_grid,
     resume_command,
     say,
+    stderr,
 )
+from twosided.safe_text import plain, printable
 from twosided.scenario import ScenarioError
 
 if TYPE_CHECKING:
@@ -39,38 +41,53 @@ def runs(
         "--limit", min=0,
         help="Rows of the table to print at most (0: all); --csv prints every row.")] = 100,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    rebuild_index: Annotated[bool, typer.Option(
+        "--rebuild-index", help="Build the catalog again from the run folders under OUT "
+        "(after copying or moving runs, or losing the catalog).")] = False,
 ) -> None:
     """List past runs from the results catalog, or query it with --sql."""
-    from twosided import checkpoint
-    from twosided.store import Catalog, StoreError
+    from twosided import checkpoint, store
+    from twosided.store import Catalog
 
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is not a folder", param_hint="'--out'")
+    if rebuild_index:
+        count, problems = store.rebuild_index(out)
+        for line in problems:
+            stderr.print(plain(f"note: {line}"), soft_wrap=True)
+        say(f"Indexed {count} runs in {out / store.CATALOG_NAME}.")
+        return
+    waiting, problems = ([], []) if sql is not None else store.index_pending(out)
+    for line in problems:
+        stderr.print(plain(f"note: {line}"), soft_wrap=True)
     with Catalog(out, read_only=True) as catalog:
-        frame = catalog.query(sql) if sql is not None else _run_list(catalog)
+        if sql is None:
+            frame, total = _run_list(catalog), None
+        else:
+            frame, total = catalog.query_head(sql, None if csv or limit == 0 else limit)
+        for damaged in catalog.skipped:
+            stderr.print(plain(f"note: left out a damaged run file: {damaged}"), soft_wrap=True)
     if csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        text = frame.to_csv(index=False)
+        sys.stdout.write(printable(text) if sys.stdout.isatty() else text)
         return
     unfinished = [] if sql is not None else checkpoint.partial_folders(out)
     for folder in unfinished:
-        try:
-            partial = checkpoint.Partial.read(folder)
-            say(f"Unfinished: {partial.run_id} (day {partial.days_done()} of "
-                f"{partial.scenario.days}): continue it with "
-                f"'{resume_command(partial.run_id, out)}'")
-        except (StoreError, ScenarioError, OSError, ValueError) as err:
-            say(f"Unfinished and unreadable: {folder} ({err})")
+        say(checkpoint.describe(folder, lambda run_id: resume_command(run_id, out)))
+    for folder in waiting:
+        say(f"Not indexed yet: {folder} (the catalog is busy; 'twosided runs' indexes it later)")
     if frame.empty and not sql:
-        if not unfinished:
+        if not unfinished and not waiting:
             say(f"No runs in {out} yet: try 'twosided run'.")
         return
+    total = len(frame) if total is None else total
     shown = frame if limit == 0 else frame.head(limit)
     if sql is None:
         shown = shown.assign(changes=[preset_changes(name, Path(path)) for name, path
                                       in zip(shown["name"], shown["path"])]).drop(columns="path")
     print_grid(list(shown.columns), cells(shown), left=1 if sql else len(shown.columns))
-    if len(shown) < len(frame):
-        say(f"... {len(frame) - len(shown)} more rows (use --limit 0 or --csv)")
+    if len(shown) < total:
+        say(f"... {total - len(shown)} more rows (use --limit 0 or --csv)")
 
 
 def _run_list(catalog: Catalog) -> Any:

@@ -20,17 +20,17 @@ Layout under the results root (``out``)::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from twosided import memory
+from twosided import atomic, memory
 from twosided.experiments.executors import Task, default_workers, executor_session, run_tasks
 from twosided.experiments.grid import (
     MAX_SEEDS,
@@ -194,10 +194,17 @@ def variant_folder(folder: Path, variant: Variant) -> Path:
     return folder / f"v{variant.index:04d}"
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+LOCK_FILE = ".lock"  # held by the process running the sweep
+
+
+@contextlib.contextmanager
+def sweep_lock(plan: SweepPlan, out: Path) -> Iterator[None]:
+    """Hold the sweep's lock: a second identical sweep waits for the first, then finds its
+    variants done instead of computing them again."""
+    folder = plan.folder(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic.lock(folder / LOCK_FILE):
+        yield
 
 
 def open_sweep_folder(plan: SweepPlan, out: Path) -> Path:
@@ -219,8 +226,8 @@ def open_sweep_folder(plan: SweepPlan, out: Path) -> Path:
         "variants": [dataclasses.asdict(v) for v in plan.variants],
         "version": twosided_version(),
     }
-    _write_text_atomic(folder / PLAN_FILE, json.dumps(description, indent=2, sort_keys=True) + "\n")
-    _write_text_atomic(folder / "scenario.toml", plan.base.to_toml())
+    atomic.write_text(folder / PLAN_FILE, json.dumps(description, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(folder / "scenario.toml", plan.base.to_toml())
     return folder
 
 
@@ -310,26 +317,27 @@ def run_sweep(
             at_once = min(len(waiting), workers or default_workers(len(waiting)))
             if at_once > 1:  # fresh worker processes, each needing its variant's memory
                 check_memory(plan, waiting, at_once)
-        folder = open_sweep_folder(plan, out)
-        done = completed_variants(plan, folder, out)
-        todo = [v for v in plan.variants if v.index not in done]
-        total = len(plan.variants)
-        if progress is not None:
-            progress(len(done), total)
-        tasks = [
-            Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds) for v in todo
-        ]
-        ran: list[int] = []
-        if tasks:
-            for index, daily in run_tasks(tasks, executor, workers, address):
-                save_variant(plan, folder, out, plan.variants[index], daily)
-                ran.append(index)
-                if progress is not None:
-                    progress(len(done) + len(ran), total)
+        with sweep_lock(plan, out):  # after every check: a refused sweep writes nothing
+            folder = open_sweep_folder(plan, out)
+            done = completed_variants(plan, folder, out)
+            todo = [v for v in plan.variants if v.index not in done]
+            total = len(plan.variants)
+            if progress is not None:
+                progress(len(done), total)
+            tasks = [Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds)
+                     for v in todo]
+            ran: list[int] = []
+            if tasks:
+                for index, daily in run_tasks(tasks, executor, workers, address):
+                    save_variant(plan, folder, out, plan.variants[index], daily)
+                    ran.append(index)
+                    if progress is not None:
+                        progress(len(done) + len(ran), total)
+            table = load_table(plan, folder)
     return SweepResult(
         plan=plan,
         folder=folder,
-        table=load_table(plan, folder),
+        table=table,
         ran=sorted(ran),
         skipped=sorted(done),
     )

@@ -20,6 +20,7 @@ from twosided.roles.alignment import Alignment, AlignmentError, alignment
 from twosided.roles.business import BusinessRoles, Reason
 from twosided.roles.run import GROUPS, Follow, PlatformRoles, RunRoles, derive_run_roles
 from twosided.roles.streams import why_left_out
+from twosided.safe_text import plain
 from twosided.scenario import CENTS_PER_YUAN
 
 RUN_CURRENCY = "yuan"
@@ -36,7 +37,7 @@ def _amount(value: float) -> str:
 
 def _plain(*cells: str) -> list[Text]:
     """Cells shown as typed: names from files and runs are never read as Rich markup."""
-    return [Text(cell) for cell in cells]
+    return [plain(cell) for cell in cells]
 
 
 # --------------------------------------------------------------------------- business
@@ -79,7 +80,7 @@ def business_renderable(roles: BusinessRoles) -> RenderableType:
     """Rich tables: roles with their reasons, then the money flows into the focal business."""
     model = roles.model
     unit = f" {model.currency}" if model.currency else ""
-    head = Table(title=Text(f"{model.name}: customers and users of {model.label(model.focal)}"),
+    head = Table(title=plain(f"{model.name}: customers and users of {model.label(model.focal)}"),
                  title_justify="left")
     head.add_column("role")
     head.add_column("party")
@@ -99,7 +100,7 @@ def business_renderable(roles: BusinessRoles) -> RenderableType:
                              f"{payer.share:.1%} of the income, below the customer share "
                              f"{model.min_customer_share:.0%}"))
     per = f" (amounts per {model.period})" if model.period else ""
-    flows = Table(title=Text(f"money into the focal business{per}"), title_justify="left")
+    flows = Table(title=plain(f"money into the focal business{per}"), title_justify="left")
     for column in ("from", "amount", "periods", "for", "when"):
         flows.add_column(column, justify="right" if column in ("amount", "periods") else "left")
     for m in model.income():
@@ -192,7 +193,7 @@ def run_renderable(roles: RunRoles, alignments: Sequence[Alignment] = ()) -> Ren
     by_name = {a.platform: a for a in alignments}
     tables = []
     for p in roles.platforms:
-        table = Table(title=Text(f"{p.platform}: customers and users"), title_justify="left")
+        table = Table(title=plain(f"{p.platform}: customers and users"), title_justify="left")
         table.add_column("role")
         table.add_column("group")
         table.add_column("why", overflow="fold")
@@ -201,7 +202,7 @@ def run_renderable(roles: RunRoles, alignments: Sequence[Alignment] = ()) -> Ren
         if p.platform in by_name:
             table.add_row(*_plain("alignment", "", alignment_text(by_name[p.platform])))
         tables.append(table)
-    return RichGroup(*tables, Text(basis_text(roles)))
+    return RichGroup(*tables, plain(basis_text(roles)))
 
 
 def basis_text(roles: RunRoles) -> str:
