@@ -125,7 +125,7 @@ def compare(
     say(f"A: {a.run_id} ({a.scenario.name})")
     say(f"B: {b.run_id} ({b.scenario.name})")
     print_grid(["platform", "outcome", "A", "B", "change (B - A)"], rows, left=2)
-    path = out / COMPARISONS / f"{a.run_id}--vs--{b.run_id}.html"
+    path = out / COMPARISONS / f"{a.file_id}--vs--{b.file_id}.html"
     report.write_comparison(a, b, path)
     say(f"Comparison report: {path}")
 
