@@ -23,9 +23,9 @@ import pytest
 
 import twosided
 from twosided import checkpoint, store
-from twosided.simulation import prepare
 from twosided.sim.params import build
 from twosided.sim.run import init_states
+from twosided.simulation import prepare
 from twosided.store import Catalog
 
 from .test_cli import (  # noqa: F401 (cli_env is a fixture)
