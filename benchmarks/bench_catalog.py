@@ -92,6 +92,25 @@ def listed_query(root: Path, run_id: str) -> None:
     con.close()
 
 
+def measure(root: Path, size: int, repeat: int) -> list[float]:
+    """The figures of one row: a root of ``size`` runs, each query's median time (ms)."""
+    ids = make_root(root, size)
+    one = ids[len(ids) // 2]
+    one_sql = f"SELECT sum(gmv_cents) FROM daily WHERE run_id = '{one}'"
+
+    def query(sql: str) -> None:
+        with Catalog(root, read_only=True) as catalog:
+            catalog.query(sql)
+
+    return [
+        timed(lambda: query("SELECT 1"), repeat),
+        timed(lambda: query("SELECT count(*) FROM runs"), repeat),
+        timed(lambda: query(one_sql), repeat),
+        timed(lambda: query("SELECT run_id, sum(gmv_cents) FROM daily GROUP BY run_id"), repeat),
+        timed(lambda: listed_query(root, one), repeat),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10,1000,10000")
@@ -105,25 +124,9 @@ def main() -> None:
           f"{'listed':>9}  (ms, median of {args.repeat})")
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp) / "runs"
-            ids = make_root(root, size)
-            one = ids[len(ids) // 2]
-            one_sql = f"SELECT sum(gmv_cents) FROM daily WHERE run_id = '{one}'"
-
-            def query(sql: str) -> None:
-                with Catalog(root, read_only=True) as catalog:
-                    catalog.query(sql)
-
-            figures = [
-                timed(lambda: query("SELECT 1"), args.repeat),
-                timed(lambda: query("SELECT count(*) FROM runs"), args.repeat),
-                timed(lambda: query(one_sql), args.repeat),
-                timed(lambda: query("SELECT run_id, sum(gmv_cents) FROM daily GROUP BY run_id"),
-                      args.repeat),
-                timed(lambda: listed_query(root, one), args.repeat),
-            ]
-            print(f"{size:>6} " + " ".join(f"{f:>9.1f}" for f in figures[:3])
-                  + f" {figures[3]:>10.1f} {figures[4]:>9.1f}")
+            figures = measure(Path(tmp) / "runs", size, args.repeat)
+        print(f"{size:>6} " + " ".join(f"{f:>9.1f}" for f in figures[:3])
+              + f" {figures[3]:>10.1f} {figures[4]:>9.1f}")
     print(json.dumps({"load_after": subprocess.run(["uptime"], capture_output=True, text=True,
                                                    check=False).stdout.strip()}))
 

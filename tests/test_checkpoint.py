@@ -23,9 +23,9 @@ import pytest
 
 import twosided
 from twosided import checkpoint, store
-from twosided.simulation import prepare
 from twosided.sim.params import build
 from twosided.sim.run import init_states
+from twosided.simulation import prepare
 from twosided.store import Catalog
 
 from .test_cli import (  # noqa: F401 (cli_env is a fixture)
@@ -253,6 +253,15 @@ def test_a_finished_run_killed_before_cleaning_up_is_not_run_again(tmp_path, cap
     assert status == 0 and "was already complete" in stdout
     assert checkpoint.partial_folders(tmp_path) == []
     assert [p.name for p in run_folders(tmp_path)] == [partial.run_id]
+
+
+def test_a_tampered_run_id_in_run_json_is_refused(tmp_path, capsys):
+    partial = small_partial(tmp_path)
+    record = json.loads((partial.folder / checkpoint.RUN_FILE).read_text())
+    (partial.folder / checkpoint.RUN_FILE).write_text(json.dumps({**record, "run_id": "../x"}))
+    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
+                                        "--out", str(tmp_path))
+    assert_one_line_error(status, stdout, stderr, "not a well-formed id")
 
 
 def test_an_edited_scenario_is_refused_on_resume(tmp_path, capsys):

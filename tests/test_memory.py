@@ -15,9 +15,9 @@ import pytest
 
 import twosided
 from twosided import memory
-from twosided.simulation import prepare
 from twosided.sim.params import build
 from twosided.sim.run import day_keys, init_states, run_chunk
+from twosided.simulation import prepare
 
 from .test_cli import assert_one_line_error, cli_env, command, in_process  # noqa: F401
 

@@ -618,7 +618,7 @@ def test_a_tampered_run_id_never_names_a_path(tmp_path, result):
     _, folder = store.save_run(result, tmp_path)
     meta = json.loads((folder / "meta.json").read_text())
     (folder / "meta.json").write_text(json.dumps({**meta, "run_id": "../../x"}))
-    assert store.load_run(folder).run_id == folder.name
+    assert store.load_run(folder).file_id == folder.name
     assert store.safe_name("../../x") == "-..-x" and "/" not in store.safe_name("a/../b")
 
 
@@ -629,3 +629,9 @@ def test_seeds_out_of_range_in_meta_json_are_one_line(tmp_path, result, seeds):
     (folder / "meta.json").write_text(json.dumps({**meta, "seeds": seeds}))
     with pytest.raises(StoreError, match="meta.json: damaged run file .*seeds"):
         store.load_run(folder)
+
+
+def test_a_run_id_that_is_a_path_is_refused(tmp_path, result):
+    with pytest.raises(StoreError, match="not a well-formed id"):
+        store.save_run(result, tmp_path / "runs", run_id="../../outside")
+    assert not (tmp_path / "outside").exists()

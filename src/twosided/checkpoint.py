@@ -51,6 +51,7 @@ from twosided.sim.run import chunk_size, init_states, iterate
 from twosided.sim.state import State
 from twosided.simulation import Result, result_from_arrays
 from twosided.store import (
+    SAFE_ID,
     TMP_PREFIX,
     StoreError,
     atomic_file,
@@ -194,6 +195,9 @@ class Partial:
                           record.get("scenario_sha256"))
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise CheckpointError(f"{folder}: not a resumable run: {err}") from None
+        if not SAFE_ID.fullmatch(partial.run_id):  # it names the run folder to be written
+            raise CheckpointError(f"{folder / RUN_FILE}: not a resumable run: its run id "
+                                  f"{json.dumps(partial.run_id)[:60]} is not a well-formed id")
         return partial
 
     def problem(self) -> str | None:

@@ -559,11 +559,17 @@ class RunData(Result):
 
     @property
     def run_id(self) -> str:
-        """The run's id: ``meta.json``'s where it is a well-formed id (letters, digits,
-        ``-``, ``_``, ``.``; it names files, so never a path), else the folder's name."""
-        recorded = self.meta.get("run_id")
-        if isinstance(recorded, str) and SAFE_ID.fullmatch(recorded):
-            return recorded
+        """The run's id, as ``meta.json`` records it (else its folder's name): to show,
+        escaped; never to build a path from (``file_id``)."""
+        return str(self.meta.get("run_id", self.folder.name))
+
+    @property
+    def file_id(self) -> str:
+        """The run's id where it names a file: ``run_id`` if it is a well-formed id (letters,
+        digits, ``-``, ``_``, ``.``), else the folder's name, made safe (``safe_name``); a
+        tampered ``meta.json`` never names a path outside the folder meant."""
+        if SAFE_ID.fullmatch(self.run_id):
+            return self.run_id
         return safe_name(self.folder.resolve().name)
 
 
@@ -694,6 +700,9 @@ def save_run(
     with contextlib.suppress(StoreError, duckdb.Error):  # never costs this run its result
         adopt_orphans(root)
     run_id = run_id or new_run_id(run.scenario.name)
+    if not SAFE_ID.fullmatch(run_id):  # it names the folder: never a path elsewhere
+        raise StoreError(f"run id {json.dumps(run_id)[:60]}: not a well-formed id (letters, "
+                         "digits, '-', '_', '.')")
     final = root / run_id
     meta = {**environment(), **(meta or {}), "run_id": run_id, "seeds": list(run.seeds),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}

@@ -191,7 +191,7 @@ def compare(
     if needs_normalising(a, b):
         print_grid(header, _rows(normalised_differences(a, b)), left=2,
                    title=f"Per day and per {PER_BUYERS:,} buyers")
-    path = out / COMPARISONS / f"{a.run_id}--vs--{b.run_id}.html"
+    path = out / COMPARISONS / f"{a.file_id}--vs--{b.file_id}.html"
     report.write_comparison(a, b, path)
     say(f"Comparison report: {path}")
 
