@@ -45,12 +45,14 @@ if TYPE_CHECKING:
     )
     from twosided.roles.show import cli_roles, is_business_model, resolve_run, show_roles
 
-# the public names, imported on first use (PEP 562): ``twosided.roles.business`` (the
-# business-model files) loads without the run tables, the engine or JAX
+# ``alignment`` names both a submodule and its function: imported here, so that the
+# package's ``alignment`` is the function whatever is imported first (numpy and pandas,
+# no engine)
+from twosided.roles.alignment import Alignment, AlignmentError, alignment  # noqa: E402
+
+# the other public names, imported on first use (PEP 562): ``twosided.roles.business``
+# (the business-model files) loads without the run tables, the engine or JAX
 _PUBLIC = {
-    "Alignment": "twosided.roles.alignment",
-    "AlignmentError": "twosided.roles.alignment",
-    "alignment": "twosided.roles.alignment",
     "BusinessModel": "twosided.roles.business",
     "BusinessModelError": "twosided.roles.business",
     "BusinessRoles": "twosided.roles.business",
