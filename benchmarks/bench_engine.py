@@ -189,7 +189,15 @@ def tree_bytes(tree: Any) -> int:
     return sum(leaf.nbytes for leaf in jax.tree_util.tree_leaves(tree))
 
 
-def measure(
+def measure(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """``_measure`` in the engine's 64-bit mode (``twosided.sim.precision``)."""
+    from twosided.sim.precision import x64
+
+    with x64():
+        return _measure(*args, **kwargs)
+
+
+def _measure(
     buyers: int,
     preset: str = "taobao",
     sessions_per_buyer: float | None = None,

@@ -49,6 +49,7 @@ import numpy as np
 
 from twosided.sim import ranking
 from twosided.sim.params import Dims, Params, build
+from twosided.sim.precision import with_x64
 from twosided.sim.state import Sellers, init_state
 from twosided.simulation import prepare
 
@@ -128,42 +129,42 @@ class Rules:
         def per_platform(x: Any, kind: type = float) -> tuple:
             return tuple(kind(v) for v in np.asarray(x).tolist())
 
-        weights = np.exp(np.asarray(params.category_log_weights, dtype=np.float64))
+        weights = np.exp(np.asarray(params.market.category_log_weights, dtype=np.float64))
         return cls(
             platforms=dims.platforms,
             category_weights=tuple((weights / weights.sum()).tolist()),
-            examination=per_platform(params.examination),
-            open_=tuple(bool(day >= d) for d in np.asarray(params.entry_day).tolist()),
-            brand=per_platform(params.brand),
-            trust_weight=f(params.trust_weight),
-            assortment_weight=f(params.assortment_weight),
-            switching_cost=f(params.switching_cost),
-            offline_utility=f(params.offline_utility),
-            outside_utility=f(params.outside_utility),
-            reference_quality=f(params.reference_quality),
-            trust_decay=f(params.trust_decay),
-            trust_learning_rate=f(params.trust_learning_rate),
-            surplus_weight=f(params.surplus_weight),
-            no_purchase_penalty=f(params.no_purchase_penalty),
-            compare_probability=f(params.compare_probability),
-            overpay_weight=f(params.overpay_weight),
-            quality_gap_weight=f(params.quality_gap_weight),
-            fraud_penalty=f(params.fraud_penalty),
-            protection_bonus=f(params.protection_bonus),
-            harm_threshold=f(params.harm_threshold),
-            counterfeit_delivered_quality=f(params.counterfeit_delivered_quality),
-            claim_if_not_delivered=f(params.claim_if_not_delivered),
-            claim_if_counterfeit=f(params.claim_if_counterfeit),
-            false_claim_rate=f(params.false_claim_rate),
-            escrow=per_platform(params.escrow, bool),
-            buyer_first=per_platform(params.buyer_first, bool),
-            evidence_accuracy=per_platform(params.evidence_accuracy),
-            recovery_rate=per_platform(params.recovery_rate),
-            price_sens_median=f(params.price_sens_median),
-            price_sens_sigma=f(params.price_sens_sigma),
-            quality_sens_median=f(params.quality_sens_median),
-            quality_sens_sigma=f(params.quality_sens_sigma),
-            sens_correlation=f(params.sens_correlation),
+            examination=per_platform(params.buyers.examination),
+            open_=tuple(bool(day >= d) for d in np.asarray(params.platform.entry_day).tolist()),
+            brand=per_platform(params.platform.brand),
+            trust_weight=f(params.buyers.trust_weight),
+            assortment_weight=f(params.buyers.assortment_weight),
+            switching_cost=f(params.buyers.switching_cost),
+            offline_utility=f(params.buyers.offline_utility),
+            outside_utility=f(params.buyers.outside_utility),
+            reference_quality=f(params.buyers.reference_quality),
+            trust_decay=f(params.buyers.trust_decay_per_day),
+            trust_learning_rate=f(params.buyers.trust_learning_rate),
+            surplus_weight=f(params.buyers.surplus_weight),
+            no_purchase_penalty=f(params.buyers.no_purchase_penalty),
+            compare_probability=f(params.buyers.compare_probability),
+            overpay_weight=f(params.buyers.overpay_weight),
+            quality_gap_weight=f(params.buyers.quality_gap_weight),
+            fraud_penalty=f(params.buyers.fraud_penalty),
+            protection_bonus=f(params.buyers.protection_bonus),
+            harm_threshold=f(params.buyers.harm_threshold),
+            counterfeit_delivered_quality=f(params.sellers.counterfeit_delivered_quality),
+            claim_if_not_delivered=f(params.buyers.claim_if_not_delivered),
+            claim_if_counterfeit=f(params.buyers.claim_if_counterfeit),
+            false_claim_rate=f(params.buyers.false_claim_rate),
+            escrow=per_platform(params.platform.escrow.enabled, bool),
+            buyer_first=per_platform(params.platform.escrow.buyer_first, bool),
+            evidence_accuracy=per_platform(params.platform.escrow.evidence_accuracy),
+            recovery_rate=per_platform(params.platform.escrow.recovery_rate),
+            price_sens_median=f(params.buyers.price_sensitivity_median),
+            price_sens_sigma=f(params.buyers.price_sensitivity_sigma),
+            quality_sens_median=f(params.buyers.quality_sensitivity_median),
+            quality_sens_sigma=f(params.buyers.quality_sensitivity_sigma),
+            sens_correlation=f(params.buyers.sensitivity_correlation),
         )
 
 
@@ -429,6 +430,7 @@ class ShoppingModel(mesa.Model):
         self.day += 1
 
 
+@with_x64
 @functools.partial(jax.jit, static_argnums=1)
 def _day0_pages(key: jax.Array, dims: Dims, params: Params) -> tuple[Sellers, ranking.Pages]:
     """The engine's sellers and results pages on day 0 (the engine's initial-state key)."""

@@ -16,6 +16,7 @@ import pytest
 import twosided
 from twosided import memory
 from twosided.sim.params import build
+from twosided.sim.precision import x64
 from twosided.sim.run import day_keys, init_states, run_chunk
 from twosided.simulation import prepare
 
@@ -52,9 +53,10 @@ def test_temporaries_cover_what_xla_reports_for_a_compiled_day():
     sc = prepare("taobao", {"market.buyers": 10_000, "market.sessions_per_buyer_per_day": 10})
     dims, params = build(sc)
     seeds = jnp.asarray([0], jnp.uint32)
-    states = jax.eval_shape(lambda s: init_states(s, dims, params), seeds)
-    keys = jax.eval_shape(lambda s: jax.vmap(lambda x: day_keys(x, 0, 1))(s), seeds)
-    compiled = run_chunk.lower(states, params, keys, dims, False).compile()
+    with x64():  # the engine's mode (twosided.sim.precision), for shapes and lowering alike
+        states = jax.eval_shape(lambda s: init_states(s, dims, params), seeds)
+        keys = jax.eval_shape(lambda s: jax.vmap(lambda x: day_keys(x, 0, 1))(s), seeds)
+        compiled = run_chunk.lower(states, params, keys, dims, False).compile()
     measured = compiled.memory_analysis().temp_size_in_bytes
     need = memory.estimate(dims, params, seeds=1, days=1, chunk=1)
     assert measured <= need.temporaries <= 2 * measured, (measured, need.temporaries)

@@ -54,7 +54,7 @@ def test_click_rates_estimated_from_the_log_fall_with_position(logged):
     log = logged.sessions
     ctr = log.groupby("position")["clicked"].mean()
     _, params = build(logged.scenario)
-    e = np.asarray(params.examination)
+    e = np.asarray(params.buyers.examination)
     # clicks = examination × attractiveness: normalizing by position 0 recovers the curve
     # up to the attractiveness of what is shown there (within sampling error)
     ratio = (ctr / ctr.iloc[0]).to_numpy()

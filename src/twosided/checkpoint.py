@@ -47,6 +47,7 @@ import numpy as np
 from twosided import atomic, memory
 from twosided.scenario import Scenario, load_scenario
 from twosided.sim.params import Dims, Params, build
+from twosided.sim.precision import with_x64
 from twosided.sim.run import chunk_size, init_states, iterate
 from twosided.sim.state import State
 from twosided.simulation import Result, result_from_arrays
@@ -113,6 +114,7 @@ def state_arrays(states: State) -> dict[str, np.ndarray]:
     return {_leaf_name(path): np.asarray(leaf) for path, leaf in flat}
 
 
+@with_x64
 def state_from_arrays(arrays: dict[str, np.ndarray], template: State) -> State:
     """Rebuild a state from named arrays, checking each against the engine's own shapes
     (``template``: from ``jax.eval_shape``), so that a checkpoint of another engine or
@@ -133,6 +135,7 @@ def state_from_arrays(arrays: dict[str, np.ndarray], template: State) -> State:
     return jax.tree_util.tree_unflatten(treedef, leaves)
 
 
+@with_x64
 def state_template(dims: Dims, params: Params, seeds: list[int]) -> State:
     """Shapes and dtypes of a batch of states (nothing is computed)."""
     seed_arr = jnp.asarray(seeds, dtype=jnp.uint32)

@@ -47,6 +47,7 @@ import psutil
 
 from twosided.scenario import Scenario, ScenarioError
 from twosided.sim.params import Dims, Params, build
+from twosided.sim.precision import with_x64
 
 BUYER_TEMP_FACTOR = 2.0  # a day's temporaries per byte of buyer state (measured 1.7)
 SELLER_TEMP_FACTOR = 4.0  # per byte of seller state (measured 3.2)
@@ -107,6 +108,7 @@ def _nbytes(tree: object) -> int:
     return sum(int(x.size) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(tree))
 
 
+@with_x64
 def _state_shapes(dims: Dims, params: Params) -> object:
     """Shapes of one seed's initial state (nothing is allocated)."""
     from twosided.sim.state import init_state
@@ -115,6 +117,7 @@ def _state_shapes(dims: Dims, params: Params) -> object:
 
 
 @functools.lru_cache(maxsize=16)
+@with_x64
 def _day_metric_bytes(proxy: Dims, params_shapes: tuple, log_sessions: bool) -> int:
     from twosided.sim.day import step
     from twosided.sim.state import init_state

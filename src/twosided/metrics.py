@@ -15,6 +15,7 @@ import pandas as pd
 
 from twosided.sim import ledger
 from twosided.sim.state import HARM_NAMES
+from twosided.sim.streams import STREAMS, revenue_columns
 
 # metrics that are not [seed, day, platform] or are internal sums
 _NOT_DAILY = {"accounts", "flows", "switches", "log", "markup_sum", "delivered_quality_sum",
@@ -121,8 +122,8 @@ def flows_table(
     flows = np.asarray(metrics["flows"])  # [seed, day, stream, P]
     n_seeds, n_days, n_streams, P = flows.shape
     streams = np.asarray(ledger.STREAM_NAMES, dtype=object)
-    src = [ledger.STREAMS[s][0] for s in ledger.STREAM_NAMES]
-    dst = [ledger.STREAMS[s][1] for s in ledger.STREAM_NAMES]
+    src = [s.source for s in STREAMS]
+    dst = [s.destination for s in STREAMS]
     per_day = n_streams * P
     return pd.DataFrame(
         {
@@ -200,9 +201,8 @@ def summarize(daily: pd.DataFrame, last_days: int | None = None) -> pd.DataFrame
     frame = daily
     if last_days is not None:
         frame = daily[daily["day"] > daily["day"].max() - last_days]
-    sums = ["sessions", "orders", "gmv_cents", "revenue_cents", "revenue_ads_cents",
-            "revenue_commission_cents", "revenue_service_fee_cents", "revenue_affiliate_cents",
-            "revenue_forfeits_cents", "consumer_surplus_cents", "seller_profit_cents",
+    sums = ["sessions", "orders", "gmv_cents", "revenue_cents", *revenue_columns(),
+            "consumer_surplus_cents", "seller_profit_cents",
             "sellers_entered", "sellers_exited", "refunds_cents", "fraud_loss_cents", "claims"]
     per_seed = frame.groupby(["platform_id", "platform", "seed"], sort=True)
     totals = per_seed[sums].sum()

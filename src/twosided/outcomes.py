@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from twosided.scenario import CENTS_PER_YUAN
-from twosided.sim.ledger import REVENUE_STREAMS
+from twosided.sim.streams import revenue_columns
 
 MARKET = "Market"
 FrameT = TypeVar("FrameT", bound=pd.DataFrame)
@@ -92,10 +92,10 @@ def significant(value: float, digits: int = 3) -> str:
 
 def revenue_stream_columns(columns: Iterable[str]) -> list[str]:
     """The columns of the platform's revenue streams (``revenue_<stream>_cents``, one per
-    stream of the ledger's ``REVENUE_STREAMS``; together they make ``revenue_cents``)."""
+    revenue stream of the registry ``twosided.sim.streams``; together they make
+    ``revenue_cents``)."""
     present = set(columns)
-    names = [f"{REVENUE_PREFIX}{stream}{CENTS_SUFFIX}" for stream in REVENUE_STREAMS]
-    return [c for c in names if c in present]
+    return [c for c in revenue_columns() if c in present]
 
 
 def stream_name(column: str) -> str:

@@ -54,6 +54,7 @@ from twosided.atomic import (  # noqa: F401  (re-exported: the store's writers)
 )
 from twosided.metrics import KEY_OUTCOMES, summarize
 from twosided.scenario import load_scenario, one_line
+from twosided.sim.precision import ENGINE_X64
 from twosided.simulation import MAX_SEED, MAX_SEEDS, Result
 
 DEFAULT_ROOT = Path("twosided-runs")
@@ -615,7 +616,7 @@ def environment() -> dict[str, Any]:
         "platform": host.platform(),
         "device": device_name(device),
         "device_count": jax.device_count(),
-        "x64": bool(jax.config.jax_enable_x64),
+        "x64": ENGINE_X64,  # the engine's own mode (sim.precision), not the process flag
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
     }
 

@@ -7,6 +7,8 @@ harm that drove them, once per buyer and day."""
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,7 +17,7 @@ import pytest
 
 import twosided
 from twosided.scenario import apply_overrides, load_scenario
-from twosided.sim import buyers, day, ranking
+from twosided.sim import buyers, ranking, shopping
 from twosided.sim.params import build
 from twosided.sim.state import HARM_FRAUD, HARM_NONE, HARM_PRICE, HARM_QUALITY, init_state
 
@@ -26,7 +28,7 @@ from ..conftest import cached_run
 
 def test_harm_is_fraud_then_quality_unless_refunded_then_price():
     _, params = build(load_scenario("taobao"))
-    t = float(params.harm_threshold)
+    t = float(params.buyers.harm_threshold)
     big, small = t + 0.2, t / 2
     cases = [  # (overpay, quality gap, lost to fraud, refunded) -> harm
         ((big, big, True, False), HARM_FRAUD),
@@ -66,15 +68,15 @@ def test_price_sensitive_buyers_compare_prices_more_often():
     state = jax.jit(init_state, static_argnums=1)(key, dims, params)
     listings = ranking.listing_features(state.sellers, params, state.market.log_ref_price, dims, state.day)
     pages = ranking.build_pages(key, listings, params, dims)
-    shop = jax.jit(day._shop, static_argnums=5)
-    s = shop(jax.random.key(1), state, state.sellers, pages, jnp.ones(3, bool), dims, params)
-    harmful_buy = np.asarray(s["bought"]) & (np.asarray(s["delivered"]) != np.asarray(s["claimed"]))
+    shop = jax.jit(functools.partial(shopping.stage, pages=pages), static_argnums=3)
+    _, s = shop(state, params, jax.random.key(1), dims)
+    harmful_buy = np.asarray(s.bought) & (np.asarray(s.delivered) != np.asarray(s.claimed))
     honest_buy = (
-        np.asarray(s["online"]) & (np.asarray(s["platform"]) == 0)
-        & np.asarray(s["clicked"]).any(axis=1) & ~harmful_buy
+        np.asarray(s.online) & (np.asarray(s.platform) == 0)
+        & np.asarray(s.clicked).any(axis=1) & ~harmful_buy
     )
-    ratio = np.asarray(s["price_sens"])[honest_buy] / float(params.price_sens_median)
-    priced = np.asarray(s["harm"])[honest_buy] == HARM_PRICE
+    ratio = np.asarray(s.price_sens)[honest_buy] / float(params.buyers.price_sensitivity_median)
+    priced = np.asarray(s.harm)[honest_buy] == HARM_PRICE
     bins = [(0.2, 0.6), (0.8, 1.25), (1.6, 2.5), (3.0, np.inf)]
     for lo, hi in bins:
         inside = (ratio >= lo) & (ratio < hi)

@@ -13,7 +13,7 @@ import pytest
 from twosided.scenario import apply_overrides, load_scenario
 from twosided.sim import escrow
 from twosided.sim.params import build
-from twosided.sim.state import COUNTERFEITER, HONEST, NON_SHIPPER, OF, TERMINAL_STATES
+from twosided.sim.state import COUNTERFEITER, HONEST, NON_SHIPPER, ORDER_FIELDS, TERMINAL_STATES
 
 from ..conftest import cached_run
 
@@ -55,13 +55,13 @@ def test_each_order_path_has_exactly_one_terminal_state():
         u, honesty, platform, jnp.zeros(n, jnp.int32), jnp.full(n, 5000, jnp.int64),
         jnp.full(n, 0.85), jnp.where(honesty == HONEST, 0.85, 0.1), params,
     )
-    book = np.asarray(fate["book"])
+    book = np.asarray(fate.book.stack())
     assert (book[:, : len(TERMINAL_STATES)].sum(axis=1) == 1).all()
-    delay = np.asarray(fate["delay"])
+    delay = np.asarray(fate.delay)
     assert delay.min() >= 0 and delay.max() < build(load_scenario("taobao"))[0].horizon
     # money of an order goes exactly one way: released to the seller or refunded
-    escrowed = np.asarray(params.escrow)[np.asarray(platform)]
-    released, refunded = book[:, OF["release_cents"]], book[:, OF["refund_cents"]]
+    escrowed = np.asarray(params.platform.escrow.enabled)[np.asarray(platform)]
+    released, refunded = np.asarray(fate.book.release_cents), np.asarray(fate.book.refund_cents)
     assert ((released + refunded)[escrowed] == 5000).all()
 
 
@@ -114,8 +114,7 @@ def _fates(policy: dict, honesty_type: int, n: int = N_ORDERS, seed: int = 1) ->
         u, honesty, jnp.zeros(n, jnp.int32), jnp.zeros(n, jnp.int32),
         jnp.full(n, PRICE, jnp.int64), jnp.full(n, 0.85), jnp.full(n, delivered), params,
     )
-    book = np.asarray(fate["book"])
-    out = {name: book[:, OF[name]] for name in OF}
+    out = {name: np.asarray(getattr(fate.book, name)) for name in ORDER_FIELDS}
     out["params"] = params
     return out
 
@@ -144,7 +143,7 @@ def test_perfect_evidence_rejects_exactly_the_false_claims():
 def test_evidence_errors_uphold_false_claims_and_reject_true_ones_at_one_minus_accuracy(accuracy):
     policy = {**EVIDENCE, "evidence_accuracy": accuracy}
     honest = _fates(policy, HONEST)
-    false_claim_rate = float(honest["params"].false_claim_rate)
+    false_claim_rate = float(honest["params"].buyers.false_claim_rate)
     claims = honest["claims"] == 1
     assert _rate(claims) == pytest.approx(false_claim_rate, abs=0.003)
     # a false claim is upheld (the seller pays) with the judge's error rate
@@ -180,7 +179,7 @@ def test_buyer_first_upholds_every_claim_whatever_the_accuracy():
 def test_without_escrow_buyers_recover_a_non_shippers_take_only_at_the_recovery_rate(recovery):
     fraud = _fates({"enabled": False, "recovery_rate": recovery}, NON_SHIPPER)
     p = fraud["params"]
-    claim = float(p.claim_if_not_delivered)
+    claim = float(p.buyers.claim_if_not_delivered)
     # no tracking record forces a claim: the buyer claims with its own chance, and the
     # seller is made to pay back with the recovery rate
     assert _rate(fraud["claims"]) == pytest.approx(claim, abs=0.01)
@@ -209,6 +208,6 @@ def test_without_escrow_every_order_still_ends_in_exactly_one_terminal_state():
 def test_without_escrow_false_claims_cost_honest_sellers_only_what_is_recovered():
     honest = _fates({"enabled": False, "recovery_rate": 0.5}, HONEST)
     claims = honest["claims"] == 1
-    assert _rate(claims) == pytest.approx(float(honest["params"].false_claim_rate), abs=0.003)
+    assert _rate(claims) == pytest.approx(float(honest["params"].buyers.false_claim_rate), abs=0.003)
     assert _rate(honest["refunded"][claims]) == pytest.approx(0.5, abs=0.05)
     assert (honest["seller_loss_cents"] == honest["refunded"] * PRICE).all()

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from twosided.scenario import apply_overrides, load_scenario
-from twosided.sim import fees
+from twosided.sim import fees, ledger
 from twosided.sim.params import build
 
 from ..conftest import cached_run
@@ -38,7 +38,7 @@ def test_listing_changes_charge_new_listings_and_settle_ended_ones():
     forfeited = jnp.asarray([[0, 1, 0, 0, 0],
                              [1, 0, 0, 0, 0],
                              [1, 0, 1, 0, 0]], bool)
-    got = {k: np.asarray(v).tolist() for k, v in fees.listing_changes(before, after, forfeited, _params()).items()}
+    got = {k: np.asarray(v).tolist() for k, v in ledger.amounts(fees.listing_changes(before, after, forfeited, _params())).items()}
     d0, d1, d2 = DEPOSIT
     assert got["deposit_paid"] == [2 * d0, d1, 0]
     assert got["service_fee"] == [2 * FEE[0], FEE[1], 0]
@@ -51,7 +51,7 @@ def test_listing_changes_charge_new_listings_and_settle_ended_ones():
 def test_unchanged_listings_cost_nothing():
     listed = jnp.asarray(np.random.default_rng(0).random((3, 50)) < 0.5)
     got = fees.listing_changes(listed, listed, jnp.zeros_like(listed), _params())
-    assert all(int(v.sum()) == 0 for v in got.values())
+    assert all(int(v.sum()) == 0 for v in ledger.amounts(got).values())
 
 
 # --------------------------------------------------------------------------- over a run
@@ -80,3 +80,13 @@ def test_every_new_listing_pays_deposit_and_fee_even_in_a_slot_freed_the_same_da
     settled = paid["deposit_returned"] + paid.get("forfeit_to_buyers", 0) + paid.get("forfeit_to_platform", 0)
     exited = daily["sellers_exited"].reindex(paid.index)
     np.testing.assert_array_equal(settled, 100_000 * exited)
+
+
+def test_the_fee_stage_on_day_0_charges_every_live_listing_its_annual_fee():
+    from .conftest import one_day
+
+    dims, params, state, after, r = one_day("taobao")
+    live = np.asarray(state.sellers.listed & state.sellers.active[None, :])
+    fee = np.asarray(params.platform.fees.service_fee_cents)
+    assert np.asarray(r.annual_fee.service_fee).tolist() == (live.sum(axis=1) * fee).tolist()
+    assert int(np.asarray(r.annual_fee.service_fee_refund).sum()) == 0  # not a year's end

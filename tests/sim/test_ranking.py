@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from twosided.scenario import apply_overrides, load_scenario
-from twosided.sim import ranking
+from twosided.sim import ledger, ranking
 from twosided.sim.params import build
 from twosided.sim.run import init_states
 
@@ -42,8 +42,8 @@ def test_page_has_ads_on_top_then_organic_by_policy_without_repeats():
     cand = np.asarray(listings.candidate[0])
     rel = np.asarray(ranking.relevance(
         listings.rating[0], listings.log_rel_price[0],
-        params.commission[0, 0] * listings.price[0].astype(jnp.float32) * listings.attract[0] * params.conversion_estimate,
-        listings.candidate[0], (params.w_quality[0], params.w_price[0], params.w_commission[0]),
+        params.platform.fees.commission[0, 0] * listings.price[0].astype(jnp.float32) * listings.attract[0] * params.sellers.conversion_estimate,
+        listings.candidate[0], (params.platform.ranking.quality[0], params.platform.ranking.price[0], params.platform.ranking.commission[0]),
     ))
     organic = listing[n_ads:]
     assert np.all(np.diff(rel[organic]) <= 1e-6)
@@ -62,7 +62,7 @@ def test_bid_weight_sells_organic_positions_at_the_gsp_price():
     assert paid_organic.any()
     bids = np.asarray(listings.bid[0])[np.asarray(pages.listing[0])]
     assert np.all(cpc <= np.floor(bids) + 1e-9)
-    assert np.all(cpc[paid_organic] >= float(params.reserve[0]))
+    assert np.all(cpc[paid_organic] >= float(params.platform.auction.reserve_cents[0]))
 
 
 def test_organic_price_formula():
@@ -96,3 +96,14 @@ def test_weight_on_buyer_value_does_the_opposite():
     b = _platform0({"platforms.0.ranking.quality": 3.0, "platforms.0.ranking.price": 3.0})
     assert (b["revenue_ads_cents"] < a["revenue_ads_cents"]).all()
     assert (b["consumer_surplus_cents"] > a["consumer_surplus_cents"] * 1.03).all()
+
+
+def test_paid_positions_are_charged_their_price_for_each_click():
+    from .conftest import one_day
+
+    dims, params, state, after, r = one_day("taobao")
+    clicks = np.asarray(r.clicks.clicks)
+    assert clicks.sum() == np.asarray(r.session.clicked).sum()
+    due = (clicks * np.asarray(r.pages.cpc)).reshape(dims.platforms, -1).sum(axis=1)
+    assert np.asarray(r.clicks.flows.ads).tolist() == due.tolist()
+    assert int(r.flows[ledger.S["ads"]].sum()) == int(due.sum())

@@ -55,7 +55,7 @@ def test_a_platform_opening_later_starts_with_only_its_own_sellers():
     ``pdd_entry`` starts with the few sellers whose home it is (signed up before launch)."""
     dims, params, state = _state({"market.initial_sellers": 50}, preset="pdd_entry")
     listed = np.asarray(state.sellers.listed)
-    entry_day = np.asarray(params.entry_day)
+    entry_day = np.asarray(params.platform.entry_day)
     late = int(np.argmax(entry_day))
     assert entry_day[late] > 0
     share_on_late = listed[late][np.asarray(state.sellers.active)].mean()

@@ -33,17 +33,15 @@ import pandas as pd
 from twosided.roles.elasticity import mean_interval
 from twosided.roles.errors import RolesError
 from twosided.roles.streams import LUMP_SUM_STREAMS, PER_USE_STREAMS
+from twosided.sim.streams import revenue_column, revenue_columns
 
+# the total, every revenue stream's column (twosided.sim.streams), and the misaligned parts
 ALIGNMENT_COLUMNS = (
     "revenue_cents",
-    "revenue_ads_cents",
+    *revenue_columns(),
     "revenue_ads_misaligned_cents",
-    "revenue_commission_cents",
     "commission_due_cents",
     "commission_misaligned_cents",
-    "revenue_affiliate_cents",
-    "revenue_service_fee_cents",
-    "revenue_forfeits_cents",
 )
 LEVEL = 0.95
 
@@ -77,7 +75,8 @@ class Alignment:
 
 def _stream_sum(sums: pd.DataFrame, streams: Iterable[str]) -> pd.Series:
     """The revenue of the named streams (their ``revenue_<stream>_cents`` columns), summed."""
-    return sum((sums[f"revenue_{s}_cents"] for s in streams), start=pd.Series(0, index=sums.index))
+    columns = (revenue_column(s) for s in streams)
+    return sum((sums[c] for c in columns), start=pd.Series(0, index=sums.index))
 
 
 def revenue_classes(daily: pd.DataFrame) -> pd.DataFrame:

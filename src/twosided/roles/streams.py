@@ -13,20 +13,15 @@ seller's misdeed. Their following of traffic, if any, shows only across years (w
 seller lists again), so they are shown but left out of the elasticity; the alignment figure
 counts them as *fixed* revenue for the same reason.
 
-Names are the revenue streams of ``twosided.sim.ledger.REVENUE_STREAMS``.
+Names, classes and descriptions come from the stream registry, ``twosided.sim.streams``.
 """
 
 from __future__ import annotations
 
-PER_USE_STREAMS: dict[str, str] = {
-    "ads": "paid per click",
-    "commission": "paid per sale",
-    "affiliate": "paid per affiliate sale",
-}
-LUMP_SUM_STREAMS: dict[str, str] = {
-    "service_fee": "an annual fee per listing",
-    "forfeits": "a whole deposit, forfeited for a misdeed",
-}
+from twosided.sim.streams import REVENUE
+
+PER_USE_STREAMS: dict[str, str] = {r.name: r.shown_as for r in REVENUE if r.charge == "per_use"}
+LUMP_SUM_STREAMS: dict[str, str] = {r.name: r.shown_as for r in REVENUE if r.charge == "lump_sum"}
 
 
 def is_per_use(stream: str) -> bool:

@@ -33,9 +33,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from twosided.sim.params import F32, I32, Params
+from typing import TYPE_CHECKING
+
+from twosided.sim.params import F32, I32, Dims, Params
 from twosided.sim.pytree import replace
-from twosided.sim.state import HARM_FRAUD, HARM_NONE, HARM_PRICE, HARM_QUALITY, Buyers
+from twosided.sim.state import HARM_FRAUD, HARM_NONE, HARM_PRICE, HARM_QUALITY, Buyers, State
+
+if TYPE_CHECKING:
+    from twosided.sim.shopping import Session
 
 PRICE_SENSITIVE, MIDDLE, QUALITY_SENSITIVE = 0, 1, 2
 SEGMENT_NAMES = ("price_sensitive", "middle", "quality_sensitive")
@@ -45,8 +50,8 @@ _TERCILE_Z = 0.4307273  # standard-normal 2/3 quantile: splits buyers into third
 def segment(price_sens: jax.Array, quality_sens: jax.Array, params: Params) -> jax.Array:
     """Buyer segment by log(β_price / β_quality): top third price-sensitive, bottom third
     quality-sensitive. The terciles follow in closed form from the log-normal draws."""
-    mu = jnp.log(params.price_sens_median) - jnp.log(params.quality_sens_median)
-    sp, sq, rho = params.price_sens_sigma, params.quality_sens_sigma, params.sens_correlation
+    mu = jnp.log(params.buyers.price_sensitivity_median) - jnp.log(params.buyers.quality_sensitivity_median)
+    sp, sq, rho = params.buyers.price_sensitivity_sigma, params.buyers.quality_sensitivity_sigma, params.buyers.sensitivity_correlation
     sd = jnp.sqrt(jnp.maximum(sp * sp + sq * sq - 2.0 * rho * sp * sq, 0.0))
     t = jnp.log(price_sens) - jnp.log(quality_sens) - mu
     cut = _TERCILE_Z * sd
@@ -72,20 +77,20 @@ def experience(
     """Trust signal of each session and the harm it carries (HARM_* codes)."""
     gap = jnp.where(refunded, 0.0, quality_gap)
     signal = (
-        params.surplus_weight * inclusive_value
-        - params.no_purchase_penalty * (~bought).astype(F32)
-        - params.overpay_weight * price_sens * overpay
-        - params.quality_gap_weight * quality_sens * gap
-        - params.fraud_penalty * lost_to_fraud.astype(F32)
-        + params.protection_bonus * refunded.astype(F32)
+        params.buyers.surplus_weight * inclusive_value
+        - params.buyers.no_purchase_penalty * (~bought).astype(F32)
+        - params.buyers.overpay_weight * price_sens * overpay
+        - params.buyers.quality_gap_weight * quality_sens * gap
+        - params.buyers.fraud_penalty * lost_to_fraud.astype(F32)
+        + params.buyers.protection_bonus * refunded.astype(F32)
     )
     harm = jnp.where(
         lost_to_fraud,
         HARM_FRAUD,
         jnp.where(
-            gap > params.harm_threshold,
+            gap > params.buyers.harm_threshold,
             HARM_QUALITY,
-            jnp.where(overpay > params.harm_threshold, HARM_PRICE, HARM_NONE),
+            jnp.where(overpay > params.buyers.harm_threshold, HARM_PRICE, HARM_NONE),
         ),
     ).astype(jnp.int8)
     return signal, harm
@@ -124,7 +129,7 @@ def remember(
     P = buyers.trust.shape[1]
     p = jnp.where(online, platform, P)  # offline sessions are dropped by the scatters
     trust = buyers.trust.at[buyer, p].set(trust_now, mode="drop")
-    trust = trust.at[buyer, p].add(params.trust_learning_rate * (signal - trust_now), mode="drop")
+    trust = trust.at[buyer, p].add(params.buyers.trust_learning_rate * (signal - trust_now), mode="drop")
     last_visit = buyers.last_visit.at[buyer, p].set(day.astype(jnp.int16), mode="drop")
     latest = online if last_of_day is None else last_of_day
     who = jnp.where(latest, buyer, buyers.last_platform.shape[0])
@@ -137,3 +142,15 @@ def remember(
         last_platform=last_platform,
         last_harm=last_harm,
     )
+
+
+def stage(state: State, params: Params, dims: Dims, *, session: Session) -> tuple[State, None]:
+    """Buyer memory: each buyer's trust in the platform it used moves toward what the
+    session signalled; the last platform and harm met are remembered. No record."""
+    platform = session.platform
+    trust_now = jnp.take_along_axis(session.trust, platform[:, None], axis=1)[:, 0]
+    buyers = remember(
+        state.buyers, session.buyer, platform, session.online, trust_now, session.signal,
+        session.harm, state.day, params, last_of_day=session.last_of_day,
+    )
+    return replace(state, buyers=buyers), None

@@ -14,8 +14,32 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from twosided.sim.params import Params
-from twosided.sim.state import HONEST
+from twosided.sim.fees import ListingChanges, listing_changes
+from twosided.sim.params import Dims, Params
+from twosided.sim.pytree import pytree_dataclass, replace
+from twosided.sim.state import HONEST, State, delist, is_open
+
+
+@pytree_dataclass
+class Policing:
+    """Governance's record of the day: the listings punished ([P, M]), how many per
+    platform ([P]), and the money of their ending (deposits forfeited)."""
+
+    punished: jax.Array
+    exits: jax.Array
+    changes: ListingChanges
+
+
+def stage(state: State, params: Params, key: jax.Array, dims: Dims) -> tuple[State, Policing]:
+    """Governance: detect harmful (and, by error, honest) listings, delist them and
+    forfeit their deposits."""
+    sellers = state.sellers
+    open_ = is_open(state.day, params)
+    punished = detect(key, sellers.listed & sellers.active[None, :], sellers.honesty, open_, params)
+    after = delist(sellers, punished)
+    changes = listing_changes(sellers.listed, after.listed, punished, params)
+    record = Policing(punished=punished, exits=jnp.sum(punished, axis=1), changes=changes)
+    return replace(state, sellers=after), record
 
 
 def detect(
@@ -24,7 +48,7 @@ def detect(
     """Listings ([P, M]) punished today."""
     harmful = (honesty != HONEST)[None, :]
     rate = jnp.where(
-        harmful, params.detection_rate[:, None], params.false_positive_rate[:, None]
+        harmful, params.platform.governance.detection_rate[:, None], params.platform.governance.false_positive_rate[:, None]
     )
     return listed & open_[:, None] & (jax.random.uniform(key, listed.shape) < rate)
 
@@ -33,5 +57,5 @@ def screened(key: jax.Array, applying: jax.Array, honesty: jax.Array, params: Pa
     """Which of the applying listings ([P, M]) the platform's verification turns away."""
     harmful = (honesty != HONEST)[None, :]
     return applying & harmful & (
-        jax.random.uniform(key, applying.shape) < params.verification_rate[:, None]
+        jax.random.uniform(key, applying.shape) < params.platform.governance.verification_rate[:, None]
     )

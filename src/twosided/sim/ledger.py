@@ -10,51 +10,65 @@ Accounts: households (buyers, signed net position), sellers (all seller shops, s
 suppliers (the rest of the economy: goods and running costs), affiliates, and per platform
 its cash, its escrow account (buyers' money held) and its deposit account (sellers'
 deposits held). Escrow and deposit accounts must never go negative.
+
+The streams are declared once, in ``twosided.sim.streams``; the names here derive from it.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from twosided.sim import streams
+from twosided.sim.pytree import pytree_dataclass
+
+T = TypeVar("T")
+S_ = TypeVar("S_")  # the engine state (sim.state imports this module)
+if TYPE_CHECKING:
+    from twosided.sim.params import Dims
+
 HOUSEHOLDS, SELLERS, SUPPLIERS, AFFILIATES = 0, 1, 2, 3
 FIXED_ACCOUNTS = ("households", "sellers", "suppliers", "affiliates")
 PER_PLATFORM_ACCOUNTS = ("platform", "escrow", "deposits")
 
-# stream name -> (source, destination); "platform", "escrow", "deposits" mean that
-# account of the platform the flow belongs to
-STREAMS: dict[str, tuple[str, str]] = {
-    "payment_escrow": ("households", "escrow"),
-    "payment_direct": ("households", "sellers"),
-    "release": ("escrow", "sellers"),
-    "refund_escrow": ("escrow", "households"),
-    "refund_seller": ("sellers", "households"),
-    "commission": ("sellers", "platform"),
-    "ads": ("sellers", "platform"),
-    "service_fee": ("sellers", "platform"),
-    "service_fee_refund": ("platform", "sellers"),
-    "affiliate_platform": ("sellers", "platform"),
-    "affiliate_payout": ("sellers", "affiliates"),
-    "cost_of_goods": ("sellers", "suppliers"),
-    "fixed_costs": ("sellers", "suppliers"),
-    "fake_reviews": ("sellers", "suppliers"),
-    "deposit_paid": ("sellers", "deposits"),
-    "deposit_returned": ("deposits", "sellers"),
-    "forfeit_to_buyers": ("deposits", "households"),
-    "forfeit_to_platform": ("deposits", "platform"),
-}
-STREAM_NAMES = tuple(STREAMS)
+# derived from the one registry, twosided.sim.streams: stream name -> (source, destination)
+STREAMS: dict[str, tuple[str, str]] = {s.name: (s.source, s.destination) for s in streams.STREAMS}
+STREAM_NAMES = streams.STREAM_NAMES
 S = {name: i for i, name in enumerate(STREAM_NAMES)}
 
-# the platform's revenue, by stream, as the report names it (service fee is net of refunds)
-REVENUE_STREAMS = {
-    "ads": ("ads",),
-    "commission": ("commission",),
-    "service_fee": ("service_fee", "-service_fee_refund"),
-    "affiliate": ("affiliate_platform",),
-    "forfeits": ("forfeit_to_platform",),
+# the platform's revenue, by stream, as the report names it: the ledger streams it adds
+# ("-name": subtracts; the service fee is net of its refunds)
+REVENUE_STREAMS: dict[str, tuple[str, ...]] = {
+    r.name: tuple(("-" if sign < 0 else "") + s.name for s, sign in streams.revenue_parts(r.name))
+    for r in streams.REVENUE
 }
+
+
+def flow_record(cls: type[T]) -> type[T]:
+    """A stage's money record: a pytree dataclass whose fields are ledger streams ([P]
+    int64 cents each). A field that names no stream fails here, when the module loads."""
+    unknown = [f for f in getattr(cls, "__annotations__", {}) if f not in S]
+    if unknown:
+        raise TypeError(f"{cls.__name__}: {', '.join(unknown)} name no stream of sim.streams")
+    return pytree_dataclass(cls)
+
+
+def amounts(record: object) -> dict[str, jax.Array]:
+    """A flow record's amounts by stream name."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+
+
+def record_flows(platforms: int, *records: object) -> jax.Array:
+    """The day's flows ``int64[streams, platforms]`` from stages' flow records."""
+    flows = zero_flows(platforms)
+    for record in records:
+        for field in dataclasses.fields(record):  # type: ignore[arg-type]
+            flows = add(flows, field.name, getattr(record, field.name))
+    return flows
 
 
 def account_names(platforms: list[str] | int) -> list[str]:
@@ -116,12 +130,18 @@ def opening_balances(platforms: int, deposits_held: jax.Array) -> jax.Array:
 
 
 def revenue(flows: jax.Array) -> dict[str, jax.Array]:
-    """The platform's revenue by stream ([P] int64 cents) from a day's flows."""
+    """The platform's revenue by revenue stream ([P] int64 cents) from a day's flows."""
     out = {}
-    for name, parts in REVENUE_STREAMS.items():
+    for r in streams.REVENUE:
         total = jnp.zeros(flows.shape[1:], jnp.int64)
-        for part in parts:
-            sign, stream = (-1, part[1:]) if part.startswith("-") else (1, part)
-            total = total + sign * flows[S[stream]]
-        out[name] = total
+        for stream, sign in streams.revenue_parts(r.name):
+            total = total + sign * flows[S[stream.name]]
+        out[r.name] = total
     return out
+
+
+def stage(state: S_, dims: Dims, *records: object) -> tuple[S_, jax.Array]:
+    """Ledger posting: the day's flow records become one flows array ``[streams, P]``,
+    posted to the state's balances (debit every source, credit every destination)."""
+    flows = record_flows(dims.platforms, *records)
+    return dataclasses.replace(state, balances=post(state.balances, flows)), flows  # type: ignore[type-var]

@@ -27,10 +27,16 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from typing import TYPE_CHECKING
+
 from twosided.sim.auction import auction_core
+from twosided.sim.ledger import flow_record
 from twosided.sim.params import F32, I32, I64, Dims, Params
 from twosided.sim.pytree import pytree_dataclass
-from twosided.sim.state import Sellers, unit_cost, unit_price_basis
+from twosided.sim.state import Sellers, State, unit_cost, unit_price_basis
+
+if TYPE_CHECKING:
+    from twosided.sim.shopping import Session
 
 MIN_MARKUP = -0.9  # prices never fall below a tenth of the cost basis
 
@@ -68,7 +74,7 @@ class Pages:
 def public_rating(sellers: Sellers, params: Params) -> jax.Array:
     """Bayesian-average rating: the listed quality as a prior worth ``rating_prior_weight``
     pseudo-reviews, updated by buyers' experience scores (0 for a parcel never delivered)."""
-    w = params.rating_prior_weight
+    w = params.sellers.rating_prior_weight
     return (w * sellers.quality[None, :] + sellers.rating_sum) / (w + sellers.rating_n)
 
 
@@ -76,9 +82,9 @@ def attractiveness(rating: jax.Array, log_rel_price: jax.Array, params: Params) 
     """Click probability of an examined listing (the cascade-free position-based model's
     attractiveness): a logistic function of rating and relative price."""
     z = (
-        params.click_intercept
-        + params.click_quality_weight * rating
-        - params.click_price_weight * log_rel_price
+        params.buyers.click_intercept
+        + params.buyers.click_quality_weight * rating
+        - params.buyers.click_price_weight * log_rel_price
     )
     return jax.nn.sigmoid(z)
 
@@ -89,7 +95,7 @@ def listing_features(
     """Prices, ratings, click rates and bids of every listing on every platform."""
     category = jnp.arange(dims.sellers, dtype=I32) // dims.seller_capacity
     basis = unit_price_basis(sellers, params)[None, :]
-    markup = jnp.maximum(sellers.markup + params.markup_shift[:, None], MIN_MARKUP)
+    markup = jnp.maximum(sellers.markup + params.platform.markup_shift[:, None], MIN_MARKUP)
     price = jnp.maximum(jnp.round(basis * (1.0 + markup)), 1.0).astype(I64)
     price_f = price.astype(F32)
     log_rel = jnp.log(price_f) - log_ref_price[category][None, :]
@@ -97,8 +103,8 @@ def listing_features(
     attract = attractiveness(rating, log_rel, params)
     cost = unit_cost(sellers, params)[None, :]
     margin = jnp.maximum(price_f - cost, 0.0)
-    bid = sellers.ad_intensity * margin * params.conversion_estimate
-    open_ = day >= params.entry_day
+    bid = sellers.ad_intensity * margin * params.sellers.conversion_estimate
+    open_ = day >= params.platform.entry_day
     candidate = sellers.listed & sellers.active[None, :] & open_[:, None]
     return Listings(
         candidate=candidate,
@@ -114,7 +120,7 @@ def listing_features(
 def typical_buyer_value(rating: jax.Array, log_rel_price: jax.Array, params: Params) -> jax.Array:
     """A listing's utility to the median buyer (median β_quality and β_price): the yardstick
     for whether an ad serves buyers as well as the organic alternative."""
-    return params.quality_sens_median * rating - params.price_sens_median * log_rel_price
+    return params.buyers.quality_sensitivity_median * rating - params.buyers.price_sensitivity_median * log_rel_price
 
 
 def _zscore(x: jax.Array, mask: jax.Array) -> jax.Array:
@@ -229,14 +235,14 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
         return x.reshape(P, C, Mc)
 
     price_f = listings.price.astype(F32)
-    commission = params.commission[:, :, None]  # [P, C, 1]
+    commission = params.platform.fees.commission[:, :, None]  # [P, C, 1]
     exp_comm = (
-        commission * per_market(price_f) * per_market(listings.attract) * params.conversion_estimate
+        commission * per_market(price_f) * per_market(listings.attract) * params.sellers.conversion_estimate
     )
-    slot_clicks = params.examination[:A][None, :] * (
-        jnp.arange(A)[None, :] < params.slots[:, None]
+    slot_clicks = params.buyers.examination[:A][None, :] * (
+        jnp.arange(A)[None, :] < params.platform.auction.slots[:, None]
     )  # [P, A]
-    weights = (params.w_quality, params.w_price, params.w_commission, params.w_ads)
+    weights = (params.platform.ranking.quality, params.platform.ranking.price, params.platform.ranking.commission, params.platform.ranking.ads)
 
     page_fn = jax.vmap(  # over categories
         _market_page,
@@ -253,12 +259,12 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
         per_market(listings.attract),
         per_market(listings.bid),
         exp_comm,
-        params.ranking_noise * jax.random.normal(key, (P, C, Mc), F32),
+        params.market.ranking_noise * jax.random.normal(key, (P, C, Mc), F32),
         weights,
         slot_clicks,
-        params.reserve,
-        params.vcg,
-        params.increment,
+        params.platform.auction.reserve_cents.astype(F32),
+        params.platform.auction.vcg,
+        params.platform.auction.increment_cents.astype(F32),
         L,
     )  # [P, C, L] local index within the category block
     valid = local >= 0
@@ -291,3 +297,41 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
         min_price=min_price.reshape(G),
         n_listed=jnp.sum(per_market(listings.candidate), axis=-1).reshape(G).astype(I32),
     )
+
+
+def stage(state: State, params: Params, key: jax.Array, dims: Dims) -> tuple[State, Pages]:
+    """Results pages: every platform's page for every category today (the state is
+    unchanged; the pages are the day's record)."""
+    listings = listing_features(state.sellers, params, state.market.log_ref_price, dims, state.day)
+    return state, build_pages(key, listings, params, dims)
+
+
+@flow_record
+class AdFlows:
+    """What sellers pay for the day's clicks on paid positions ([P] int64 cents)."""
+
+    ads: jax.Array
+
+
+@pytree_dataclass
+class Clicks:
+    """The day's clicks per keyword market and position ([G, L] int64), what they cost
+    (``ad_cents``, [G, L]) and the money of it."""
+
+    clicks: jax.Array
+    ad_cents: jax.Array
+    flows: AdFlows
+
+
+def charge_clicks(
+    state: State, params: Params, dims: Dims, *, pages: Pages, session: Session
+) -> tuple[State, Clicks]:
+    """Paid positions are charged per click: their price per click (``Pages.cpc``) times
+    the clicks they got today."""
+    P, C, L = dims.platforms, dims.categories, dims.page_length
+    clicks = jax.ops.segment_sum(
+        session.clicked.astype(I64), session.market, num_segments=P * C
+    )  # [G, L]
+    ad_cents = clicks * pages.cpc
+    flows = AdFlows(ads=jnp.sum(ad_cents.reshape(P, C * L), axis=1))
+    return state, Clicks(clicks=clicks, ad_cents=ad_cents, flows=flows)

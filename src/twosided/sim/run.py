@@ -22,6 +22,7 @@ import numpy as np
 
 from twosided.sim.day import step
 from twosided.sim.params import Dims, Params
+from twosided.sim.precision import with_x64, x64
 from twosided.sim.state import State, init_state
 
 ProgressFn = Callable[[int], None]
@@ -39,18 +40,22 @@ def day_keys(seed: int | jax.Array, start: int, days: int) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnums=(1,))
-def init_states(seeds: jax.Array, dims: Dims, params: Params) -> State:
-    """Initial states of several seeds (batched along the first axis)."""
+def _init_states(seeds: jax.Array, dims: Dims, params: Params) -> State:
     return jax.vmap(lambda s: init_state(jax.random.fold_in(jax.random.key(s), 0), dims, params))(
         seeds
     )
 
 
+@with_x64
+def init_states(seeds: jax.Array, dims: Dims, params: Params) -> State:
+    """Initial states of several seeds (batched along the first axis)."""
+    return _init_states(jnp.asarray(seeds, dtype=jnp.uint32), dims, params)
+
+
 @functools.partial(jax.jit, static_argnums=(3, 4), donate_argnums=(0,))
-def run_chunk(
+def _run_chunk(
     states: State, params: Params, keys: jax.Array, dims: Dims, log_sessions: bool = False
 ) -> tuple[State, dict[str, Any]]:
-    """Advance a batch of seeds by ``keys.shape[1]`` days; metrics are [seeds, days, ...]."""
 
     def one_seed(state: State, seed_keys: jax.Array) -> tuple[State, dict[str, Any]]:
         def body(st: State, k: jax.Array) -> tuple[State, dict[str, Any]]:
@@ -59,6 +64,23 @@ def run_chunk(
         return jax.lax.scan(body, state, seed_keys)
 
     return jax.vmap(one_seed)(states, keys)
+
+
+@with_x64
+def run_chunk(
+    states: State, params: Params, keys: jax.Array, dims: Dims, log_sessions: bool = False
+) -> tuple[State, dict[str, Any]]:
+    """Advance a batch of seeds by ``keys.shape[1]`` days; metrics are [seeds, days, ...].
+
+    Compiled once per shape (``dims``, seeds, chunk length) and ``log_sessions``; the
+    states passed in are donated (their buffers are reused for the result)."""
+    return _run_chunk(states, params, keys, dims, log_sessions)
+
+
+# ahead-of-time lowering (``run_chunk.lower(...).compile()``), as on the jitted functions;
+# call it under ``precision.x64()`` so that the shapes it is given are the engine's
+init_states.lower = _init_states.lower  # type: ignore[attr-defined]
+run_chunk.lower = _run_chunk.lower  # type: ignore[attr-defined]
 
 
 def chunk_size(days: int, chunk_days: int) -> int:
@@ -81,7 +103,8 @@ def iterate(
 ) -> Iterator[tuple[int, State, dict[str, np.ndarray]]]:
     """Run chunk by chunk, yielding ``(days done, states, chunk metrics as NumPy)``.
 
-    Pass ``states`` and ``start_day`` to continue a run (a checkpoint).
+    Pass ``states`` and ``start_day`` to continue a run (a checkpoint). Each chunk runs
+    under ``precision.x64()`` (the caller's JAX mode is left alone between chunks).
     """
     seed_arr = jnp.asarray(seeds, dtype=jnp.uint32)
     if states is None:
@@ -90,10 +113,12 @@ def iterate(
     done = 0
     while done < days:
         day0 = start_day + done
-        keys = jax.vmap(lambda s: day_keys(s, day0, size))(seed_arr)
-        states, metrics = run_chunk(states, params, keys, dims, log_sessions)
+        with x64():
+            keys = jax.vmap(lambda s: day_keys(s, day0, size))(seed_arr)
+            states, metrics = run_chunk(states, params, keys, dims, log_sessions)
+            metrics = jax.device_get(metrics)
         done += size
-        yield done, states, jax.device_get(metrics)
+        yield done, states, metrics
 
 
 def simulate_arrays(

@@ -22,17 +22,57 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from twosided.sim import governance
+from typing import TYPE_CHECKING
+
+from twosided.sim import fees, governance
+from twosided.sim.ledger import flow_record
 from twosided.sim.params import F32, I32, I64, Dims, Params
-from twosided.sim.pytree import replace
+from twosided.sim.pytree import pytree_dataclass, replace
+from twosided.sim.ranking import Clicks, Pages
 from twosided.sim.state import (
     HONEST,
     Sellers,
+    State,
     category_of,
     draw_quality,
     draw_strategy,
     draw_types,
+    is_open,
+    live_listings,
 )
+
+if TYPE_CHECKING:
+    from twosided.sim.shopping import Session
+
+
+@flow_record
+class SellerCosts:
+    """What sellers pay the rest of the economy today ([P] int64 cents)."""
+
+    cost_of_goods: jax.Array
+    fixed_costs: jax.Array
+    fake_reviews: jax.Array
+
+
+@pytree_dataclass
+class Accounts:
+    """Sellers' books of the day: which listings traded (``live``, [P, M]), each
+    listing's profit ([P, M] cents, float) and the costs paid out."""
+
+    live: jax.Array
+    profit: jax.Array
+    costs: SellerCosts
+
+
+@pytree_dataclass
+class Turnover:
+    """Listings that ended or opened at revisions and entry today ([P] counts) and their
+    money (deposits, fees): ``revised`` is settled before entrants arrive."""
+
+    exits: jax.Array
+    entries: jax.Array
+    revised: fees.ListingChanges
+    entered: fees.ListingChanges
 
 
 def record_sales(
@@ -55,22 +95,16 @@ def record_sales(
     )
 
 
-def delist(sellers: Sellers, ended: jax.Array) -> Sellers:
-    """Withdraw listings ([P, M]); a seller left with none leaves the market."""
-    listed = sellers.listed & ~ended
-    return replace(sellers, listed=listed, active=sellers.active & listed.any(axis=0))
-
-
 def _imitate(
     key: jax.Array, own: jax.Array, peer: jax.Array, eligible: jax.Array, params: Params
 ) -> jax.Array:
     """Proportional imitation: copy with probability min(1, Δprofit / scale)."""
-    p = jnp.clip((peer - own) / params.imitation_scale, 0.0, 1.0)
+    p = jnp.clip((peer - own) / params.sellers.imitation_scale_cents, 0.0, 1.0)
     return eligible & (jax.random.uniform(key, own.shape) < p)
 
 
 def revise(
-    key: jax.Array, sellers: Sellers, open_: jax.Array, dims: Dims, params: Params
+    key: jax.Array, sellers: Sellers, open_: jax.Array, params: Params, dims: Dims
 ) -> tuple[Sellers, jax.Array]:
     """One revision of every seller's strategy, listings and presence.
 
@@ -83,7 +117,7 @@ def revise(
     peer = category * Mc + jax.random.randint(k_peer, (M,), 0, Mc, dtype=I32)
     listed = sellers.listed & sellers.active[None, :]
     profit = sellers.period_profit
-    step = params.imitation_step
+    step = params.sellers.imitation_step
 
     # per platform: markup and ad intensity toward a more profitable peer (the peer's last
     # complete period: revisions are staggered, so its current one is still running)
@@ -102,7 +136,7 @@ def revise(
     peer_total = jnp.sum(jnp.where(listed, sellers.last_profit, 0.0), axis=0)[peer]
     alike = sellers.active & sellers.active[peer] & (peer != jnp.arange(M))
     copy_s = _imitate(k_simit, total, peer_total, alike, params)
-    adopt_type = copy_s & (jax.random.uniform(k_type, (M,)) < params.type_imitation_rate)
+    adopt_type = copy_s & (jax.random.uniform(k_type, (M,)) < params.sellers.type_imitation_rate)
     honesty = jnp.where(adopt_type, sellers.honesty[peer], sellers.honesty)
     peer_q = sellers.quality[peer]
     quality = jnp.where(
@@ -113,19 +147,19 @@ def revise(
     quality = jnp.where(adopt_type, peer_q, quality)  # a new trade brings the peer's goods
 
     # experimentation
-    noise = params.mutation_sd * jax.random.normal(k_mut, (2 * P + 1, M), F32)
+    noise = params.sellers.mutation_sd * jax.random.normal(k_mut, (2 * P + 1, M), F32)
     markup = jnp.maximum(markup + noise[:P], 0.0)
     ads = jnp.maximum(ads + noise[P : 2 * P], 0.0)
     quality = jnp.where(
         honesty == HONEST,
-        jnp.clip(quality + noise[2 * P], params.quality_low, params.quality_high),
-        params.counterfeit_claimed_quality,
+        jnp.clip(quality + noise[2 * P], params.sellers.quality_low, params.sellers.quality_high),
+        params.sellers.counterfeit_claimed_quality,
     )
 
     # exit after sustained losses or no sales
     losing = listed & open_[:, None] & ((profit <= 0.0) | (sellers.period_orders <= 0.0))
     streak = jnp.where(losing, sellers.loss_streak + 1, 0)
-    leave = listed & (streak >= params.exit_after_periods)
+    leave = listed & (streak >= params.sellers.exit_after_periods)
 
     # multi-homing toward platforms where the category pays better
     per_market = lambda x: x.reshape(P, dims.categories, Mc)  # noqa: E731
@@ -138,7 +172,7 @@ def revise(
         & ~listed
         & open_[:, None]
         & better
-        & (jax.random.uniform(k_home, (P, M)) < params.multihome_rate)
+        & (jax.random.uniform(k_home, (P, M)) < params.sellers.multihome_rate)
     )
     apply = apply & ~governance.screened(k_screen, apply, honesty, params)
 
@@ -163,12 +197,12 @@ def revise(
 
 
 def revise_due(
-    key: jax.Array, sellers: Sellers, open_: jax.Array, day: jax.Array, dims: Dims, params: Params
+    key: jax.Array, sellers: Sellers, open_: jax.Array, day: jax.Array, params: Params, dims: Dims
 ) -> tuple[Sellers, jax.Array]:
     """Revise the sellers whose period ends today. Periods are staggered: slot ``m`` revises
     when ``(day + 1 + m) % adaptation_period == 0``, so the market never moves in lockstep."""
-    revised, apply = revise(key, sellers, open_, dims, params)
-    due = (day + 1 + jnp.arange(dims.sellers)) % params.adaptation_period == 0
+    revised, apply = revise(key, sellers, open_, params, dims)
+    due = (day + 1 + jnp.arange(dims.sellers)) % params.sellers.adaptation_period_days == 0
 
     def pick(new: jax.Array, old: jax.Array) -> jax.Array:
         return jnp.where(due if old.ndim == 1 else due[None, :], new, old)
@@ -183,8 +217,8 @@ def enter(
     sessions: jax.Array,
     open_: jax.Array,
     log_ref_price: jax.Array,
-    dims: Dims,
     params: Params,
+    dims: Dims,
 ) -> tuple[Sellers, jax.Array]:
     """New sellers take free slots, in numbers that follow each market's traffic.
 
@@ -192,7 +226,7 @@ def enter(
     """
     P, C, Mc, M = dims.platforms, dims.categories, dims.seller_capacity, dims.sellers
     k_n, k_cost, k_type, k_q, k_strat, k_screen = jax.random.split(key, 6)
-    rate = params.entry_per_thousand_sessions * sessions.astype(F32) / 1000.0
+    rate = params.sellers.entry_per_thousand_sessions * sessions.astype(F32) / 1000.0
     n = jnp.where(open_[:, None], jax.random.poisson(k_n, rate, dtype=I32), 0)  # [P, C]
     free = ~sellers.active.reshape(C, Mc)
     rank = jnp.cumsum(free, axis=1) - 1  # order of each free slot within its category
@@ -203,9 +237,9 @@ def enter(
     takes, home = takes.reshape(M), jnp.minimum(home.reshape(M), P - 1)
 
     category = category_of(dims)
-    log_cost_level = log_ref_price - jnp.log1p(params.markup_mean)
+    log_cost_level = log_ref_price - jnp.log1p(params.sellers.markup_mean)
     base_cost = jnp.exp(
-        log_cost_level[category] + params.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
+        log_cost_level[category] + params.market.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
     )
     honesty = draw_types(k_type, home, category, params)
     quality = draw_quality(k_q, honesty, params)
@@ -238,3 +272,95 @@ def enter(
         year_fee=pick(jnp.zeros((P, M), I64), sellers.year_fee),
     )
     return entered, new
+
+
+def _per_listing(slot: jax.Array, values: jax.Array, P: int, M: int) -> jax.Array:
+    """Sum values ([S, ...]) into listings ``slot = platform × M + seller`` ([P, M, ...]);
+    slot ``P × M`` is dropped."""
+    out = jnp.zeros((P * M + 1, *values.shape[1:]), values.dtype).at[slot].add(values)
+    return out[: P * M].reshape(P, M, *values.shape[1:])
+
+
+def account(
+    state: State, params: Params, dims: Dims, *, session: Session, pages: Pages, clicks: Clicks
+) -> tuple[State, Accounts]:
+    """Seller accounting: each listing records its orders, reviews (real and fake), their
+    scores, its profit and its kept sales; sellers pay for goods, running costs and fake
+    reviews. Per order the seller keeps ``OrderRow.kept_cents`` (the fields the settlement
+    posts), less its cost and brushing; per listing it pays its clicks and its overhead."""
+    P, C, M = dims.platforms, dims.categories, dims.sellers
+    sellers = state.sellers
+    live = live_listings(sellers, is_open(state.day, params))
+    bought, platform, book = session.bought, session.platform, session.fate.book
+    cost_cents = jnp.where(bought, jnp.round(session.unit_cost), 0.0).astype(I64)
+    fakes = jnp.where(bought & (book.harmful > 0), params.sellers.fake_reviews_per_order, 0.0)
+    brushing = jnp.round(fakes * params.sellers.fake_review_cost_cents.astype(F32)).astype(I64)
+    slot = jnp.where(bought, platform * M + session.listing, P * M)  # P*M = dropped
+    per_listing = _per_listing(
+        slot,
+        jnp.stack(
+            [
+                jnp.ones_like(session.delivered),
+                1.0 + fakes,
+                session.delivered + fakes * session.claimed,
+                book.kept_cents().astype(F32) - cost_cents.astype(F32) - brushing.astype(F32),
+            ],
+            axis=1,
+        ),
+        P, M,
+    )
+    sales = _per_listing(slot, book.sales_cents(), P, M)
+    page_slot = jnp.where(
+        pages.listing >= 0, (jnp.arange(P * C) // C)[:, None] * M + pages.listing, P * M
+    )
+    ad_spend = _per_listing(
+        page_slot.reshape(-1), clicks.ad_cents.reshape(-1).astype(F32), P, M
+    )
+    profit = per_listing[..., 3] - ad_spend - jnp.where(live, fees.daily_overhead(params), 0.0)
+    sellers = record_sales(
+        sellers, per_listing[..., 0], per_listing[..., 1], per_listing[..., 2], profit, sales
+    )
+
+    def per_platform(x: jax.Array) -> jax.Array:
+        return jax.ops.segment_sum(x, platform, num_segments=P)
+
+    costs = SellerCosts(
+        cost_of_goods=per_platform(cost_cents),
+        fixed_costs=jnp.sum(live, axis=1).astype(I64) * params.sellers.fixed_cost_per_day_cents,
+        fake_reviews=per_platform(brushing),
+    )
+    return replace(state, sellers=sellers), Accounts(live=live, profit=profit, costs=costs)
+
+
+def turnover(
+    state: State, params: Params, key: jax.Array, dims: Dims, *, session: Session
+) -> tuple[State, Turnover]:
+    """Revision and entry: sellers whose period ends today adapt, multi-home or exit, then
+    new sellers enter where today's traffic was. Listings that end or open at the revision
+    are settled before entrants arrive, so a slot freed and taken again on the same day
+    returns the leaver's deposit and charges the newcomer's deposit and fee."""
+    P, C = dims.platforms, dims.categories
+    k_rev, k_entry = key
+    open_ = is_open(state.day, params)
+    sellers = state.sellers
+    before = sellers.listed
+    sellers, multihomed = revise_due(k_rev, sellers, open_, state.day, params, dims)
+    exits = jnp.sum(before & ~sellers.listed, axis=1)
+    sellers = fees.open_listings(sellers, multihomed, params)
+    no_forfeit = jnp.zeros_like(before)
+    revised = fees.listing_changes(before, sellers.listed, no_forfeit, params)
+    before = sellers.listed
+    traffic = jax.ops.segment_sum(
+        session.online.astype(I32), session.market, num_segments=P * C
+    ).reshape(P, C)
+    sellers, entered = enter(
+        k_entry, sellers, traffic, open_, state.market.log_ref_price, params, dims
+    )
+    sellers = fees.open_listings(sellers, entered, params)
+    record = Turnover(
+        exits=exits,
+        entries=jnp.sum(multihomed | entered, axis=1),
+        revised=revised,
+        entered=fees.listing_changes(before, sellers.listed, no_forfeit, params),
+    )
+    return replace(state, sellers=sellers), record

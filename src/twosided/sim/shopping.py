@@ -21,10 +21,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from twosided.sim.draws import categorical
+from twosided.sim import buyers as buyer_memory
+from twosided.sim import escrow
+from twosided.sim.draws import categorical, uniform16
 from twosided.sim.params import F32, I32, Dims, Params
+from twosided.sim.pytree import pytree_dataclass
 from twosided.sim.ranking import Pages
-from twosided.sim.state import NEVER
+from twosided.sim.state import NEVER, NON_SHIPPER, State, delivered_quality, is_open, unit_cost
+
+N_EXTRA_UNIFORMS = 10  # per session, besides one per page position (see ``stage``)
 
 # the largest logit weight exp(u_j - u_0) kept as is: exp(80) ~ 5.5e34, so a page of up to
 # 100 listings sums to a finite float32 (max 3.4e38) however sensitive its buyer is
@@ -50,7 +55,7 @@ def decayed_trust(
         n_known, 1
     ).astype(F32)
     days = jnp.maximum(day - last_visit.astype(I32), 0).astype(F32)
-    keep = jnp.exp(days * jnp.log1p(-jnp.minimum(params.trust_decay, 0.999999)))
+    keep = jnp.exp(days * jnp.log1p(-jnp.minimum(params.buyers.trust_decay_per_day, 0.999999)))
     return jnp.where(known, general + (trust - general) * keep, general)
 
 
@@ -65,13 +70,13 @@ def platform_utilities(
     P = trust.shape[-1]
     is_last = last_platform[:, None].astype(I32) == jnp.arange(P, dtype=I32)[None, :]
     v = (
-        params.brand[None, :]
-        + params.trust_weight * trust
-        + params.assortment_weight * jnp.log1p(n_listed.astype(F32))
-        + params.switching_cost * is_last.astype(F32)
+        params.platform.brand[None, :]
+        + params.buyers.trust_weight * trust
+        + params.buyers.assortment_weight * jnp.log1p(n_listed.astype(F32))
+        + params.buyers.switching_cost * is_last.astype(F32)
     )
     v = jnp.where(open_[None, :] & (n_listed > 0), v, -jnp.inf)
-    offline = jnp.full((v.shape[0], 1), params.offline_utility, F32)
+    offline = jnp.full((v.shape[0], 1), params.buyers.offline_utility, F32)
     return jnp.concatenate([v, offline], axis=1)
 
 
@@ -155,21 +160,199 @@ def choose_listing(u: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Arr
 
 
 def draw_buyers_and_categories(
-    key: jax.Array, u_category: jax.Array, dims: Dims, params: Params
+    key: jax.Array, u_category: jax.Array, params: Params, dims: Dims
 ) -> tuple[jax.Array, jax.Array]:
     """Who searches today (uniform over buyers) and for which keyword (Zipf popularity)."""
     buyer = jax.random.randint(key, (dims.sessions,), 0, dims.buyers, dtype=I32)
-    cum = jnp.cumsum(jnp.exp(params.category_log_weights))
+    cum = jnp.cumsum(jnp.exp(params.market.category_log_weights))
     category = jnp.searchsorted(cum / cum[-1], u_category, side="right")
     return buyer, jnp.minimum(category, dims.categories - 1).astype(I32)
 
 
-def page_rows(pages: Pages, market: jax.Array) -> dict[str, jax.Array]:
+@pytree_dataclass
+class PageRows:
+    """The page each session sees ([S, L] per field): a row of ``Pages`` per session."""
+
+    listing: jax.Array
+    price: jax.Array
+    log_rel_price: jax.Array
+    rating: jax.Array
+    attract: jax.Array
+
+
+def page_rows(pages: Pages, market: jax.Array) -> PageRows:
     """The page each session sees (row ``market`` = platform × C + category)."""
-    return {
-        "listing": pages.listing[market],
-        "price": pages.price[market],
-        "log_rel_price": pages.log_rel_price[market],
-        "rating": pages.rating[market],
-        "attract": pages.attract[market],
-    }
+    return PageRows(
+        listing=pages.listing[market],
+        price=pages.price[market],
+        log_rel_price=pages.log_rel_price[market],
+        rating=pages.rating[market],
+        attract=pages.attract[market],
+    )
+
+
+@pytree_dataclass
+class Session:
+    """The day's shopping sessions, one entry per session ([S]; [S, L] per position and
+    [S, P] per platform where noted)."""
+
+    buyer: jax.Array  # i32 who searched
+    category: jax.Array  # i32 the keyword
+    platform: jax.Array  # i32 the platform chosen (P - 1 when offline: mask with online)
+    online: jax.Array  # bool the buyer chose a platform, not offline
+    market: jax.Array  # i32 keyword market: platform × C + category
+    trust: jax.Array  # f32[S, P] decayed trust in each platform
+    last_platform: jax.Array  # i8 the buyer's last platform before today
+    last_harm: jax.Array  # i8 the harm met there
+    last_of_day: jax.Array  # bool the buyer's last online session of the day
+    page_listing: jax.Array  # i32[S, L] the listings shown
+    clicked: jax.Array  # bool[S, L]
+    bought: jax.Array  # bool
+    position: jax.Array  # i32 position bought (0 if nothing)
+    listing: jax.Array  # i32 seller slot bought from (0 if nothing)
+    price: jax.Array  # i64 cents paid (0 if nothing)
+    claimed: jax.Array  # f32 quality the listing claims
+    delivered: jax.Array  # f32 quality delivered
+    unit_cost: jax.Array  # f32 cents the seller pays for the good
+    misaligned: jax.Array  # bool bought a listing a buyer-first page would not show
+    fate: escrow.OrderFate  # the order's drawn path
+    signal: jax.Array  # f32 trust signal
+    harm: jax.Array  # i8 harm met (HARM_*)
+    surplus: jax.Array  # f32 consumer surplus, cents
+    price_sens: jax.Array  # f32 β_price of the buyer
+    quality_sens: jax.Array  # f32 β_quality of the buyer
+
+
+def _compare_prices(
+    u: jax.Array, platform: jax.Array, category: jax.Array, bought: jax.Array,
+    price: jax.Array, clicked: jax.Array, rows: PageRows, price_sens: jax.Array,
+    pages: Pages, open_: jax.Array, params: Params, dims: Dims,
+) -> jax.Array:
+    """Overpayment found by comparing: log(considered price / cheapest elsewhere), ≥ 0.
+
+    A comparing buyer looks up the same keyword on another open platform and sets what it
+    paid (or, if it bought nothing, the cheapest listing it looked at) against the
+    cheapest price there. ``u`` holds two uniforms per session.
+    """
+    P, C = dims.platforms, dims.categories
+    other = (platform + 1 + jnp.floor(u[:, 0] * (P - 1)).astype(I32)) % P
+    seen = pages.min_price[other * C + category]
+    looked = jnp.min(jnp.where(clicked, rows.price.astype(F32), jnp.inf), axis=-1)
+    considered = jnp.where(bought, price.astype(F32), looked)
+    compare = (
+        jnp.isfinite(considered)
+        & (P > 1)
+        & (u[:, 1] < params.buyers.compare_probability * price_sens / params.buyers.price_sensitivity_median)
+        & open_[other]
+        & jnp.isfinite(seen)
+    )
+    return jnp.where(
+        compare,
+        jnp.maximum(jnp.log(jnp.where(compare, considered / seen, 1.0)), 0.0),
+        0.0,
+    )
+
+
+def stage(
+    state: State, params: Params, key: jax.Array, dims: Dims, *, pages: Pages
+) -> tuple[State, Session]:
+    """The day's sessions: who searches for what, platform choice, examination and clicks,
+    purchase, price comparison, each order's path, and what the buyer makes of it.
+
+    The state is unchanged (buyers remember in ``buyers.stage``)."""
+    P, C, L, S = dims.platforms, dims.categories, dims.page_length, dims.sessions
+    day = state.day
+    b_state, sellers = state.buyers, state.sellers
+    open_ = is_open(day, params)
+    k_buyer, k_u = jax.random.split(key)
+    u = uniform16(k_u, (S, L + N_EXTRA_UNIFORMS))
+
+    buyer, category = draw_buyers_and_categories(k_buyer, u[:, L], params, dims)
+    trust = decayed_trust(b_state.trust[buyer], b_state.last_visit[buyer], day, params)
+    n_listed = pages.n_listed.reshape(P, C)[:, category].T  # [S, P]
+    last = b_state.last_platform[buyer]
+    utilities = platform_utilities(trust, n_listed, last, open_, params)
+    chosen = choose_platform(u[:, L + 1], utilities)
+    online = chosen < P
+    platform = jnp.minimum(chosen, P - 1)
+    market = platform * C + category
+
+    rows = page_rows(pages, market)
+    valid = rows.listing >= 0
+    clicked = clicks(u[:, :L], params.buyers.examination, rows.attract, valid) & online[:, None]
+    price_sens = b_state.price_sens[buyer]
+    quality_sens = b_state.quality_sens[buyer]
+    util = listing_utilities(
+        price_sens, quality_sens, rows.rating, rows.log_rel_price, params.buyers.reference_quality
+    )
+    shift = weight_shift(util, clicked, params.buyers.outside_utility)
+    weights = purchase_weights(util, clicked, params.buyers.outside_utility, shift)
+    inclusive = inclusive_value(weights, shift)
+    bought, position = choose_listing(u[:, L + 2], weights)
+    bought = bought & online
+
+    def at_position(x: jax.Array) -> jax.Array:
+        return jnp.take_along_axis(x, position[:, None], axis=1)[:, 0]
+
+    listing = jnp.where(bought, at_position(rows.listing), 0)
+    price = jnp.where(bought, at_position(rows.price), 0)
+    shown = at_position(rows.rating)
+    misaligned = bought & at_position(pages.misaligned[market])
+    honesty = sellers.honesty[listing]
+    claimed = sellers.quality[listing]
+    delivered = jnp.where(bought, delivered_quality(honesty, claimed, params), 0.0)
+    overpay = _compare_prices(
+        u[:, L + 3 : L + 5], platform, category, bought, price, clicked, rows, price_sens,
+        pages, open_, params, dims,
+    )
+
+    fate = escrow.order_fates(
+        u[:, L + 5 : L + 10], honesty, platform, category, price, claimed, delivered, params
+    )
+    refunded = bought & fate.upheld
+    lost_to_fraud = bought & (honesty == NON_SHIPPER) & ~fate.upheld
+    quality_gap = jnp.where(bought, jnp.maximum(shown - delivered, 0.0), 0.0)
+    signal, harm = buyer_memory.experience(
+        inclusive_value=inclusive,
+        bought=bought,
+        overpay=overpay,
+        quality_gap=quality_gap,
+        lost_to_fraud=lost_to_fraud,
+        refunded=refunded,
+        price_sens=price_sens,
+        quality_sens=quality_sens,
+        params=params,
+    )
+    # consumer surplus in cents: the logit inclusive value (Small & Rosen 1981) at the
+    # category's reference price, less the quality shortfall of unrefunded purchases
+    ref_price = jnp.exp(state.market.log_ref_price[category])
+    lost_utility = jnp.where(refunded, 0.0, quality_sens * quality_gap)
+    surplus = jnp.where(online, ref_price / price_sens * (inclusive - lost_utility), 0.0)
+    session = Session(
+        buyer=buyer,
+        category=category,
+        platform=platform,
+        online=online,
+        market=market,
+        trust=trust,
+        last_platform=last,
+        last_harm=b_state.last_harm[buyer],
+        last_of_day=buyer_memory.last_session_of_day(buyer, online, dims.buyers),
+        page_listing=rows.listing,
+        clicked=clicked,
+        bought=bought,
+        position=position,
+        listing=listing,
+        price=price,
+        claimed=claimed,
+        delivered=delivered,
+        unit_cost=unit_cost(sellers, params)[listing],
+        misaligned=misaligned,
+        fate=fate,
+        signal=signal,
+        harm=harm,
+        surplus=surplus,
+        price_sens=price_sens,
+        quality_sens=quality_sens,
+    )
+    return state, session

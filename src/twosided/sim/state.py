@@ -8,12 +8,14 @@ market is a contiguous block; sellers enter and leave by flipping ``active`` and
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
 from twosided.sim import ledger
 from twosided.sim.params import F32, I32, I64, Dims, Params
-from twosided.sim.pytree import pytree_dataclass
+from twosided.sim.pytree import pytree_dataclass, replace
 
 NEVER = -30_000  # last_visit of a platform never used (int16)
 
@@ -21,27 +23,62 @@ HONEST, COUNTERFEITER, NON_SHIPPER = 0, 1, 2
 HARM_NONE, HARM_PRICE, HARM_QUALITY, HARM_FRAUD = 0, 1, 2, 3
 HARM_NAMES = ("none", "price", "quality", "fraud")
 
-# fields of the order book (one row per platform and terminal day)
-ORDER_FIELDS = (
-    "confirmed",  # buyer confirmed receipt
-    "auto_confirmed",  # confirmed by the timeout
-    "refunded",  # claim upheld, money back to the buyer
-    "claim_rejected",  # claim denied, money to the seller
-    "release_cents",  # held money released to the seller (escrow only)
-    "refund_cents",  # money returned to buyers
-    "commission_cents",
-    "affiliate_platform_cents",
-    "affiliate_payout_cents",
-    "paid_cents",  # what buyers paid for these orders
-    "claims",
-    "false_claims",
-    "fraud_loss_cents",  # buyers' payments for parcels never delivered, not recovered
-    "counterfeit_loss_cents",  # value buyers lost to counterfeits they were not refunded
-    "seller_loss_cents",  # sellers' revenue refunded on false claims
-    "harmful",  # orders from counterfeiters and non-shippers
-)
+
+
+@pytree_dataclass
+class OrderRow:
+    """Named fields of the order book (int64 counts and cents, any leading shape).
+
+    The book itself stays one int64 array ``[horizon, P, len(ORDER_FIELDS)]`` (what the
+    scan carries and checkpoints hold); ``OrderRow.of`` reads it by name and ``stack``
+    writes a row back. The first four fields are the terminal states.
+    """
+
+    confirmed: jax.Array  # buyer confirmed receipt
+    auto_confirmed: jax.Array  # confirmed by the timeout
+    refunded: jax.Array  # claim upheld, money back to the buyer
+    claim_rejected: jax.Array  # claim denied, money to the seller
+    release_cents: jax.Array  # held money released to the seller (escrow only)
+    refund_cents: jax.Array  # money returned to buyers
+    commission_cents: jax.Array
+    affiliate_platform_cents: jax.Array
+    affiliate_payout_cents: jax.Array
+    paid_cents: jax.Array  # what buyers paid for these orders
+    claims: jax.Array
+    false_claims: jax.Array
+    fraud_loss_cents: jax.Array  # buyers' payments for parcels never delivered, not recovered
+    counterfeit_loss_cents: jax.Array  # value buyers lost to counterfeits not refunded
+    seller_loss_cents: jax.Array  # sellers' revenue refunded on false claims
+    harmful: jax.Array  # orders from counterfeiters and non-shippers
+
+    @classmethod
+    def of(cls, book: jax.Array) -> OrderRow:
+        """The named fields of a book (or row) array whose last axis is the fields."""
+        return cls(*(book[..., i] for i in range(len(ORDER_FIELDS))))
+
+    def stack(self) -> jax.Array:
+        """The row as an array, fields on the last axis (the book's layout)."""
+        return jnp.stack([getattr(self, name) for name in ORDER_FIELDS], axis=-1)
+
+    def terminal(self) -> jax.Array:
+        """Orders that reached a terminal state (any of the four)."""
+        return self.confirmed + self.auto_confirmed + self.refunded + self.claim_rejected
+
+    def sales_cents(self) -> jax.Array:
+        """What the seller sold, net of refunds (the basis of the annual-fee refund rule)."""
+        return self.paid_cents - self.refund_cents
+
+    def kept_cents(self) -> jax.Array:
+        """What the seller keeps of the payment: net of refunds, commission and affiliate
+        fees: the same fields the settlement posts to the ledger (``escrow.settlement``)."""
+        return (
+            self.paid_cents - self.refund_cents - self.commission_cents
+            - self.affiliate_platform_cents - self.affiliate_payout_cents
+        )
+
+
+ORDER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(OrderRow))
 TERMINAL_STATES = ORDER_FIELDS[:4]
-OF = {name: i for i, name in enumerate(ORDER_FIELDS)}
 
 
 @pytree_dataclass
@@ -96,6 +133,22 @@ class State:
     balances: jax.Array  # i64[accounts] ledger balances
 
 
+def is_open(day: jax.Array, params: Params) -> jax.Array:
+    """Which platforms are open today ([P] bool): those whose entry day has come."""
+    return day >= params.platform.entry_day
+
+
+def live_listings(sellers: Sellers, open_: jax.Array) -> jax.Array:
+    """Listings that trade today ([P, M]): listed, of an active seller, on an open platform."""
+    return sellers.listed & sellers.active[None, :] & open_[:, None]
+
+
+def delist(sellers: Sellers, ended: jax.Array) -> Sellers:
+    """Withdraw listings ([P, M]); a seller left with none leaves the market."""
+    listed = sellers.listed & ~ended
+    return replace(sellers, listed=listed, active=sellers.active & listed.any(axis=0))
+
+
 def category_of(dims: Dims) -> jax.Array:
     """Category of every seller slot (slots are laid out category-major)."""
     return jnp.arange(dims.sellers, dtype=I32) // dims.seller_capacity
@@ -103,14 +156,14 @@ def category_of(dims: Dims) -> jax.Array:
 
 def unit_price_basis(sellers: Sellers, params: Params) -> jax.Array:
     """Unit cost of an honest good of the listed quality: the basis a seller prices on."""
-    return sellers.base_cost * (1.0 + params.quality_cost_slope * (sellers.quality - 0.5))
+    return sellers.base_cost * (1.0 + params.market.quality_cost_slope * (sellers.quality - 0.5))
 
 
 def unit_cost(sellers: Sellers, params: Params) -> jax.Array:
     """What a seller really pays per order: honest full cost, counterfeit less, fake none."""
     factor = jnp.select(
         [sellers.honesty == HONEST, sellers.honesty == COUNTERFEITER],
-        [jnp.float32(1.0), params.counterfeit_cost_factor],
+        [jnp.float32(1.0), params.sellers.counterfeit_cost_factor],
         jnp.float32(0.0),
     )
     return unit_price_basis(sellers, params) * factor
@@ -121,7 +174,7 @@ def delivered_quality(honesty: jax.Array, quality: jax.Array, params: Params) ->
     low quality from a counterfeiter, nothing (0) from a non-shipper."""
     return jnp.select(
         [honesty == HONEST, honesty == COUNTERFEITER],
-        [quality, jnp.broadcast_to(params.counterfeit_delivered_quality, quality.shape)],
+        [quality, jnp.broadcast_to(params.sellers.counterfeit_delivered_quality, quality.shape)],
         jnp.zeros_like(quality),
     )
 
@@ -131,10 +184,10 @@ def draw_sensitivities(
 ) -> tuple[jax.Array, jax.Array]:
     """β_price and β_quality: correlated log-normal draws (documented in docs/model.md)."""
     z = jax.random.normal(key, (2, n), dtype=F32)
-    rho = params.sens_correlation
+    rho = params.buyers.sensitivity_correlation
     zq = rho * z[0] + jnp.sqrt(1.0 - rho * rho) * z[1]
-    price = params.price_sens_median * jnp.exp(params.price_sens_sigma * z[0])
-    quality = params.quality_sens_median * jnp.exp(params.quality_sens_sigma * zq)
+    price = params.buyers.price_sensitivity_median * jnp.exp(params.buyers.price_sensitivity_sigma * z[0])
+    quality = params.buyers.quality_sensitivity_median * jnp.exp(params.buyers.quality_sensitivity_sigma * zq)
     return price, quality
 
 
@@ -156,23 +209,23 @@ def draw_types(
     key: jax.Array, home: jax.Array, category: jax.Array, params: Params
 ) -> jax.Array:
     """Honesty types of sellers by the shares of their home platform and category."""
-    logits = jnp.log(params.type_shares[home, category])
+    logits = jnp.log(params.platform.seller_types[home, category])
     return jax.random.categorical(key, logits).astype(jnp.int8)
 
 
 def draw_quality(key: jax.Array, honesty: jax.Array, params: Params) -> jax.Array:
     """True quality of honest goods (uniform in the range); harmful sellers list the claim."""
     q = jax.random.uniform(
-        key, honesty.shape, F32, params.quality_low, params.quality_high
+        key, honesty.shape, F32, params.sellers.quality_low, params.sellers.quality_high
     )
-    return jnp.where(honesty == HONEST, q, params.counterfeit_claimed_quality)
+    return jnp.where(honesty == HONEST, q, params.sellers.counterfeit_claimed_quality)
 
 
 def draw_strategy(key: jax.Array, shape: tuple[int, ...], params: Params) -> tuple[jax.Array, jax.Array]:
     """Initial markups and ad intensities (normal, clipped at zero)."""
     km, ka = jax.random.split(key)
-    markup = params.markup_mean + params.markup_sd * jax.random.normal(km, shape, F32)
-    ads = params.ad_intensity_mean + params.ad_intensity_sd * jax.random.normal(ka, shape, F32)
+    markup = params.sellers.markup_mean + params.sellers.markup_sd * jax.random.normal(km, shape, F32)
+    ads = params.sellers.ad_intensity_mean + params.sellers.ad_intensity_sd * jax.random.normal(ka, shape, F32)
     return jnp.maximum(markup, 0.0), jnp.maximum(ads, 0.0)
 
 
@@ -183,22 +236,22 @@ def init_sellers(
     P, M = dims.platforms, dims.sellers
     k_cost, k_type, k_q, k_home, k_multi, k_strat, k_screen = jax.random.split(key, 7)
     category = category_of(dims)
-    active = (jnp.arange(M) % dims.seller_capacity) < params.initial_sellers
+    active = (jnp.arange(M) % dims.seller_capacity) < params.market.initial_sellers
     base_cost = jnp.exp(
-        log_cost_level[category] + params.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
+        log_cost_level[category] + params.market.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
     )
-    home_logits = jnp.log(params.initial_seller_share + 1e-12)
+    home_logits = jnp.log(params.platform.initial_seller_share + 1e-12)
     home = jax.random.categorical(k_home, home_logits, shape=(M,))
     honesty = draw_types(k_type, home, category, params)
     quality = draw_quality(k_q, honesty, params)
     # day-0 multi-homing is onto the platforms open on day 0; a platform that opens later
     # starts with only the sellers whose home it is (they signed up before launch)
-    multi = (jax.random.uniform(k_multi, (P, M)) < params.initial_platforms_share) & (
-        params.entry_day <= 0
+    multi = (jax.random.uniform(k_multi, (P, M)) < params.sellers.initial_platforms_share) & (
+        params.platform.entry_day <= 0
     )[:, None]
     listed = (jnp.arange(P)[:, None] == home[None, :]) | multi
     screened = (honesty != HONEST)[None, :] & (
-        jax.random.uniform(k_screen, (P, M)) < params.verification_rate[:, None]
+        jax.random.uniform(k_screen, (P, M)) < params.platform.governance.verification_rate[:, None]
     )
     # sellers may sign up with a platform that opens later; they trade there once it opens
     listed = listed & active[None, :] & ~screened
@@ -206,7 +259,7 @@ def init_sellers(
     markup, ads = draw_strategy(k_strat, (P, M), params)
     zf = jnp.zeros((P, M), F32)
     zi = jnp.zeros((P, M), I64)
-    reviews = jnp.where(listed, params.initial_reviews, 0.0)
+    reviews = jnp.where(listed, params.market.initial_reviews, 0.0)
     return Sellers(
         active=active,
         base_cost=base_cost,
@@ -229,17 +282,17 @@ def init_sellers(
 def init_state(key: jax.Array, dims: Dims, params: Params) -> State:
     """The world on day 0: drawn buyers, sellers and categories; deposits already paid."""
     k_cat, k_buy, k_sell = jax.random.split(key, 3)
-    log_cost_level = jnp.log(params.base_cost) + params.category_cost_sigma * jax.random.normal(
+    log_cost_level = jnp.log(params.market.base_cost_cents.astype(F32)) + params.market.category_cost_sigma * jax.random.normal(
         k_cat, (dims.categories,), F32
     )
     sellers = init_sellers(k_sell, dims, params, log_cost_level)
-    deposits = jnp.sum(sellers.listed, axis=1).astype(I64) * params.deposit
+    deposits = jnp.sum(sellers.listed, axis=1).astype(I64) * params.platform.governance.deposit_cents
     balances = ledger.opening_balances(dims.platforms, deposits)
     return State(
         day=jnp.asarray(0, I32),
         buyers=init_buyers(k_buy, dims, params),
         sellers=sellers,
-        market=Market(log_ref_price=log_cost_level + jnp.log1p(params.markup_mean)),
+        market=Market(log_ref_price=log_cost_level + jnp.log1p(params.sellers.markup_mean)),
         orders=jnp.zeros((dims.horizon, dims.platforms, len(ORDER_FIELDS)), I64),
         balances=balances,
     )

@@ -43,6 +43,7 @@ from twosided.experiments.stats import (
 )
 from twosided.experiments.sweep import SweepResult
 from twosided.scenario import MAX_DAYS, Ranking
+from twosided.sim.streams import revenue_columns
 
 STUDY = "whom-to-save"
 INCUMBENT = 0
@@ -75,7 +76,7 @@ MEASURES = (
 
 # the revenue streams the ranking can move (the service fee, charged when sellers list, and
 # forfeited deposits are left out)
-RANKED_STREAMS = ("revenue_ads_cents", "revenue_commission_cents", "revenue_affiliate_cents")
+RANKED_STREAMS = revenue_columns("per_use")  # ads, commission, affiliate (sim.streams)
 RANKED = "revenue_ranked_cents"
 TOTAL, MEAN = "total", "mean"
 
