@@ -224,9 +224,9 @@ def _measure(
         return jax.vmap(lambda s: run.day_keys(s, day0, days))(seed_arr)
 
     t0 = time.perf_counter()
-    init = run._init_states.lower(seed_arr, dims, params).compile()
-    shapes = jax.eval_shape(lambda: run._init_states(seed_arr, dims, params))
-    chunk = run._run_chunk.lower(shapes, params, keys_from(0), dims, False).compile()
+    init = run.init_states.lower(seed_arr, dims, params).compile()
+    shapes = jax.eval_shape(lambda: run.init_states(seed_arr, dims, params))
+    chunk = run.run_chunk.lower(shapes, params, keys_from(0), dims, False).compile()
     compile_s = time.perf_counter() - t0
 
     gc.collect()

@@ -17,6 +17,14 @@ from hypothesis import settings
 
 import twosided
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests that run the console script in a subprocess (the ``cli_env``
+    fixture) are ``slow``: ``pytest -m "not slow"`` leaves them out of a developer's loop."""
+    for item in items:
+        if "cli_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
 # Property and fuzz tests draw fresh random examples on every developer run, so that each
 # run can find a new counterexample. CI (CI=true) instead draws the same examples every time
 # (seeded from each test's own code) so that a submission's CI result does not depend on

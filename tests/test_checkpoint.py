@@ -23,9 +23,9 @@ import pytest
 
 import twosided
 from twosided import checkpoint, store
-from twosided.simulation import prepare
 from twosided.sim.params import build
 from twosided.sim.run import init_states
+from twosided.simulation import prepare
 from twosided.store import Catalog
 
 from .test_cli import (  # noqa: F401 (cli_env is a fixture)
@@ -101,7 +101,7 @@ def test_a_killed_run_resumes_to_exactly_the_uninterrupted_tables(tmp_path, cli_
     out = tmp_path / "runs"
     proc, folder = start_and_wait(cli_env, out, tmp_path, past_day=4 * EVERY)
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
+    proc.communicate()
     assert proc.returncode == -signal.SIGKILL
     partial = partial_in(out)
     killed_at = partial.days_done()
@@ -133,7 +133,7 @@ def test_ctrl_c_keeps_the_checkpoints_and_says_how_to_resume(tmp_path, cli_env, 
     out = tmp_path / "runs"
     proc, _ = start_and_wait(cli_env, out, tmp_path, past_day=EVERY)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = proc.communicate()
     assert proc.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr
     partial = partial_in(out)
@@ -253,6 +253,41 @@ def test_a_finished_run_killed_before_cleaning_up_is_not_run_again(tmp_path, cap
     assert status == 0 and "was already complete" in stdout
     assert checkpoint.partial_folders(tmp_path) == []
     assert [p.name for p in run_folders(tmp_path)] == [partial.run_id]
+
+
+def test_a_tampered_run_id_in_run_json_is_refused(tmp_path, capsys):
+    partial = small_partial(tmp_path)
+    record = json.loads((partial.folder / checkpoint.RUN_FILE).read_text())
+    (partial.folder / checkpoint.RUN_FILE).write_text(json.dumps({**record, "run_id": "../x"}))
+    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
+                                        "--out", str(tmp_path))
+    assert_one_line_error(status, stdout, stderr, "not a well-formed id")
+
+
+def test_an_edited_scenario_is_refused_on_resume(tmp_path, capsys):
+    partial = small_partial(tmp_path)
+    toml = partial.folder / checkpoint.SCENARIO_FILE
+    text = toml.read_text()
+    edited = text.replace("commission = 0.05", "commission = 0.04", 1)
+    assert edited != text  # same shapes, another model
+    toml.write_text(edited)
+    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
+                                        "--out", str(tmp_path))
+    assert_one_line_error(status, stdout, stderr, "not the scenario it started from")
+    toml.write_text("# a comment changes nothing\n" + text)  # the same model again
+    assert checkpoint.Partial.open(partial.folder).run_id == partial.run_id
+
+
+def test_runs_suggests_what_will_work_for_an_unfinished_run(tmp_path, capsys):
+    resumable = small_partial(tmp_path)
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(tmp_path))
+    assert status == 0 and f"twosided run --resume {resumable.run_id}" in stdout
+    record = json.loads((resumable.folder / checkpoint.RUN_FILE).read_text())
+    (resumable.folder / checkpoint.RUN_FILE).write_text(json.dumps({**record, "engine": "0" * 64}))
+    status, stdout, _ = in_process(capsys, "runs", "--out", str(tmp_path))
+    assert status == 0 and "--resume" not in stdout
+    assert "cannot be resumed" in stdout and "another version of the engine" in stdout
+    assert f"twosided run {resumable.folder / checkpoint.SCENARIO_FILE}" in " ".join(stdout.split())
 
 
 @pytest.mark.parametrize(("args", "expected"), [

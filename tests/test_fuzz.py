@@ -326,6 +326,6 @@ def test_the_console_script_never_shows_a_traceback(tmp_path, cli_env, name, ver
     path = tmp_path / name
     path.write_bytes(NASTY[name])
     proc = subprocess.run([*command(), verb, str(path), "--out", str(tmp_path / "runs")],
-                          cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, env=cli_env, capture_output=True, text=True)
     assert_cli_error(proc.returncode, proc.stdout, proc.stderr)
     assert not (tmp_path / "runs").exists()

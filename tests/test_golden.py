@@ -67,6 +67,7 @@ def digests(run: str) -> dict[str, str]:
     return {name: table_digest(getattr(result, name)) for name in names}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", sorted(RUNS))
 def test_engine_output_matches_its_golden_digest(run: str) -> None:
     assert digests(run) == GOLDEN[run]

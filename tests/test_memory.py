@@ -15,9 +15,10 @@ import pytest
 
 import twosided
 from twosided import memory
-from twosided.simulation import prepare
 from twosided.sim.params import build
+from twosided.sim.precision import x64
 from twosided.sim.run import day_keys, init_states, run_chunk
+from twosided.simulation import prepare
 
 from .test_cli import assert_one_line_error, cli_env, command, in_process  # noqa: F401
 
@@ -52,9 +53,10 @@ def test_temporaries_cover_what_xla_reports_for_a_compiled_day():
     sc = prepare("taobao", {"market.buyers": 10_000, "market.sessions_per_buyer_per_day": 10})
     dims, params = build(sc)
     seeds = jnp.asarray([0], jnp.uint32)
-    states = jax.eval_shape(lambda s: init_states(s, dims, params), seeds)
-    keys = jax.eval_shape(lambda s: jax.vmap(lambda x: day_keys(x, 0, 1))(s), seeds)
-    compiled = run_chunk.lower(states, params, keys, dims, False).compile()
+    with x64():  # the engine's mode (twosided.sim.precision), for shapes and lowering alike
+        states = jax.eval_shape(lambda s: init_states(s, dims, params), seeds)
+        keys = jax.eval_shape(lambda s: jax.vmap(lambda x: day_keys(x, 0, 1))(s), seeds)
+        compiled = run_chunk.lower(states, params, keys, dims, False).compile()
     measured = compiled.memory_analysis().temp_size_in_bytes
     need = memory.estimate(dims, params, seeds=1, days=1, chunk=1)
     assert measured <= need.temporaries <= 2 * measured, (measured, need.temporaries)
@@ -85,7 +87,7 @@ def test_the_cli_refuses_an_absurd_scenario_in_one_line_and_writes_nothing(tmp_p
 def test_the_console_script_refuses_it_at_once(tmp_path, cli_env):  # noqa: F811
     started = time.monotonic()
     proc = subprocess.run([*command(), "run", "--set", "market.buyers=2000000000"],
-                          cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, env=cli_env, capture_output=True, text=True)
     elapsed = time.monotonic() - started
     assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "too large for")
     assert elapsed < 30, elapsed  # start-up and the estimate; no compile
@@ -157,7 +159,7 @@ print(int(peak.split()[1]) * 1024)  # this program's own high-water mark (not it
 def test_the_process_part_covers_the_loaded_command():
     """The measured part of the estimate: the command loaded, before any simulation."""
     proc = subprocess.run([sys.executable, "-c", LOADED_COMMAND], capture_output=True,
-                          text=True, check=True, timeout=120)
+                          text=True, check=True)
     peak = int(proc.stdout.split()[-1])
     assert 0.5 * memory.PROCESS_BYTES < peak <= memory.PROCESS_BYTES, peak / 2**20
 
@@ -175,7 +177,7 @@ def test_a_tiny_run_compiled_from_scratch_peaks_below_the_estimate(tmp_path, cli
     env = {**cli_env, "JAX_COMPILATION_CACHE_DIR": ""}  # cold: compiling is the peak
     args = ["run", "--set", "market.buyers=2000", "--days", "3", "--out", str(tmp_path)]
     proc = subprocess.run([sys.executable, "-c", TINY_RUN, *command(), *args], env=env,
-                          capture_output=True, text=True, check=True, timeout=300)
+                          capture_output=True, text=True, check=True)
     peak = int(proc.stdout.split()[-1])
     dims, params = build(prepare("taobao", {"market.buyers": 2000}, 3))
     need = memory.estimate(dims, params, seeds=1, days=3, chunk=3)
@@ -192,7 +194,26 @@ def test_a_run_that_fits_passes_and_the_check_can_be_turned_off(monkeypatch):
     assert memory.check(huge, huge_params, seeds=1, days=10, chunk=10).total > 2e9 * 28
 
 
-def test_free_memory_is_read_from_proc_meminfo_on_a_cpu():
+def test_free_memory_is_read_on_a_cpu():
     assert memory.available_device_bytes(jax.devices("cpu")[0]) is None
     free = memory.available_host_bytes()
-    assert free is None or free > 0
+    assert free is not None and free > 0
+
+
+def test_free_memory_is_read_without_proc(monkeypatch):
+    # macOS and Windows have no /proc: the check must still see the machine's memory
+    import pathlib
+
+    real_read = pathlib.Path.read_text
+
+    def no_proc(self, *args, **kwargs):
+        if str(self).startswith("/proc"):
+            raise FileNotFoundError(2, "No such file or directory", str(self))
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "read_text", no_proc)
+    import psutil
+
+    free = memory.available_host_bytes()
+    assert free is not None and abs(free - psutil.virtual_memory().available) < 2**30
+    assert memory.resident_bytes() > 50 * 2**20  # this process holds JAX and NumPy

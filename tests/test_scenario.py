@@ -179,3 +179,43 @@ def test_every_name_survives_the_toml_it_is_written_to(name):
 def test_undecodable_bytes_from_a_command_line_are_refused():
     with pytest.raises(sc.ScenarioError, match="platforms.0.name: Input should be a valid string"):
         sc.apply_overrides(sc.load_scenario("taobao"), ["platforms.0.name=ab\udcff"])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("market.buyer=5", "market.buyer: unknown key (did you mean 'market.buyers'?)"),
+    ("platforms.Taobao.rankin.ads=1",
+     "platforms.Taobao.rankin: unknown key (did you mean 'platforms.Taobao.ranking'?)"),
+    ("dayz=3", "dayz: unknown key (did you mean 'days'?)"),
+])
+def test_an_unknown_override_key_names_the_nearest_valid_one(override, message):
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.apply_overrides(sc.load_scenario("taobao"), [override])
+    assert str(err.value) == message
+
+
+def test_an_unknown_key_far_from_any_gets_no_guess():
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.apply_overrides(sc.load_scenario("taobao"), ["qqqqq=3"])
+    assert str(err.value) == "qqqqq: unknown key"
+
+
+def test_an_unknown_key_in_a_file_names_the_nearest_valid_one(tmp_path):
+    path = tmp_path / "typo.toml"
+    path.write_text('[market]\nbuyer = 5\n\n[[platforms]]\nname = "A"\n\n'
+                    '[platforms.fees]\ncommision = 0.02\n')
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load_scenario(path)
+    assert "market.buyer: unknown key (did you mean 'market.buyers'?)" in str(err.value)
+    path.write_text('[[platforms]]\nname = "A"\n\n[platforms.fees]\ncommision = 0.02\n')
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.load_scenario(path)
+    assert "platforms.0.fees.commision: unknown key (did you mean " \
+           "'platforms.0.fees.commission'?)" in str(err.value)
+
+
+def test_the_commented_toml_loads_back_to_the_same_scenario():
+    for name in sc.preset_names():
+        scenario = sc.load_scenario(name)
+        text = scenario.to_toml(comments=True)
+        assert "# Number of buyers (users)." in text
+        assert sc.scenario_from_dict(tomllib.loads(text)) == scenario

@@ -4,6 +4,7 @@ which a researcher can estimate the click and choice models."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import twosided
@@ -66,3 +67,41 @@ def test_seeds_count_and_list():
     assert sorted(r.daily["seed"].unique()) == [5, 9]
     with pytest.raises(ValueError):
         twosided.simulate("monopoly", days=2, seeds=0, overrides=SMALL)
+
+
+def test_summary_prints_the_command_lines_table_with_intervals(logged):
+    """``Result.summary()`` is the CLI's table: yuan (never cents in scientific notation), a
+    Market column, and with two seeds each figure's 95% interval over seeds."""
+    from twosided.outcomes import summary_grid
+
+    summary = logged.summary()
+    text = repr(summary)
+    header, rows = summary_grid(summary)
+    assert header == ["", "Taobao", "Pinduoduo", "JD", "Market"]
+    assert text.splitlines()[0].split() == header[1:]
+    gmv = next(row for row in rows if row[0] == "GMV (yuan)")
+    assert all(" ± " in cell for cell in gmv[1:])
+    mean = summary["gmv_cents"].sum() / 100
+    assert gmv[-1].startswith(f"{mean:,.0f} ± ")  # the market's GMV, in yuan
+    assert "e+" not in text and "gmv_cents" not in text
+    assert "95% interval over 2 seeds" in text
+    assert " ± " in summary._repr_html_()
+    # the numbers are still a DataFrame of cents, one row per platform
+    assert summary["gmv_cents"].dtype.kind == "f" and len(summary) == 3
+    assert type(summary[["gmv_cents"]]) is pd.DataFrame
+
+
+def test_summary_of_one_seed_has_no_interval():
+    one = twosided.simulate("taobao", days=4, seeds=1, overrides=SMALL)
+    assert " ± " not in repr(one.summary()) and "Market" in repr(one.summary())
+
+
+def test_per_seed_summaries_are_each_seeds_own_summary(logged):
+    from twosided import metrics
+    from twosided.simulation import per_seed_summary
+
+    table = per_seed_summary(logged.daily)
+    for i, (_, rows) in enumerate(logged.daily.groupby("seed", sort=True)):
+        alone = metrics.summarize(rows)
+        mine = table[table["seed_index"] == i].reset_index(drop=True)[alone.columns]
+        pd.testing.assert_frame_equal(mine, alone, check_dtype=False)

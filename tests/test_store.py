@@ -123,18 +123,20 @@ def test_a_failed_write_leaves_no_folder_and_no_catalog_row(tmp_path, result):
         assert catalog.runs().empty
 
 
-def test_a_failed_registration_removes_the_folder(tmp_path, result):
+def test_a_failed_registration_keeps_the_finished_run(tmp_path, result):
     root = tmp_path / "runs"
     run_id, _ = store.save_run(result, root)
     # the same id again: the folder name is taken, so nothing is written at all
     with pytest.raises(StoreError, match="already exists"):
         store.save_run(result, root, run_id=run_id)
-    # a catalog row that already exists for a new folder: registering fails, folder goes
+    # a catalog row that already exists for a new folder: registering fails, and the finished
+    # run keeps its folder, with a note saying it is not indexed yet
     with Catalog(root) as catalog:
         catalog.con.execute("UPDATE runs SET run_id = 'taken'")
-    with pytest.raises(duckdb.ConstraintException):
-        store.save_run(result, root, run_id="taken")
-    assert not (root / "taken").exists()
+    notes: list[str] = []
+    _, folder = store.save_run(result, root, run_id="taken", note=notes.append)
+    assert folder == root / "taken" and store.load_run(folder).seeds == result.seeds
+    assert len(notes) == 1 and "not yet indexed" in notes[0] and "taken" in notes[0]
 
 
 def test_load_run_reads_back_what_was_written(tmp_path, result):
@@ -365,7 +367,7 @@ def kill_when_marked(script: str, args: list[str], marker: Path) -> None:
         assert time.monotonic() < deadline, "the writer never reached the point"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    proc.wait()
 
 
 def kill_while_saving(source: Path, root: Path, point: str) -> None:
@@ -477,3 +479,159 @@ def test_ctrl_c_interrupts_a_long_query(tmp_path, result):
             timer.cancel()  # never a stray Ctrl-C for the rest of the test session
         assert time.monotonic() - started < 60  # the whole query takes many minutes
         assert catalog.query("SELECT count(*) AS n FROM runs")["n"].tolist() == [1]
+
+
+# --------------------------------------------------------------------------- adversarial
+
+
+@pytest.mark.parametrize("sql, kind", [
+    ("EXPLAIN ANALYZE COPY (SELECT 'echo pwned') TO '{out}/evil.sh' (HEADER false, QUOTE '')",
+     "COPY"),
+    ("EXPLAIN ANALYZE COPY (SELECT 1 AS seed) TO '{daily}' (FORMAT parquet)", "COPY"),
+    ("EXPLAIN COPY (SELECT 1) TO '{out}/evil.csv'", "COPY"),
+    ("EXPLAIN ANALYZE SET threads = 1", "SET"),
+    ("EXPLAIN ANALYZE INSTALL httpfs", "LOAD"),  # DuckDB types INSTALL as LOAD
+    ("/* hidden */ -- a comment\n explain\n analyze COPY (SELECT 1) TO '{out}/x.csv'", "COPY"),
+])
+def test_explain_analyze_cannot_smuggle_a_statement(tmp_path, result, sql, kind):
+    _, folder = store.save_run(result, tmp_path / "runs")
+    daily = folder / "daily.parquet"
+    before = daily.read_bytes()
+    out = tmp_path / "elsewhere"
+    out.mkdir()
+    with Catalog(tmp_path / "runs", read_only=True) as catalog:
+        with pytest.raises(StoreError, match=f"^--sql: only queries are run .*not {kind}$"):
+            catalog.query(sql.format(out=out, daily=daily))
+    assert list(out.iterdir()) == [] and daily.read_bytes() == before
+
+
+def test_a_query_reads_no_file_outside_the_runs_folder(tmp_path, result):
+    store.save_run(result, tmp_path / "runs")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password\nhunter2\n")
+    with Catalog(tmp_path / "runs", read_only=True) as catalog:
+        with pytest.raises(StoreError, match="^--sql: .*(Permission|access)"):
+            catalog.query(f"SELECT * FROM read_csv('{secret}')")
+
+
+def test_a_damaged_run_file_is_left_out_and_named(tmp_path, result):
+    root = tmp_path / "runs"
+    _, good = store.save_run(result, root)
+    _, bad = store.save_run(result, root)
+    (bad / "daily.parquet").write_bytes(b"PAR1 not parquet at all PAR1")
+    with Catalog(root, read_only=True) as catalog:
+        assert catalog.query("SELECT 1 AS one")["one"].tolist() == [1]
+        counted = catalog.query("SELECT run_id, count(*) AS n FROM daily GROUP BY run_id")
+        assert counted["run_id"].tolist() == [good.name]
+        assert counted["n"].tolist() == [len(result.daily)]
+        assert catalog.skipped == [str((bad / "daily.parquet").resolve())] or \
+            catalog.skipped == [str(bad / "daily.parquet")]
+
+
+def test_a_large_result_streams_past_the_limit(tmp_path, result):
+    store.save_run(result, tmp_path)
+    with Catalog(tmp_path, read_only=True) as catalog:
+        head, total = catalog.query_head("SELECT range AS n FROM range(3000000)", 5)
+    assert head["n"].tolist() == [0, 1, 2, 3, 4] and total == 3_000_000
+
+
+def age_folder(folder: Path) -> None:
+    old = time.time() - 2 * store.ABANDONED_AFTER_S
+    os.utime(folder, (old, old))
+
+
+def test_a_copied_run_folder_never_costs_a_later_run_its_result(tmp_path, result):
+    import shutil
+
+    root = tmp_path / "runs"
+    run_id, folder = store.save_run(result, root)
+    shutil.copytree(folder, root / f"{run_id}-backup")  # cp -r RUN RUN-backup
+    age_folder(root / f"{run_id}-backup")
+    notes: list[str] = []
+    second, _ = store.save_run(result, root, note=notes.append)  # no ConstraintException
+    assert notes == []
+    with Catalog(root, read_only=True) as catalog:
+        assert sorted(catalog.runs()["run_id"]) == sorted([run_id, second])
+    waiting, problems = store.index_pending(root)
+    assert waiting == [] and len(problems) == 1
+    assert f"{run_id}-backup" in problems[0] and "already indexed" in problems[0]
+
+
+def test_a_moved_runs_folder_points_at_its_own_runs(tmp_path, result):
+    root = tmp_path / "runs"
+    run_id, _ = store.save_run(result, root)
+    moved = tmp_path / "moved"
+    root.rename(moved)
+    with Catalog(moved, read_only=True) as catalog:
+        assert catalog.resolve(run_id) == moved / run_id
+        assert catalog.resolve("latest").resolve() == (moved / run_id).resolve()
+        assert catalog.query("SELECT count(*) AS n FROM daily")["n"].tolist() == [
+            len(result.daily)]
+
+
+def test_the_index_is_rebuilt_from_the_folders(tmp_path, result):
+    import shutil
+
+    root = tmp_path / "runs"
+    first, folder = store.save_run(result, root)
+    second, _ = store.save_run(result, root)
+    shutil.copytree(folder, root / "a-copy")
+    (root / store.CATALOG_NAME).write_bytes(b"not a database")
+    count, problems = store.rebuild_index(root)
+    assert count == 2 and len(problems) == 1 and "a-copy" in problems[0]
+    with Catalog(root, read_only=True) as catalog:
+        rows = catalog.runs()
+    assert sorted(rows["run_id"]) == sorted([first, second])
+    assert {Path(p).name for p in rows["path"]} == {first, second}
+
+
+def test_a_reader_holding_the_catalog_never_makes_a_finished_run_delete_itself(
+        tmp_path, result, monkeypatch):
+    root = tmp_path / "runs"
+    store.save_run(result, root)
+    monkeypatch.setattr(store, "LOCK_WAIT_S", 0.5)
+    notebook = duckdb.connect(str(root / store.CATALOG_NAME), read_only=True)  # held open
+    try:
+        notes: list[str] = []
+        run_id, folder = store.save_run(result, root, note=notes.append)
+        assert folder.is_dir() and store.load_run(folder).seeds == result.seeds
+        assert len(notes) == 1 and "not yet indexed" in notes[0]
+        assert store.index_pending(root, wait_s=0.2)[0] == [folder]  # still busy
+    finally:
+        notebook.close()
+    waiting, problems = store.index_pending(root)
+    assert waiting == [] and problems == []
+    with Catalog(root, read_only=True) as catalog:
+        assert run_id in set(catalog.runs()["run_id"])
+
+
+def test_a_long_query_does_not_hold_the_catalog(tmp_path, result):
+    root = tmp_path / "runs"
+    store.save_run(result, root)
+    with Catalog(root, read_only=True) as reader:
+        with Catalog(root, wait_s=0) as writer:  # a finishing run gets in at once
+            assert len(writer.runs()) == 1
+        assert len(reader.runs()) == 1
+
+
+def test_a_tampered_run_id_never_names_a_path(tmp_path, result):
+    _, folder = store.save_run(result, tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "run_id": "../../x"}))
+    assert store.load_run(folder).file_id == folder.name
+    assert store.safe_name("../../x") == "-..-x" and "/" not in store.safe_name("a/../b")
+
+
+@pytest.mark.parametrize("seeds", [[4294967296], [3, 3], [-1], [True]])
+def test_seeds_out_of_range_in_meta_json_are_one_line(tmp_path, result, seeds):
+    _, folder = store.save_run(result, tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "seeds": seeds}))
+    with pytest.raises(StoreError, match="meta.json: damaged run file .*seeds"):
+        store.load_run(folder)
+
+
+def test_a_run_id_that_is_a_path_is_refused(tmp_path, result):
+    with pytest.raises(StoreError, match="not a well-formed id"):
+        store.save_run(result, tmp_path / "runs", run_id="../../outside")
+    assert not (tmp_path / "outside").exists()

@@ -8,6 +8,7 @@ first moment, before JAX and the engine are loaded.
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,7 +27,10 @@ _PUBLIC = {
 }
 
 __all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "preset_names", "simulate", "sweep"]
-__version__ = "0.1.0"
+try:  # the one place the version is written is pyproject.toml
+    __version__ = version("twosided")
+except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,8 @@ compute the same thing.
 An unfinished run lives in a hidden folder beside the run folders, ``<out>/.partial-<run
 id>/``, never in a run folder (which appears only complete, see ``twosided.store``)::
 
-    run.json                    run id, seeds, cadence, the engine's fingerprint, meta
+    run.json                    run id, seeds, cadence, the engine's fingerprint, the
+                                scenario's hash, meta
     scenario.toml               the resolved scenario
     state.npz                   the engine state after ``days_done`` days (the commit point)
     metrics-000000-000060.npz   the daily metrics of days [0, 60), one file per checkpoint
@@ -28,9 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
-import os
 import re
 import shutil
 import uuid
@@ -43,14 +44,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from twosided import memory
+from twosided import atomic, memory
 from twosided.scenario import Scenario, load_scenario
-from twosided.simulation import Result, result_from_arrays
 from twosided.sim.params import Dims, Params, build
 from twosided.sim.precision import with_x64
 from twosided.sim.run import chunk_size, init_states, iterate
 from twosided.sim.state import State
+from twosided.simulation import Result, result_from_arrays
 from twosided.store import (
+    SAFE_ID,
     TMP_PREFIX,
     StoreError,
     atomic_file,
@@ -58,11 +60,6 @@ from twosided.store import (
     new_run_id,
     write_json,
 )
-
-try:  # POSIX advisory locks; elsewhere a partial folder is simply not locked
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 PARTIAL_PREFIX = ".partial-"
 RUN_FILE = "run.json"
@@ -86,11 +83,10 @@ class CheckpointError(StoreError):
 
 @contextlib.contextmanager
 def durable_file(final: Path) -> Iterator[Any]:
-    """An open binary file that replaces ``final`` only once written and flushed to disk."""
-    with atomic_file(final) as tmp, open(tmp, "wb") as handle:
+    """An open binary file that replaces ``final`` only once written and flushed to disk
+    (``atomic.atomic_file``)."""
+    with atomic_file(final) as tmp, open(tmp, "wb") as handle:  # closed, then synced
         yield handle
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -167,6 +163,7 @@ class Partial:
     every: int
     meta: dict[str, Any]
     engine: str
+    started_from: str | None = None  # SHA-256 of the resolved scenario it started from
 
     @classmethod
     def create(
@@ -182,10 +179,11 @@ class Partial:
         (folder / SCENARIO_FILE).write_text(scenario.to_toml(), encoding="utf-8")
         engine = engine_fingerprint()
         record = {"run_id": run_id, "seeds": list(seeds), "every": every, "engine": engine,
-                  "meta": meta or {}}
+                  "scenario_sha256": scenario_hash(scenario), "meta": meta or {}}
         with atomic_file(folder / RUN_FILE) as tmp:
             write_json(record, tmp)
-        return cls(folder, run_id, scenario, list(seeds), every, meta or {}, engine)
+        return cls(folder, run_id, scenario, list(seeds), every, meta or {}, engine,
+                   record["scenario_sha256"])
 
     @classmethod
     def read(cls, folder: Path) -> Partial:
@@ -196,20 +194,32 @@ class Partial:
             scenario = load_scenario(folder / SCENARIO_FILE)
             partial = cls(folder, str(record["run_id"]), scenario,
                           [int(s) for s in record["seeds"]], int(record["every"]),
-                          dict(record.get("meta") or {}), str(record.get("engine")))
+                          dict(record.get("meta") or {}), str(record.get("engine")),
+                          record.get("scenario_sha256"))
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise CheckpointError(f"{folder}: not a resumable run: {err}") from None
+        if not SAFE_ID.fullmatch(partial.run_id):  # it names the run folder to be written
+            raise CheckpointError(f"{folder / RUN_FILE}: not a resumable run: its run id "
+                                  f"{json.dumps(partial.run_id)[:60]} is not a well-formed id")
         return partial
+
+    def problem(self) -> str | None:
+        """Why this engine cannot continue the run exactly, or None if it can."""
+        if self.engine != engine_fingerprint():
+            return "it was started by another version of the engine"
+        if self.started_from != scenario_hash(self.scenario):
+            return (f"its {SCENARIO_FILE} is not the scenario it started from (edited "
+                    "since?), so its checkpoints are of another model")
+        return None
 
     @classmethod
     def open(cls, folder: Path) -> Partial:
         """Read a partial run folder to continue it with this engine."""
         partial = cls.read(folder)
-        if partial.engine != engine_fingerprint():
-            raise CheckpointError(
-                f"run {partial.run_id} was started by another version of the engine; "
-                "its checkpoints cannot continue it exactly: start it again"
-            )
+        problem = partial.problem()
+        if problem is not None:
+            raise CheckpointError(f"run {partial.run_id} cannot be resumed: {problem}; "
+                                  f"start it again (twosided run {folder / SCENARIO_FILE})")
         return partial
 
     # ----------------------------------------------------------------- state
@@ -280,17 +290,11 @@ class Partial:
     def locked(self) -> Iterator[None]:
         """Hold the partial run's lock: one process at a time runs it. The lock goes with
         the process, so a killed run's folder can be resumed at once."""
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        with open(self.folder / LOCK_FILE, "a+b") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CheckpointError(
-                    f"run {self.run_id} is being run by another process"
-                ) from None
-            yield
+        try:
+            with atomic.lock(self.folder / LOCK_FILE, wait=False):
+                yield
+        except atomic.Busy:
+            raise CheckpointError(f"run {self.run_id} is being run by another process") from None
 
     def remove(self) -> None:
         """Delete the partial folder (after the run folder is written)."""
@@ -300,6 +304,28 @@ class Partial:
         with contextlib.suppress(OSError):
             self.folder.rename(trash)
             shutil.rmtree(trash, ignore_errors=True)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 (hex) of a resolved scenario, every field written out: the same model gives
+    the same hash, whatever the comments or layout of the file it came from."""
+    return hashlib.sha256(scenario.to_toml().encode("utf-8")).hexdigest()
+
+
+def describe(folder: Path, resume_command: Callable[[str], str]) -> str:
+    """One line about an unfinished run for ``twosided runs``: how far it got and what
+    will work (``--resume`` only where this engine can continue it)."""
+    try:
+        partial = Partial.read(folder)
+        done = partial.days_done()
+    except (StoreError, OSError, ValueError) as err:
+        return f"Unfinished and unreadable: {folder} ({err})"
+    where = f"Unfinished: {partial.run_id} (day {done} of {partial.scenario.days})"
+    problem = partial.problem()
+    if problem is not None:
+        return (f"{where}: cannot be resumed ({problem}); start it again with "
+                f"'twosided run {folder / SCENARIO_FILE}', or delete {folder}")
+    return f"{where}: continue it with '{resume_command(partial.run_id)}'"
 
 
 def metrics_name(start: int, end: int) -> str:

@@ -27,11 +27,12 @@ crash after minutes of compiling or halfway through a year. The estimate has fou
 Every part but the host tables and the process scales with the seeds, which run together
 (``vmap``). The check adds a safety margin (``SAFETY_MARGIN``) for what the estimate does
 not model (allocator fragmentation, short-lived copies). On a CPU the whole estimate is set
-against ``MemAvailable`` (``/proc/meminfo``) plus what this process already holds (it is
+against the memory available (``psutil``; ``MemAvailable`` on Linux) plus what this
+process already holds (it is
 part of the estimate); on a GPU the engine part against the device's free memory
 (``memory_stats``) and the rest against the host's. ``processes`` simulations at once (a
 sweep's local workers, each a fresh process) each need the whole estimate from
-``MemAvailable``. Where free memory cannot be read the check passes. Set
+the memory available. Where free memory cannot be read the check passes. Set
 ``TWOSIDED_MEMORY_CHECK=off`` to skip it.
 """
 
@@ -40,9 +41,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from pathlib import Path
 
 import jax
+import psutil
 
 from twosided.scenario import Scenario, ScenarioError
 from twosided.sim.params import Dims, Params, build
@@ -182,24 +183,20 @@ def estimate(
 
 
 def available_host_bytes() -> int | None:
-    """``MemAvailable`` from ``/proc/meminfo`` (None where there is no such file)."""
-    return _proc_kib(Path("/proc/meminfo"), "MemAvailable:")
+    """Memory available to a new process (``psutil``: ``MemAvailable`` on Linux, free plus
+    inactive on macOS, available physical memory on Windows); None where it is unknown."""
+    try:
+        return int(psutil.virtual_memory().available)
+    except (OSError, RuntimeError, AttributeError):  # pragma: no cover - unsupported host
+        return None
 
 
 def resident_bytes() -> int:
-    """This process's resident memory (``VmRSS``; 0 where it cannot be read)."""
-    return _proc_kib(Path("/proc/self/status"), "VmRSS:") or 0
-
-
-def _proc_kib(path: Path, field: str) -> int | None:
+    """This process's resident memory (0 where it cannot be read)."""
     try:
-        text = path.read_text(encoding="ascii")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith(field):
-            return int(line.split()[1]) * 1024
-    return None
+        return int(psutil.Process().memory_info().rss)
+    except (OSError, psutil.Error):  # pragma: no cover - unsupported host
+        return 0
 
 
 def available_device_bytes(device: jax.Device | None = None) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,8 +14,9 @@ import pandas as pd
 
 from twosided import memory
 from twosided import metrics as tables
+from twosided.outcomes import PER_SEED, SEED, grid_html, grid_text, summary_grid, with_per_seed
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
-from twosided.sim.params import Dims, Params, build
+from twosided.sim.params import build
 from twosided.sim.run import chunk_size, simulate_arrays
 from twosided.sim.state import State
 
@@ -50,9 +52,61 @@ class Result:
         """Platform names in engine order."""
         return [p.name for p in self.scenario.platforms]
 
-    def summary(self, last_days: int | None = None) -> pd.DataFrame:
-        """Per-platform totals and shares, averaged over seeds (optionally the last N days)."""
-        return tables.summarize(self.daily, last_days)
+    def summary(self, last_days: int | None = None) -> Summary:
+        """Per-platform totals and shares, averaged over seeds (optionally the last N days).
+
+        A DataFrame of numbers (money in cents, one row per platform) that prints as the
+        command line's summary table: money in yuan, a Market column, and with several
+        seeds each figure's 95% interval over seeds.
+        """
+        mean = tables.summarize(self.daily, last_days)
+        per_seed = per_seed_summary(self.daily, last_days) \
+            if self.daily["seed"].nunique() > 1 else pd.DataFrame()
+        return with_per_seed(Summary(mean), per_seed)
+
+
+def per_seed_summary(daily: pd.DataFrame, last_days: int | None = None) -> pd.DataFrame:
+    """``summarize`` of every seed on its own, in one pass: one row per seed and platform,
+    with ``seed_index`` (0, 1, ... in seed order). Each seed's platforms get ids of their
+    own, so that ``summarize`` averages nothing; shares are then taken within each seed."""
+    code = pd.factorize(daily["seed"], sort=True)[0]
+    width = int(daily["platform_id"].max()) + 1
+    table = tables.summarize(daily.assign(platform_id=daily["platform_id"] + width * code),
+                             last_days)
+    table[SEED] = table["platform_id"] // width
+    table["platform_id"] = table["platform_id"] % width
+    for share, column in (("share_sessions", "sessions"), ("share_gmv", "gmv_cents")):
+        total = table.groupby(SEED)[column].transform("sum")
+        table[share] = table[column] / total.clip(lower=1)
+    return table.sort_values([SEED, "platform_id"], ignore_index=True)
+
+
+class Summary(pd.DataFrame):
+    """``Result.summary()``: the per-platform figures (cents, fractions), shown as a table.
+
+    Operations on it give plain DataFrames; ``str()`` and notebooks show the table of
+    ``twosided.outcomes.summary_grid``.
+    """
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
+
+    def _grid(self) -> tuple[list[str], list[list[str]]]:
+        return summary_grid(self)
+
+    def _note(self) -> str:
+        per_seed = self.attrs.get(PER_SEED)
+        seeds = 0 if per_seed is None or per_seed.empty else per_seed[SEED].nunique()
+        spread = f"; ± is the 95% interval over {seeds} seeds" if seeds > 1 else ""
+        return (f"(money in yuan; a DataFrame of {len(self)} platforms in cents{spread}; "
+                "pd.DataFrame(summary) shows the numbers)")
+
+    def __repr__(self) -> str:
+        return f"{grid_text(*self._grid())}\n{self._note()}"
+
+    def _repr_html_(self) -> str:
+        return f"{grid_html(*self._grid())}<p>{html.escape(self._note())}</p>"
 
 
 # seeds run together in one vmapped call (memory grows with them; the memory check refuses
@@ -159,9 +213,3 @@ def result_from_arrays(
         sessions=tables.sessions_table(log, names, seeds, start_day) if log is not None else None,
         final_states=states,
     )
-
-
-def engine(scenario: str | Path | Scenario = "taobao") -> tuple[Dims, Params]:
-    """The engine's static sizes and parameter arrays for a scenario (for direct use of
-    ``twosided.sim``)."""
-    return build(load_scenario(scenario))

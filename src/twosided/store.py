@@ -25,16 +25,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import glob
 import hashlib
 import json
 import math
 import os
 import platform as host
-import shutil
+import re
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,25 +45,27 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-try:  # POSIX advisory locks: a writer's temporary folder is not taken for abandoned
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: abandoned folders are left alone
-    fcntl = None  # type: ignore[assignment]
-
+from twosided import atomic
+from twosided.atomic import (  # noqa: F401  (re-exported: the store's writers)
+    ABANDONED_AFTER_S,
+    TMP_PREFIX,
+    atomic_file,
+    remove_abandoned,
+)
 from twosided.metrics import KEY_OUTCOMES, summarize
 from twosided.scenario import load_scenario, one_line
-from twosided.simulation import Result
 from twosided.sim.precision import ENGINE_X64
+from twosided.simulation import MAX_SEED, MAX_SEEDS, Result
 
 DEFAULT_ROOT = Path("twosided-runs")
 CATALOG_NAME = "catalog.duckdb"
-TMP_PREFIX = ".tmp-"
 TABLES = ("daily", "accounts", "flows", "switches")
 # what every reader of daily.parquet needs: the keys and the key outcomes
 RUN_KEY_COLUMNS = ("seed", "day", "platform", "platform_id", *KEY_OUTCOMES)
 # the statements `twosided runs --sql` runs: queries only
 QUERY_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 QUERY_POLL_S = 0.1  # how often the waiting thread looks up for a Ctrl-C
+STREAM_ROWS = 100_000  # rows of a --sql result fetched at a time beyond --limit
 SCENARIO_FILE = "scenario.toml"
 SUMMARY_FILE = "summary.json"
 META_FILE = "meta.json"
@@ -70,7 +74,6 @@ RUN_FILES = (SCENARIO_FILE, *(f"{t}.parquet" for t in TABLES))  # what load_run 
 LATEST = "latest"
 LOCK_WAIT_S = 30.0  # how long to wait for another process's hold on the catalog
 LOCK_POLL_S = 0.2
-ABANDONED_AFTER_S = 60.0  # a temporary folder untouched this long, and unlocked, is abandoned
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -80,7 +83,7 @@ CREATE TABLE IF NOT EXISTS runs (
     created    TIMESTAMP NOT NULL,
     days       INTEGER NOT NULL,
     seeds      VARCHAR NOT NULL,      -- JSON list
-    path       VARCHAR NOT NULL,      -- absolute path of the run folder
+    path       VARCHAR NOT NULL,      -- the run folder, relative to the catalog's folder
     sweep_id   VARCHAR,               -- the sweep a variant belongs to
     variant    VARCHAR,               -- JSON of the varied values of a sweep variant
     meta       VARCHAR                -- JSON: versions, device, headline figures
@@ -95,6 +98,16 @@ class StoreError(ValueError):
         super().__init__(one_line(message))
 
 
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def safe_name(text: str) -> str:
+    """``text`` as one file name: characters other than letters, digits, ``-``, ``_`` and
+    ``.`` become ``-``, and it never starts with a dot (``..`` names no folder above)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "-", text)[:200].lstrip(".")
+    return cleaned or "run"
+
+
 def new_run_id(name: str) -> str:
     """A sortable, unique run id: UTC time, scenario name, and a short random suffix."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
@@ -102,68 +115,10 @@ def new_run_id(name: str) -> str:
     return f"{stamp}-{safe}-{uuid.uuid4().hex[:6]}"
 
 
-@contextlib.contextmanager
-def atomic_folder(final: Path) -> Iterator[Path]:
-    """Yield a temporary folder that becomes ``final`` only if the block completes.
-
-    On any exception (KeyboardInterrupt included) the temporary folder is removed and
-    ``final`` is never created.
-    """
-    final = Path(final)
-    if final.exists():
-        raise StoreError(f"{final}: already exists")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        with _held(tmp):
-            yield tmp
-            tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-@contextlib.contextmanager
-def _held(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on a folder while the block runs (released when the process
-    ends, however it ends)."""
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def remove_abandoned(root: Path | str, older_than_s: float = ABANDONED_AFTER_S) -> list[Path]:
-    """Remove temporary folders under ``root`` left by writers that were killed: unlocked
-    and untouched for ``older_than_s`` seconds. Returns what was removed."""
-    root = Path(root)
-    if fcntl is None or not root.is_dir():
-        return []
-    removed = []
-    now = time.time()
-    for path in root.glob(f"{TMP_PREFIX}*"):
-        try:
-            if not path.is_dir() or now - path.stat().st_mtime < older_than_s:
-                continue
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # a live writer
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-        finally:
-            os.close(fd)
-    return removed
+def atomic_folder(final: Path) -> contextlib.AbstractContextManager[Path]:
+    """``atomic.atomic_folder``: a temporary folder that becomes ``final`` only if the block
+    completes; an existing ``final`` is a ``StoreError``."""
+    return atomic.atomic_folder(final, exists_error=StoreError)
 
 
 def probe_writable(folder: Path | str) -> None:
@@ -189,23 +144,34 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_json(data: Any, path: Path) -> None:
-    """Write JSON with a stable layout."""
+    """Write JSON with a stable layout (plainly: callers write into temporary places)."""
     text = json.dumps(data, indent=2, sort_keys=True, default=str)
     path.write_text(text + "\n", encoding="utf-8")
 
 
 class Catalog:
-    """The DuckDB index of run folders under ``root``."""
+    """The DuckDB index of run folders under ``root``.
 
-    def __init__(self, root: Path | str = DEFAULT_ROOT, read_only: bool = False) -> None:
+    Folders are recorded relative to ``root`` (``path``), so a runs folder that is copied
+    or moved keeps a working catalog. A read-only catalog takes a copy of the index and
+    closes the file at once: a reader, however long it runs a query, never keeps a run
+    that is finishing from indexing itself.
+    """
+
+    def __init__(self, root: Path | str = DEFAULT_ROOT, read_only: bool = False,
+                 wait_s: float | None = None) -> None:
         self.root = Path(root)
         self.path = self.root / CATALOG_NAME
-        if read_only and not self.path.exists():
+        self.read_only = read_only
+        self.skipped: list[str] = []  # damaged run files the last query left out
+        if read_only:
             self.con = duckdb.connect(":memory:")
+            self.con.execute(_SCHEMA)
+            if self.path.exists():
+                _copy_index(self.path, self.con)
         else:
             self.root.mkdir(parents=True, exist_ok=True)
-            self.con = _connect(self.path, read_only)
-        if not read_only or not self.path.exists():
+            self.con = _connect(self.path, read_only, wait_s)
             self.con.execute(_SCHEMA)
 
     def close(self) -> None:
@@ -217,6 +183,19 @@ class Catalog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def relative(self, folder: Path) -> str:
+        """How the catalog records a folder: relative to the root where it lies under it."""
+        folder = Path(folder).resolve()
+        try:
+            return folder.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(folder)
+
+    def folder(self, recorded: str) -> Path:
+        """The folder a catalog row points at (relative paths are under the root)."""
+        path = Path(recorded)
+        return path if path.is_absolute() else self.root / path
 
     def register(
         self,
@@ -231,10 +210,17 @@ class Catalog:
         variant: dict[str, Any] | None = None,
         meta: dict[str, Any] | None = None,
     ) -> None:
-        """Index a complete run folder, in one transaction."""
-        folder = Path(folder).resolve()
+        """Index a complete run folder, in one transaction. An id already indexed for
+        another folder (a copy of a run folder) is a ``DuplicateRun``."""
+        folder = Path(folder)
         if not folder.is_dir():
             raise StoreError(f"{folder}: not a run folder")
+        recorded = self.relative(folder)
+        known = self.con.execute("SELECT path FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        if known and known[0][0] == recorded:
+            return  # indexed already (by another process adopting it)
+        if known:
+            raise DuplicateRun(run_id, folder, self.folder(known[0][0]))
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.execute(
@@ -246,7 +232,7 @@ class Catalog:
                     dt.datetime.now(dt.UTC).replace(tzinfo=None),
                     days,
                     json.dumps(seeds),
-                    str(folder),
+                    recorded,
                     sweep_id,
                     json.dumps(variant, sort_keys=True) if variant is not None else None,
                     json.dumps(meta or {}, sort_keys=True, default=str),
@@ -258,13 +244,15 @@ class Catalog:
             raise
 
     def runs(self, kind: str | None = None) -> pd.DataFrame:
-        """Registered runs, newest first."""
+        """Registered runs, newest first (``path``: the folder, absolute)."""
         sql = "SELECT run_id, kind, name, created, days, seeds, path, sweep_id, variant FROM runs"
         params: list[Any] = []
         if kind is not None:
             sql += " WHERE kind = ?"
             params.append(kind)
-        return self.con.execute(sql + " ORDER BY created DESC, run_id DESC", params).df()
+        frame = self.con.execute(sql + " ORDER BY created DESC, run_id DESC", params).df()
+        frame["path"] = [str(self.folder(p).resolve()) for p in frame["path"]]
+        return frame
 
     def resolve(self, ref: str) -> Path:
         """A run folder from a run id, a unique id prefix, ``latest``, or a folder path."""
@@ -291,81 +279,248 @@ class Catalog:
             raise StoreError(f"run '{ref}' not found in {self.path}")
         if len(rows) > 1:
             raise StoreError(f"run '{ref}' is ambiguous ({len(rows)} runs match)")
-        return Path(rows[0][1])
+        return self.folder(rows[0][1])
 
-    def _refresh_views(self) -> None:
-        """(Re)create one view per table over the Parquet files of every registered run,
-        with the run's id in a ``run_id`` column."""
-        rows = self.con.execute("SELECT path FROM runs ORDER BY created").fetchall()
-        paths = [r[0] for r in rows]
-        for table in TABLES:
-            files = [str(Path(p) / f"{table}.parquet") for p in paths]
-            files = [f for f in files if Path(f).exists()]
-            if files:
-                listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-                self.con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT r.run_id, t.* FROM "
-                    f"read_parquet([{listing}], union_by_name = true, filename = true) AS t "
-                    f"JOIN runs AS r ON t.filename = r.path || '/{table}.parquet'"
+    # ----------------------------------------------------------------- --sql
+    def _query_connection(self, sql: str) -> duckdb.DuckDBPyConnection:
+        """A fresh in-memory connection for a user's query: the index as table ``runs``, a
+        view per run table the query names (over a glob of the run folders' files, never a
+        list of every path), and then no access to files outside the runs folder, no
+        extensions and a locked configuration."""
+        con = duckdb.connect(":memory:", config={
+            "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        try:
+            con.execute(_SCHEMA)
+            con.register("_index", self.con.sql("SELECT * FROM runs").to_arrow_table())
+            con.execute("INSERT INTO runs SELECT * FROM _index")
+            con.unregister("_index")
+            root = str(self.root.resolve())
+            con.execute("CREATE TEMP TABLE _run_files AS SELECT run_id, CASE WHEN path LIKE "
+                        f"'/%' THEN path ELSE {_sql_text(root + '/')} || path END AS folder "
+                        "FROM runs")
+            named = {t for t in TABLES if re.search(rf"\b{t}\b", sql, re.IGNORECASE)}
+            for table in sorted(named):
+                self._create_view(con, root, table)
+            con.execute(f"SET allowed_directories = [{_sql_text(root + '/')}]")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _create_view(self, con: duckdb.DuckDBPyConnection, root: str, table: str) -> None:
+        """View ``table`` over the catalogued runs' files: a glob of the folders a run can
+        have (``RUN/`` and ``sweeps/SWEEP/vNNNN/``), joined to the index by file, so that
+        copies and folders not indexed are left out (a filter on ``run_id`` reaches the
+        scan through the join, so only the matching files are read). Files of several
+        layouts (runs of other versions) are matched by column name. Files found damaged
+        are left out."""
+        files = [g for g in _run_globs(root, table) if next(glob.iglob(g), None) is not None]
+        if self.skipped:
+            files = sorted({f for g in files for f in glob.glob(g)} - set(self.skipped))
+        if not files:  # no run has this table (or every one is damaged): no rows
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS "
+                        "SELECT NULL::VARCHAR AS run_id WHERE false")
+            return
+        listing = ", ".join(_sql_text(f) for f in files)
+        for by_name in ("", ", union_by_name = true"):
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT f.run_id, t.* FROM "
+                    f"read_parquet([{listing}], filename = true{by_name}) AS t "
+                    f"JOIN _run_files AS f ON t.filename = f.folder || '/{table}.parquet'"
                 )
+                return
+            except duckdb.InvalidInputException as err:
+                if by_name or "schema mismatch" not in str(err):
+                    raise
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run SQL queries against the catalog (table ``runs``; views ``daily``,
         ``accounts``, ``flows``, ``switches`` over every registered run, with a ``run_id``
-        column) and return the last one's result.
+        column) and return the last one's whole result (``query_head`` for a part)."""
+        frame, _ = self.query_head(sql, None)
+        return frame
 
-        Only queries (``SELECT``, ``WITH``, ``DESCRIBE``, ``EXPLAIN`` ...) are run: the
-        catalog is open read-only, and a statement that would write elsewhere (``COPY``,
-        ``EXPORT``) or change the session (``SET``) is refused before anything runs. The
-        query runs in a worker thread so that Ctrl-C reaches Python and interrupts DuckDB
-        (``KeyboardInterrupt``) instead of waiting for the query to finish."""
+    def query_head(self, sql: str, limit: int | None) -> tuple[pd.DataFrame, int]:
+        """The first ``limit`` rows of the last query's result (all for None) and how many
+        rows it has: the rest is counted as it streams, never held in memory.
+
+        Only plain queries are run (``SELECT``, ``WITH``, ``DESCRIBE``, ``EXPLAIN`` of a
+        query): a statement that would write (``COPY``, ``EXPORT``, ``EXPLAIN ANALYZE COPY``)
+        or change the session (``SET``, ``INSTALL``) is refused before anything runs, and the
+        query's connection cannot read or write files outside the runs folder nor load
+        extensions. A damaged run file is left out of the views, and named in
+        ``self.skipped``. The query runs in a worker thread so that Ctrl-C reaches Python
+        and interrupts DuckDB (``KeyboardInterrupt``) instead of waiting for it to finish."""
+        statements = _plain_queries(self.con, sql)
+        self.skipped = []
+        while True:
+            try:
+                return self._run_head(sql, statements, limit)
+            except StoreError as err:
+                damaged = _damaged_file(str(err), self.root)
+                if damaged is None or damaged in self.skipped:
+                    raise
+                self.skipped.append(damaged)
+
+    def _run_head(self, sql: str, statements: list[Any], limit: int | None
+                  ) -> tuple[pd.DataFrame, int]:
         try:
-            statements = self.con.extract_statements(sql)
+            con = self._query_connection(sql)
         except duckdb.Error as err:
             raise StoreError(f"--sql: {_first_line(err)}") from None
-        if not statements:
-            raise StoreError("--sql: empty query (nothing but blanks, comments or ';')")
-        for statement in statements:
-            if statement.type not in QUERY_STATEMENTS:
-                kind = statement.type.name.replace("_", " ")
-                raise StoreError(f"--sql: only queries are run (SELECT, WITH, DESCRIBE, "
-                                 f"EXPLAIN), not {kind}")
-        self._refresh_views()
-        outcome: dict[str, Any] = {}
-        finished = threading.Event()
 
-        def work() -> None:  # keeps no DuckDB object past its end (they hold the connection)
-            try:
-                for statement in statements[:-1]:
-                    self.con.execute(statement)
-                outcome["frame"] = self.con.execute(statements[-1]).df()
-            except duckdb.InterruptException:
-                outcome["interrupted"] = True
-            except duckdb.Error as err:
-                outcome["message"] = _first_line(err)
-            except BaseException as err:  # handed to the calling thread
-                outcome["error"] = err
-            finally:
-                finished.set()
+        def work() -> tuple[pd.DataFrame, int]:
+            for statement in statements[:-1]:  # run (errors are reported), result dropped
+                con.execute(statement)
+                con.abort()
+            result = con.sql(statements[-1].query)
+            if result is None:  # pragma: no cover - every plain query has a result
+                return pd.DataFrame(), 0
+            if limit is None:
+                frame = result.df()
+                return frame, len(frame)
+            reader = result.to_arrow_reader(max(1, min(limit, STREAM_ROWS)) or STREAM_ROWS)
+            head, total = [], 0
+            for batch in reader:
+                if total < limit:
+                    head.append(batch.slice(0, limit - total))
+                total += batch.num_rows
+            schema = reader.schema
+            table = pa.Table.from_batches(head, schema=schema)
+            return table.to_pandas(), total
 
-        # Waiting on an Event, not Thread.join: a join interrupted by Ctrl-C marks a thread
-        # that is still running as stopped (Python 3.11, bpo-45274).
-        threading.Thread(target=work, name="twosided-sql", daemon=True).start()
         try:
-            while not finished.wait(QUERY_POLL_S):
-                pass
-        except KeyboardInterrupt:
-            self.con.interrupt()
-            while not finished.wait(QUERY_POLL_S):  # again, should it land between statements
-                self.con.interrupt()
-            raise
-        if outcome.get("interrupted"):
-            raise KeyboardInterrupt
-        if "message" in outcome:
-            raise StoreError(f"--sql: {outcome['message']}")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["frame"]
+            return _in_worker(work, con)
+        finally:
+            con.close()
+
+
+def _run_globs(root: str, table: str) -> list[str]:
+    """Where a run table's files lie under the root: run folders and sweep variants."""
+    escaped = glob.escape(root)
+    return [f"{escaped}/*/{table}.parquet", f"{escaped}/sweeps/*/*/{table}.parquet"]
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _plain_queries(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
+    """The statements of ``sql`` if every one is a plain query; a ``StoreError`` naming
+    the first that is not. ``EXPLAIN`` is looked into: ``EXPLAIN ANALYZE`` runs what it
+    explains, so what it wraps must be a query too."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as err:
+        raise StoreError(f"--sql: {_first_line(err)}") from None
+    if not statements:
+        raise StoreError("--sql: empty query (nothing but blanks, comments or ';')")
+    for statement in statements:
+        kind = _inner_type(con, statement)
+        if kind not in QUERY_STATEMENTS - {duckdb.StatementType.EXPLAIN}:
+            name = kind.name.replace("_", " ") if kind is not None else "unreadable"
+            raise StoreError(f"--sql: only queries are run (SELECT, WITH, DESCRIBE, "
+                             f"EXPLAIN of a query), not {name}")
+    return statements
+
+
+_EXPLAIN = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*EXPLAIN(?:\s+ANALYZE)?\b",
+                      re.IGNORECASE | re.DOTALL)
+
+
+def _inner_type(con: duckdb.DuckDBPyConnection, statement: Any) -> Any:
+    """A statement's type, or for ``EXPLAIN [ANALYZE] X`` the type of ``X``."""
+    depth = 0
+    while statement.type == duckdb.StatementType.EXPLAIN and depth < 8:
+        text = getattr(statement, "query", "")
+        match = _EXPLAIN.match(text)
+        if match is None:
+            return None
+        try:
+            inner = con.extract_statements(text[match.end():])
+        except duckdb.Error:
+            return None
+        if len(inner) != 1:
+            return None
+        statement, depth = inner[0], depth + 1
+    return statement.type
+
+
+def _damaged_file(message: str, root: Path) -> str | None:
+    """The run file under ``root`` a DuckDB error is about, if it names one."""
+    found = re.search(r"""["']?(/[^"'\s]+\.parquet)["']?""", message)
+    if found is None:
+        return None
+    path = Path(found.group(1))
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    return str(path)
+
+
+def _in_worker(work: Callable[[], Any], con: duckdb.DuckDBPyConnection) -> Any:
+    """Run ``work`` in a thread so that Ctrl-C interrupts DuckDB (``con.interrupt()``)
+    and is raised here as ``KeyboardInterrupt``; DuckDB errors become ``StoreError``."""
+    outcome: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def target() -> None:  # keeps no DuckDB object past its end (they hold the connection)
+        try:
+            outcome["value"] = work()
+        except duckdb.InterruptException:
+            outcome["interrupted"] = True
+        except duckdb.Error as err:
+            outcome["message"] = _first_line(err)
+        except BaseException as err:  # noqa: BLE001 - handed to the calling thread
+            outcome["error"] = err
+        finally:
+            finished.set()
+
+    # Waiting on an Event, not Thread.join: a join interrupted by Ctrl-C marks a thread
+    # that is still running as stopped (Python 3.11, bpo-45274).
+    threading.Thread(target=target, name="twosided-sql", daemon=True).start()
+    try:
+        while not finished.wait(QUERY_POLL_S):
+            pass
+    except KeyboardInterrupt:
+        con.interrupt()
+        while not finished.wait(QUERY_POLL_S):  # again, should it land between statements
+            con.interrupt()
+        raise
+    if outcome.get("interrupted"):
+        raise KeyboardInterrupt
+    if "message" in outcome:
+        raise StoreError(f"--sql: {outcome['message']}")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+class DuplicateRun(StoreError):
+    """A run folder whose id is already indexed for another folder (a copy)."""
+
+    def __init__(self, run_id: str, folder: Path, indexed: Path) -> None:
+        super().__init__(f"{folder}: holds run {run_id}, already indexed for {indexed} "
+                         "(a copy?): not indexed")
+        self.run_id, self.folder, self.indexed = run_id, folder, indexed
+
+
+def _copy_index(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Copy the ``runs`` table of the catalog file into ``con`` and let go of the file."""
+    source = _connect(path, read_only=True)
+    try:
+        rows = source.sql("SELECT * FROM runs").to_arrow_table()
+    except duckdb.Error as err:
+        raise StoreError(f"{path}: cannot read the catalog: {_first_line(err)}") from None
+    finally:
+        source.close()
+    con.register("_index", rows)
+    con.execute("INSERT INTO runs SELECT * FROM _index")
+    con.unregister("_index")
 
 
 def like_prefix(text: str) -> str:
@@ -375,9 +530,11 @@ def like_prefix(text: str) -> str:
     return f"{escaped}%"
 
 
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Open the catalog, waiting while another process holds its lock."""
-    deadline = time.monotonic() + LOCK_WAIT_S
+def _connect(path: Path, read_only: bool, wait_s: float | None = None
+             ) -> duckdb.DuckDBPyConnection:
+    """Open the catalog, waiting (``LOCK_WAIT_S`` unless ``wait_s``) while another process
+    holds its lock."""
+    deadline = time.monotonic() + (LOCK_WAIT_S if wait_s is None else wait_s)
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
@@ -387,20 +544,6 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 message = str(err).strip().splitlines()[0]
                 raise StoreError(f"{path}: cannot open the catalog: {message}") from None
             time.sleep(LOCK_POLL_S)
-
-
-@contextlib.contextmanager
-def atomic_file(final: Path) -> Iterator[Path]:
-    """Yield a temporary path that replaces ``final`` only if the block completes."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- run folders
@@ -417,11 +560,22 @@ class RunData(Result):
 
     @property
     def run_id(self) -> str:
-        """The run's id (its folder name)."""
+        """The run's id, as ``meta.json`` records it (else its folder's name): to show,
+        escaped; never to build a path from (``file_id``)."""
         return str(self.meta.get("run_id", self.folder.name))
 
+    @property
+    def file_id(self) -> str:
+        """The run's id where it names a file: ``run_id`` if it is a well-formed id (letters,
+        digits, ``-``, ``_``, ``.``), else the folder's name, made safe (``safe_name``); a
+        tampered ``meta.json`` never names a path outside the folder meant."""
+        if SAFE_ID.fullmatch(self.run_id):
+            return self.run_id
+        return safe_name(self.folder.resolve().name)
 
-ENGINE_FILES = ("simulation.py", "metrics.py", "scenario.py")  # besides sim/*.py
+
+ENGINE_FOLDERS = ("sim", "scenario")  # every *.py in them
+ENGINE_FILES = ("simulation.py", "metrics.py")  # besides the folders
 # the records of meta.json a run's tables depend on, besides its scenario and seeds
 REPRODUCIBLE = ("twosided", "engine", "jax", "jaxlib", "device", "x64", "xla_flags")
 
@@ -432,7 +586,8 @@ def engine_fingerprint() -> str:
     fingerprint, scenario, seeds, versions and device give the same tables, and results
     stored by other code are never taken for this code's (sweep ids, checkpoints)."""
     root = Path(__file__).resolve().parent
-    files = sorted((root / "sim").glob("*.py")) + [root / f for f in ENGINE_FILES]
+    files = [path for folder in ENGINE_FOLDERS for path in sorted((root / folder).glob("*.py"))]
+    files += [root / f for f in ENGINE_FILES]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode("utf-8"))
@@ -529,17 +684,26 @@ def save_run(
     sweep_id: str | None = None,
     variant: dict[str, Any] | None = None,
     run_id: str | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> tuple[str, Path]:
     """Write a complete run folder under ``root`` and then index it in the catalog.
 
     ``extra(folder)`` writes further files (the report) into the temporary folder before it
-    is renamed into place. If registering fails the folder is removed again, so a folder
-    under ``root`` is always complete and catalogued. Returns the run id and folder.
+    is renamed into place. A finished run keeps its folder whatever happens to the index:
+    if the catalog cannot be opened (another process holds it past ``LOCK_WAIT_S``) or
+    refuses the row, ``note`` (default: one line on stderr) says so, and the folder is
+    indexed later (``adopt_orphans``: by the next run, by ``twosided runs``, or by
+    ``rebuild_index``). Returns the run id and folder.
     """
     root = Path(root)
+    note = note or _note_on_stderr
     remove_abandoned(root)
-    adopt_orphans(root)
+    with contextlib.suppress(StoreError, duckdb.Error):  # never costs this run its result
+        adopt_orphans(root)
     run_id = run_id or new_run_id(run.scenario.name)
+    if not SAFE_ID.fullmatch(run_id):  # it names the folder: never a path elsewhere
+        raise StoreError(f"run id {json.dumps(run_id)[:60]}: not a well-formed id (letters, "
+                         "digits, '-', '_', '.')")
     final = root / run_id
     meta = {**environment(), **(meta or {}), "run_id": run_id, "seeds": list(run.seeds),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
@@ -554,38 +718,154 @@ def save_run(
                 kind=kind, sweep_id=sweep_id, variant=variant,
                 meta={**meta, "market": record["market"]},
             )
-    except BaseException:
-        shutil.rmtree(final, ignore_errors=True)
-        raise
+    except (StoreError, duckdb.Error) as err:
+        note(f"note: run {run_id} is saved in {final} but not yet indexed ({_first_line(err)}); "
+             f"'twosided runs --out {root}' indexes it later")
     return run_id, final
 
 
-def adopt_orphans(root: Path | str) -> list[str]:
-    """Register complete run folders under ``root`` that have no catalog row (a process
-    killed between renaming the folder into place and committing its row). Folders younger
-    than ``ABANDONED_AFTER_S`` are left to the process that is registering them. Returns
-    the ids registered."""
+def _note_on_stderr(line: str) -> None:
+    sys.stderr.write(one_line(line) + "\n")
+
+
+def run_folders(root: Path | str) -> list[Path]:
+    """The run folders directly under ``root`` (visible, with ``meta.json`` and
+    ``summary.json``), in name order."""
     root = Path(root)
     if not root.is_dir():
         return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and (p / META_FILE).is_file() and (p / SUMMARY_FILE).is_file())
+
+
+def _register_folder(catalog: Catalog, folder: Path) -> str:
+    meta, record = _read_json(folder / META_FILE), _read_json(folder / SUMMARY_FILE)
+    run_id = str(meta.get("run_id", folder.name))
+    try:
+        catalog.register(run_id, folder, name=str(record["scenario"]), days=int(record["days"]),
+                         seeds=list(record["seeds"]), meta={**meta, "market": record.get("market")})
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, StoreError):
+            raise
+        raise StoreError(f"{folder / SUMMARY_FILE}: damaged run file (no {err})") from None
+    return run_id
+
+
+def adopt_orphans(root: Path | str, min_age_s: float = ABANDONED_AFTER_S,
+                  problems: list[str] | None = None) -> list[str]:
+    """Register complete run folders under ``root`` that have no catalog row (a process
+    killed between renaming the folder into place and committing its row, or one that could
+    not open the catalog). Folders younger than ``min_age_s`` are left to the process that
+    is registering them. A copy of a run folder (its id indexed for another folder) or a
+    damaged one is not indexed: its line goes to ``problems``. Returns the ids registered."""
     now = time.time()
-    candidates = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                  and (p / META_FILE).is_file() and (p / SUMMARY_FILE).is_file()
-                  and now - p.stat().st_mtime >= ABANDONED_AFTER_S]
+    candidates = [p for p in run_folders(root) if now - p.stat().st_mtime >= min_age_s]
     if not candidates:
         return []
     adopted = []
     with Catalog(root) as catalog:
-        known = set(catalog.runs()["path"])
+        known = {catalog.relative(Path(p)) for p in catalog.runs()["path"]}
         for folder in candidates:
-            if str(folder.resolve()) in known:
+            if catalog.relative(folder) in known:
                 continue
-            meta, record = _read_json(folder / META_FILE), _read_json(folder / SUMMARY_FILE)
-            run_id = str(meta.get("run_id", folder.name))
-            catalog.register(run_id, folder, name=record["scenario"], days=record["days"],
-                             seeds=record["seeds"], meta={**meta, "market": record["market"]})
-            adopted.append(run_id)
+            try:
+                adopted.append(_register_folder(catalog, folder))
+            except StoreError as err:
+                if problems is not None:
+                    problems.append(str(err))
     return adopted
+
+
+def index_pending(root: Path | str, wait_s: float = 1.0) -> tuple[list[Path], list[str]]:
+    """Index the run folders under ``root`` the catalog does not know yet (runs that could
+    not index themselves), if the catalog can be had within ``wait_s``. Returns the
+    folders still not indexed and a line for each folder that cannot be (copies, damage)."""
+    waiting = unindexed(root)
+    if not waiting:
+        return [], []
+    problems: dict[Path, str] = {}
+    with contextlib.suppress(StoreError, duckdb.Error):
+        with Catalog(root, wait_s=wait_s) as catalog:
+            known = {catalog.relative(Path(p)) for p in catalog.runs()["path"]}
+            for folder in waiting:
+                if catalog.relative(folder) in known:
+                    continue
+                try:
+                    _register_folder(catalog, folder)
+                except StoreError as err:
+                    problems[folder] = str(err)
+    return [f for f in unindexed(root) if f not in problems], list(problems.values())
+
+
+def unindexed(root: Path | str) -> list[Path]:
+    """Run folders under ``root`` the catalog does not know (yet), read without writing."""
+    folders = run_folders(root)
+    if not folders:
+        return []
+    with Catalog(root, read_only=True) as catalog:
+        known = {catalog.relative(Path(p)) for p in catalog.runs()["path"]}
+        return [f for f in folders if catalog.relative(f) not in known]
+
+
+def rebuild_index(root: Path | str) -> tuple[int, list[str]]:
+    """Build the catalog again from the folders under ``root`` (run folders and sweep
+    variants), for a catalog that is lost, damaged or points elsewhere (a moved or copied
+    runs folder). Where two folders hold one run id, the folder named after it is indexed
+    and the other reported. The new catalog replaces the old one in one rename. Returns
+    how many runs are indexed and a line per folder left out."""
+    root = Path(root)
+    problems: list[str] = []
+    tmp = root / f"{TMP_PREFIX}{CATALOG_NAME}-{uuid.uuid4().hex[:8]}"
+    count = 0
+    try:
+        catalog = Catalog.__new__(Catalog)
+        catalog.root, catalog.path, catalog.read_only, catalog.skipped = root, tmp, False, []
+        catalog.con = duckdb.connect(str(tmp))
+        try:
+            catalog.con.execute(_SCHEMA)
+            folders = sorted(run_folders(root), key=lambda f: (
+                _read_json(f / META_FILE).get("run_id", f.name) != f.name, f.name))
+            for folder in folders:
+                try:
+                    _register_folder(catalog, folder)
+                    count += 1
+                except StoreError as err:
+                    problems.append(str(err))
+            count += _index_sweeps(catalog, root, problems)
+            catalog.con.execute("CHECKPOINT")
+        finally:
+            catalog.close()
+        with atomic.lock(root / f"{TMP_PREFIX}rebuild.lock"):
+            os.replace(tmp, root / CATALOG_NAME)
+            Path(str(root / CATALOG_NAME) + ".wal").unlink(missing_ok=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        (root / f"{TMP_PREFIX}rebuild.lock").unlink(missing_ok=True)
+    return count, problems
+
+
+def _index_sweeps(catalog: Catalog, root: Path, problems: list[str]) -> int:
+    """Register the variants of every sweep folder under ``root/sweeps`` from its plan."""
+    count = 0
+    for plan_file in sorted((root / "sweeps").glob("*/sweep.json")):
+        plan = _read_json(plan_file)
+        try:
+            for variant in plan["variants"]:
+                folder = plan_file.parent / f"v{int(variant['index']):04d}"
+                if not (folder / "daily.parquet").is_file():
+                    continue
+                catalog.register(
+                    f"{plan['sweep_id']}-v{int(variant['index']):04d}", folder,
+                    name=str(plan["name"]), days=int(plan["days"]), seeds=list(plan["seeds"]),
+                    kind="sweep", sweep_id=str(plan["sweep_id"]), variant=variant["labels"],
+                    meta={"index": variant["index"], "overrides": variant.get("overrides"),
+                          "version": plan.get("version")},
+                )
+                count += 1
+        except (KeyError, TypeError, ValueError) as err:
+            problems.append(f"{plan_file}: damaged sweep plan ({_first_line(err)})")
+    return count
 
 
 def load_run(folder: Path | str) -> RunData:
@@ -603,10 +883,13 @@ def load_run(folder: Path | str) -> RunData:
     meta = _read_json(folder / META_FILE)
     seeds = meta.get("seeds") or sorted(int(s) for s in tables["daily"]["seed"].unique())
     if not isinstance(seeds, list) or not all(
-        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds
+        isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in seeds
     ):
         raise StoreError(f"{folder / META_FILE}: damaged run file (seeds must be a list of "
-                         f"whole numbers, not {json.dumps(seeds)[:40]})")
+                         f"whole numbers from 0 to {MAX_SEED:,}, not {json.dumps(seeds)[:40]})")
+    if len(set(seeds)) != len(seeds) or len(seeds) > MAX_SEEDS:
+        raise StoreError(f"{folder / META_FILE}: damaged run file (seeds must be distinct, at "
+                         f"most {MAX_SEEDS:,}, not {json.dumps(seeds)[:40]})")
     return RunData(
         folder=folder,
         scenario=load_scenario(folder / SCENARIO_FILE),

@@ -23,6 +23,7 @@ def local_ray() -> Iterator[None]:
 
 
 # Ray starts its own processes by fork + exec, which JAX's fork warning cannot tell apart
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:os.fork")
 def test_ray_and_local_executors_give_identical_tables(local_ray: None, tmp_path: Path) -> None:
     plan = plan_sweep("taobao", {ADS: [0.0, 1.0, 2.0]}, seeds=SEEDS, days=DAYS, overrides=SMALL)

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 
 from twosided.experiments.sweep import plan_sweep, run_sweep
 from twosided.store import Catalog
@@ -53,10 +54,11 @@ def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_without_redoing_or_duplicating(tmp_path: Path) -> None:
     script = CHILD.format(kill_after=KILL_AFTER, vary=VARY, seeds=SEEDS, days=DAYS, small=SMALL)
     child = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True
     )
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
 
@@ -101,6 +103,7 @@ def test_catalog_is_repaired_from_the_disk(tmp_path: Path) -> None:
     assert again.table.equals(first.table)
 
 
+@pytest.mark.slow
 def test_spawned_worker_processes_give_the_in_process_results(tmp_path: Path) -> None:
     plan = plan_sweep("taobao", {ADS: [0.0, 3.0]}, seeds=SEEDS, days=DAYS, overrides=SMALL)
     inline = run_sweep(plan, workers=1, out=tmp_path / "inline")

@@ -4,6 +4,7 @@ leftovers and registers a variant whose folder was complete."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -24,6 +25,7 @@ from .conftest import ADS, DAYS, SEEDS, SMALL
 
 DRIVER = """
 import importlib, sys, time
+import importlib
 from pathlib import Path
 import pandas as pd
 from twosided import store
@@ -86,3 +88,40 @@ def test_a_sweep_killed_while_writing_a_variant(tmp_path, point):
         assert done == set() and rows.empty
     else:
         assert done == {0} and rows["run_id"].tolist() == [plan.run_id(plan.variants[0])]
+
+
+def test_two_identical_sweeps_at_once_compute_each_variant_once(tmp_path, monkeypatch):
+    import threading
+
+    import pandas as pd
+
+    sweep = importlib.import_module("twosided.experiments.sweep")
+    computed: list[int] = []
+    started = threading.Event()
+
+    def fake_tasks(tasks, *args):  # the simulation itself is not what is tested here
+        started.set()
+        for task in tasks:
+            computed.append(task.index)
+            started.wait()
+            yield task.index, pd.DataFrame({"seed": [0], "day": [0], "gmv_cents": [1]})
+
+    monkeypatch.setattr(sweep, "run_tasks", fake_tasks)
+    plan = plan_sweep("taobao", {ADS: [0.0, 1.0]}, seeds=SEEDS, days=DAYS, overrides=SMALL)
+    results, errors = [], []
+
+    def one() -> None:
+        try:
+            results.append(sweep.run_sweep(plan, workers=1, out=tmp_path))
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(computed) == [0, 1]  # each variant once, not twice
+    assert sorted(len(r.ran) for r in results) == [0, 2]
+    assert all(len(r.table) == 2 for r in results)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html as html_lib
 import math
+import re
 from pathlib import Path
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -19,6 +20,10 @@ from twosided.experiments.whom_to_save import (
     CHART_IDS,
     MEASURES,
     Regime,
+    answer_line,
+    changes_figure,
+    measures_figure,
+    regime_table,
     study_findings,
     study_html,
     buyer_value_budget,
@@ -322,8 +327,37 @@ def test_report_draws_its_charts_in_a_browser(tmp_path: Path) -> None:
     rendered = render(path, tmp_path, list(CHART_IDS))
     assert rendered.errors == []
     assert set(rendered.charts) == set(CHART_IDS)
-    measures, cumulative = (rendered.charts[i] for i in CHART_IDS)
+    measures, changes, cumulative = (rendered.charts[i] for i in CHART_IDS)
     assert measures["traces"] >= len(MEASURES) * len(regimes)
+    assert changes["traces"] >= len(MEASURES) * len(regimes)
     assert cumulative["traces"] >= len(POLICIES) * len(regimes)
     for finding in findings:
         assert html_lib.escape(finding, quote=False) in rendered.dom  # shown as text
+    dom = rendered.dom
+    answer = html_lib.escape(answer_line(regimes), quote=False)
+    assert dom.index(answer) < dom.index(html_lib.escape(findings[0], quote=False))
+    assert "annual service fee is then refunded" in dom  # the cumulative dip, explained
+
+
+def test_charts_draw_paired_changes_and_keep_bounds() -> None:
+    regimes = [
+        _fake_regime("with rivals", _fading_greed),
+        _fake_regime("without rivals", _steady_greed),
+    ]
+    levels_fig, changes_fig = measures_figure(regimes), changes_figure(regimes)
+    share = [m.key for m in MEASURES].index("buyer_share") + 1
+    axis = f"yaxis{share if share > 1 else ''}"
+    assert levels_fig.layout[axis].tickformat == ".0%"
+    assert levels_fig.layout[axis].range[1] <= 1.0
+    assert changes_fig.layout[axis].tickformat == "+.1%"
+    xaxis = levels_fig.layout["xaxis"]
+    assert list(xaxis.tickvals) == sorted(POLICIES)  # ticks at the policies only
+    for trace in levels_fig.data:  # no level's interval below zero
+        low = np.asarray(trace.y, dtype=float) - np.asarray(trace.error_y.arrayminus)
+        assert (low >= -1e-9).all()
+    # the change of revenue-first from itself is zero, with no interval
+    first = changes_fig.data[0]
+    assert first.y[0] == 0 and first.error_y.array[0] == 0
+    assert "earns most" in answer_line(regimes)
+    table = regime_table(regimes[0])
+    assert re.search(r"\d+\.\d%", table)  # buyer share in percent

@@ -11,8 +11,8 @@ import pytest
 
 import twosided
 from twosided import report
+from twosided.outcomes import revenue_stream_columns
 from twosided.report import charts
-from twosided.report.outcomes import revenue_stream_columns
 from twosided.store import load_run, save_run
 
 from ..conftest import cached_run

@@ -57,7 +57,13 @@ def test_run_table_shows_roles_figures_and_alignment(base):
     assert re.search(r"customer\s+│\s+sellers", text)
     assert re.search(r"user\s+│\s+buyers", text)
     assert "needs a probe run" in text
+    assert "'twosided roles RUN --probe'" in text  # the command that runs it
     assert "alignment" in text and "at users' expense" in text
+
+
+def test_the_probe_command_names_a_stored_run(base):
+    roles = dataclasses.replace(derive_run_roles(base), run_id="20261201-120000-abcd")
+    assert "'twosided roles 20261201-120000-abcd --probe'" in text_of(run_renderable(roles))
 
 
 def test_report_section_is_a_titled_escaped_html_body(base):
@@ -70,6 +76,8 @@ def test_report_section_is_a_titled_escaped_html_body(base):
     assert "<td class=label>customer</td><td class=label>sellers</td>" in body
     assert "users&#x27; expense" in body  # text is escaped, never raw
     assert "alignment" in body and "1 run(s), 2 seed(s)" in body
+    link = re.search(r'Definitions: <a href="([^"]+)">docs/roles.md</a>', body)
+    assert link and link.group(1).startswith("file://") and link.group(1).endswith("roles.md")
     # every amount carries its unit, in the report as in the terminal
     assert re.search(r"of revenue [\d,]+ yuan, [\d,]+ yuan at users&#x27; expense", body)
     assert not re.search(r"\d\.\d\d\)", body)  # no unitless two-decimal amounts

@@ -115,3 +115,80 @@ def test_unit_quality_reduces_to_textbook_gsp(bids):
         assert bids[w] == pytest.approx(ranked[k])
         next_bid = ranked[k + 1] if k + 1 < len(ranked) else 0.0
         assert prices[k] == pytest.approx(next_bid)
+
+
+def test_no_bidders_at_all_leaves_every_slot_unsold():
+    for mech in ("gsp", "vcg"):
+        winners, prices = position_auction([], [], [1.0, 0.5, 0.2], reserve=0.1, mechanism=mech)
+        assert winners.tolist() == [-1, -1, -1]
+        assert prices.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_vcg_treats_the_reserve_as_a_phantom_bidder():
+    # Bids 10 and 6, slot clicks 1 and 0.5, quality 1, reserve 5. Removing the top bidder
+    # moves the 6 up a slot and gives the second slot to the seller's reserve of 5, so the
+    # top pays 6·(1 − 0.5) + 5·0.5 = 5.5 a click (not max(5, 6·0.5) = 5); the second pays
+    # the reserve it displaces, 5.
+    winners, prices = position_auction([10.0, 6.0], [1, 1], [1.0, 0.5], reserve=5.0,
+                                       mechanism="vcg")
+    assert winners.tolist() == [0, 1]
+    assert prices.tolist() == pytest.approx([5.5, 5.0])
+
+
+def _brute_force_vcg(bids, quality, slot_clicks, reserve):
+    """VCG from its definition: the welfare-maximising assignment of slots to bidders and
+    to the seller, who values a click of an unsold slot at the reserve (as many such
+    phantom bidders as slots); each winner pays the others' welfare without it minus their
+    welfare with it, per click it receives."""
+    alpha = [a for a in slot_clicks if a > 0]
+
+    def best(values):  # the others' welfare, largest values in the best slots
+        ranked = sorted(values, reverse=True)
+        ranked += [reserve] * len(alpha)  # the seller's phantom bids fill what is left
+        ranked = sorted(ranked, reverse=True)[: len(alpha)]
+        return sum(a * v for a, v in zip(alpha, ranked))
+
+    scores = [b * q if b >= reserve else 0.0 for b, q in zip(bids, quality)]
+    order = sorted(range(len(bids)), key=lambda i: -scores[i])
+    prices = {}
+    for k, i in enumerate(order[: len(alpha)]):
+        if bids[i] < reserve or scores[i] <= 0:
+            break
+        others = [scores[j] for j in range(len(bids)) if j != i and bids[j] >= reserve]
+        with_i = best([scores[j] for j in range(len(bids)) if bids[j] >= reserve])
+        others_with_i = with_i - alpha[k] * scores[i]
+        prices[i] = (best(others) - others_with_i) / (alpha[k] * quality[i])
+    return prices
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    bids=st.lists(st.floats(0.5, 20.0), min_size=0, max_size=6),
+    ctr=st.lists(st.floats(0.05, 1.0), min_size=1, max_size=4),
+    reserve=st.floats(0.0, 8.0),
+    data=st.data(),
+)
+def test_vcg_agrees_with_the_definition_on_small_random_auctions(bids, ctr, reserve, data):
+    # quality 1 (textbook values: bid per click) or, without a reserve, any quality
+    unit = reserve > 0
+    quality = [1.0] * len(bids) if unit else data.draw(
+        st.lists(st.floats(0.1, 1.0), min_size=len(bids), max_size=len(bids)))
+    slot_clicks = sorted(ctr, reverse=True)
+    winners, prices = position_auction(bids, quality, slot_clicks, reserve=reserve,
+                                       mechanism="vcg")
+    expected = _brute_force_vcg(bids, quality, slot_clicks, reserve)
+    got = {int(w): float(p) for w, p in zip(winners, prices) if w >= 0}
+    assert got.keys() == expected.keys()
+    for i, price in expected.items():
+        assert got[i] == pytest.approx(price, rel=1e-9, abs=1e-9)
+
+
+def test_repeated_calls_of_one_shape_reuse_one_compiled_program():
+    from twosided.sim import auction
+
+    position_auction([3.0, 2.0, 1.0], [1, 1, 1], [1.0, 0.5])
+    before = auction._compiled._cache_size()
+    for k in range(5):
+        position_auction([3.0 + k, 2.0, 1.0], [1, 1, 1], [1.0, 0.5], reserve=0.1 * k,
+                         mechanism="vcg" if k % 2 else "gsp")
+    assert auction._compiled._cache_size() == before

@@ -51,7 +51,8 @@ def test_the_days_flows_are_the_stage_records_posted_once():
     moved = np.asarray(after.balances) - np.asarray(state.balances)
     assert moved.sum() == 0 and np.abs(moved).sum() > 0
     # buyers' payments for today's orders are what the session says they paid
-    paid = np.asarray(r.orders.payments.payment_escrow) + np.asarray(r.orders.payments.payment_direct)
+    payments = r.orders.payments
+    paid = np.asarray(payments.payment_escrow) + np.asarray(payments.payment_direct)
     price, platform = np.asarray(r.session.price), np.asarray(r.session.platform)
     assert paid.tolist() == np.bincount(platform, weights=price, minlength=3).astype(int).tolist()
     assert int(after.day) == int(state.day)  # stages leave the day to ``step``

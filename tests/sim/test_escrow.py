@@ -143,7 +143,7 @@ def test_perfect_evidence_rejects_exactly_the_false_claims():
 def test_evidence_errors_uphold_false_claims_and_reject_true_ones_at_one_minus_accuracy(accuracy):
     policy = {**EVIDENCE, "evidence_accuracy": accuracy}
     honest = _fates(policy, HONEST)
-    false_claim_rate = float(honest["params"].false_claim_rate)
+    false_claim_rate = float(honest["params"].buyers.false_claim_rate)
     claims = honest["claims"] == 1
     assert _rate(claims) == pytest.approx(false_claim_rate, abs=0.003)
     # a false claim is upheld (the seller pays) with the judge's error rate
@@ -179,7 +179,7 @@ def test_buyer_first_upholds_every_claim_whatever_the_accuracy():
 def test_without_escrow_buyers_recover_a_non_shippers_take_only_at_the_recovery_rate(recovery):
     fraud = _fates({"enabled": False, "recovery_rate": recovery}, NON_SHIPPER)
     p = fraud["params"]
-    claim = float(p.claim_if_not_delivered)
+    claim = float(p.buyers.claim_if_not_delivered)
     # no tracking record forces a claim: the buyer claims with its own chance, and the
     # seller is made to pay back with the recovery rate
     assert _rate(fraud["claims"]) == pytest.approx(claim, abs=0.01)
@@ -208,6 +208,6 @@ def test_without_escrow_every_order_still_ends_in_exactly_one_terminal_state():
 def test_without_escrow_false_claims_cost_honest_sellers_only_what_is_recovered():
     honest = _fates({"enabled": False, "recovery_rate": 0.5}, HONEST)
     claims = honest["claims"] == 1
-    assert _rate(claims) == pytest.approx(float(honest["params"].false_claim_rate), abs=0.003)
+    assert _rate(claims) == pytest.approx(float(honest["params"].buyers.false_claim_rate), abs=0.003)
     assert _rate(honest["refunded"][claims]) == pytest.approx(0.5, abs=0.05)
     assert (honest["seller_loss_cents"] == honest["refunded"] * PRICE).all()

@@ -80,3 +80,13 @@ def test_every_new_listing_pays_deposit_and_fee_even_in_a_slot_freed_the_same_da
     settled = paid["deposit_returned"] + paid.get("forfeit_to_buyers", 0) + paid.get("forfeit_to_platform", 0)
     exited = daily["sellers_exited"].reindex(paid.index)
     np.testing.assert_array_equal(settled, 100_000 * exited)
+
+
+def test_the_fee_stage_on_day_0_charges_every_live_listing_its_annual_fee():
+    from .conftest import one_day
+
+    dims, params, state, after, r = one_day("taobao")
+    live = np.asarray(state.sellers.listed & state.sellers.active[None, :])
+    fee = np.asarray(params.platform.fees.service_fee_cents)
+    assert np.asarray(r.annual_fee.service_fee).tolist() == (live.sum(axis=1) * fee).tolist()
+    assert int(np.asarray(r.annual_fee.service_fee_refund).sum()) == 0  # not a year's end

@@ -137,3 +137,21 @@ def test_honest_sellers_lose_deposits_only_to_false_positives():
     punished = per_seed / 100_000
     expected = 0.01 * wrong.groupby("seed")["active_sellers"].sum()
     assert (abs(punished - expected) < 4 * np.sqrt(expected)).all(), (punished, expected)
+
+
+def test_the_governance_stage_delists_the_caught_and_forfeits_their_deposits():
+    from .conftest import one_day
+
+    policy = {"platforms.0.governance.detection_rate": 1.0,
+              "platforms.0.governance.false_positive_rate": 0.0}
+    dims, params, state, after, r = one_day("no_escrow", policy)
+    before = np.asarray(state.sellers.listed[0] & state.sellers.active)
+    harmful = np.asarray(state.sellers.honesty) != HONEST
+    punished = np.asarray(r.policing.punished[0])
+    assert (punished == (before & harmful)).all() and punished.any()
+    assert not (np.asarray(after.sellers.listed[0]) & harmful).any()
+    forfeited = int(r.policing.changes.forfeit_to_buyers[0] + r.policing.changes.forfeit_to_platform[0])
+    deposit = int(params.platform.governance.deposit_cents[0])
+    assert int(r.policing.exits[0]) == punished.sum()
+    assert forfeited == punished.sum() * deposit
+    assert int(r.policing.changes.deposit_returned[0]) == 0  # nobody left of their own will

@@ -136,3 +136,17 @@ def test_every_stream_moves_in_the_audited_run():
     assert (kept["revenue_forfeits_cents"] == kept["deposits_forfeited_cents"]).all()
     for name in (run.platforms[0], run.platforms[2]):
         assert (totals.xs(name, level="platform")["revenue_forfeits_cents"] == 0).all()
+
+
+def test_the_ledger_stage_posts_the_stage_records_and_keeps_every_cent():
+    from .conftest import one_day
+
+    dims, params, state, after, r = one_day("taobao")
+    moved = np.asarray(after.balances) - np.asarray(state.balances)
+    np.testing.assert_array_equal(
+        moved, np.asarray(ledger.post(np.zeros_like(state.balances), r.flows))
+    )
+    assert moved.sum() == 0
+    assert int(r.flows[ledger.S["payment_escrow"]].sum() + r.flows[ledger.S["payment_direct"]].sum()) == int(
+        np.asarray(r.session.price).sum()
+    )

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from twosided.scenario import apply_overrides, load_scenario
-from twosided.sim import ranking
+from twosided.sim import ledger, ranking
 from twosided.sim.params import build
 from twosided.sim.run import init_states
 
@@ -96,3 +96,14 @@ def test_weight_on_buyer_value_does_the_opposite():
     b = _platform0({"platforms.0.ranking.quality": 3.0, "platforms.0.ranking.price": 3.0})
     assert (b["revenue_ads_cents"] < a["revenue_ads_cents"]).all()
     assert (b["consumer_surplus_cents"] > a["consumer_surplus_cents"] * 1.03).all()
+
+
+def test_paid_positions_are_charged_their_price_for_each_click():
+    from .conftest import one_day
+
+    dims, params, state, after, r = one_day("taobao")
+    clicks = np.asarray(r.clicks.clicks)
+    assert clicks.sum() == np.asarray(r.session.clicked).sum()
+    due = (clicks * np.asarray(r.pages.cpc)).reshape(dims.platforms, -1).sum(axis=1)
+    assert np.asarray(r.clicks.flows.ads).tolist() == due.tolist()
+    assert int(r.flows[ledger.S["ads"]].sum()) == int(due.sum())

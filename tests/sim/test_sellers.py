@@ -26,8 +26,8 @@ SCALE = 50_000.0  # imitation_scale_cents: a profit gap of this size is imitated
 STILL = {"mutation_sd": 0.0, "type_imitation_rate": 0.0, "multihome_rate": 0.0,
          "imitation_scale_cents": SCALE, "imitation_step": 0.5, "exit_after_periods": 3}
 _init_state = jax.jit(init_state, static_argnums=1)
-_revise = jax.jit(seller_behaviour.revise, static_argnums=3)
-_enter_jit = jax.jit(seller_behaviour.enter, static_argnums=5)
+_revise = jax.jit(seller_behaviour.revise, static_argnums=4)
+_enter_jit = jax.jit(seller_behaviour.enter, static_argnums=6)
 
 
 def world(
@@ -60,7 +60,7 @@ def first_of_each_category(dims: Dims) -> np.ndarray:
 def revise(sellers: Sellers, dims: Dims, params: Params, seed: int = 0,
            open_: list[bool] | None = None) -> tuple[Sellers, np.ndarray]:
     opened = jnp.asarray(open_ if open_ is not None else [True] * dims.platforms)
-    revised, apply = _revise(jax.random.key(seed), sellers, opened, dims, params)
+    revised, apply = _revise(jax.random.key(seed), sellers, opened, params, dims)
     return revised, np.asarray(apply)
 
 
@@ -236,7 +236,7 @@ def _enter(sessions: list[float], open_: list[bool], governance: dict | None = N
     traffic = jnp.asarray([[x] * categories for x in sessions], jnp.int32)
     log_ref = jnp.full((categories,), 8.0, jnp.float32)
     entered, new = _enter_jit(
-        jax.random.key(seed), s, traffic, jnp.asarray(open_), log_ref, dims, params
+        jax.random.key(seed), s, traffic, jnp.asarray(open_), log_ref, params, dims
     )
     return params, entered, np.asarray(new)
 
@@ -271,3 +271,33 @@ def test_verification_keeps_harmful_entrants_out():
     _, open_door, new_open = _enter([40_000, 40_000], [True, True], types=harmful_mix)
     harmful = np.asarray(open_door.honesty)[new_open.any(axis=0)] != HONEST
     assert harmful.mean() == pytest.approx(0.5, abs=0.08)
+
+
+def test_the_accounts_stage_pays_each_live_listing_its_running_costs():
+    from .conftest import one_day
+
+    dims, params, state, after, r = one_day("taobao")
+    live = np.asarray(r.accounts.live)
+    fixed = int(params.sellers.fixed_cost_per_day_cents)
+    assert np.asarray(r.accounts.costs.fixed_costs).tolist() == (live.sum(axis=1) * fixed).tolist()
+    # goods are paid for each order: the cost of goods is the sum over today's purchases
+    s = r.session
+    cost = np.where(np.asarray(s.bought), np.round(np.asarray(s.unit_cost)), 0).astype(np.int64)
+    per_platform = np.bincount(np.asarray(s.platform), weights=cost, minlength=dims.platforms)
+    assert np.asarray(r.accounts.costs.cost_of_goods).tolist() == per_platform.astype(int).tolist()
+    # a live listing that sold nothing and bought no clicks made a loss of its overhead
+    sold = np.zeros(live.shape, bool)
+    sold[np.asarray(s.platform)[np.asarray(s.bought)], np.asarray(s.listing)[np.asarray(s.bought)]] = True
+    idle = live & ~sold
+    assert (np.asarray(r.accounts.profit)[idle] <= 0).all()
+
+
+def test_the_turnover_stage_settles_its_listing_changes():
+    from .conftest import one_day
+
+    dims, params, state, after, r = one_day("taobao", {"sellers.entry_per_thousand_sessions": 200.0})
+    entries = np.asarray(r.turnover.entries)
+    assert entries.sum() > 0
+    deposit = np.asarray(params.platform.governance.deposit_cents)
+    paid = np.asarray(r.turnover.revised.deposit_paid) + np.asarray(r.turnover.entered.deposit_paid)
+    assert paid.tolist() == (entries * deposit).tolist()

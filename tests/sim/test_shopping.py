@@ -78,13 +78,13 @@ def test_platform_choice_matches_closed_form_logit():
     last = jnp.asarray([0], jnp.int8)
     open_ = jnp.asarray([True, True, True])
     v = np.asarray(shopping.platform_utilities(trust, n_listed, last, open_, params))[0]
-    p = params
+    p, b = params.platform, params.buyers
     expected_v = np.array(
         [
-            float(p.brand[i]) + float(p.trust_weight) * t + float(p.assortment_weight) * np.log1p(n) + float(p.switching_cost) * (i == 0)
+            float(p.brand[i]) + float(b.trust_weight) * t + float(b.assortment_weight) * np.log1p(n) + float(b.switching_cost) * (i == 0)
             for i, (t, n) in enumerate(zip([1.0, 0.3, 0.5], [40, 20, 10]))
         ]
-        + [float(p.offline_utility)]
+        + [float(b.offline_utility)]
     )
     assert v == pytest.approx(expected_v, rel=1e-5)
     u = uniform16(jax.random.key(5), (N,))
@@ -160,3 +160,20 @@ def test_extremely_sensitive_buyers_keep_finite_logit_weights_with_exact_ratios(
     assert bool(bought.all())
     _close(np.bincount(np.asarray(position), minlength=3)[:2] / N,
            np.asarray([np.e, 1.0]) / (1 + np.e), N)
+
+
+def test_the_shopping_stage_buys_only_what_an_online_buyer_clicked_at_its_page_price():
+    from .conftest import one_day
+
+    dims, params, state, after, r = one_day("taobao")
+    s, pages = r.session, r.pages
+    bought = np.asarray(s.bought)
+    assert bought.any()
+    assert np.asarray(s.online)[bought].all()
+    rows = np.arange(bought.size)[bought]
+    position = np.asarray(s.position)[bought]
+    assert np.asarray(s.clicked)[rows, position].all()
+    market = np.asarray(s.market)[bought]
+    np.testing.assert_array_equal(np.asarray(s.price)[bought], np.asarray(pages.price)[market, position])
+    np.testing.assert_array_equal(np.asarray(s.listing)[bought], np.asarray(pages.listing)[market, position])
+    assert not np.asarray(s.clicked)[~np.asarray(s.online)].any()

@@ -21,14 +21,19 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from twosided import simulation
-from twosided.scenario import Scenario, ScenarioError, apply_overrides
+from twosided.scenario import (
+    Scenario,
+    ScenarioError,
+    apply_overrides,
+    parse_value,
+    split_assignment,
+)
 from twosided.store import engine_fingerprint
 
 # significant digits kept of a START:STOP:STEPS value (0.1 steps read 0.3, not 0.30000000000000004)
@@ -63,16 +68,6 @@ class Variant:
     index: int
     labels: dict[str, Any]
     overrides: dict[str, Any]
-
-
-def parse_value(raw: str) -> Any:
-    """A value as written on the command line: TOML (numbers, booleans, quoted strings,
-    arrays), or a bare word as a string."""
-    text = raw.strip()
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
 
 
 def _number(raw: str, spec: str, what: str) -> int | float:
@@ -145,12 +140,7 @@ def parse_values(text: str, spec: str) -> list[Any]:
 
 def parse_spec(spec: str) -> tuple[str, list[Any]]:
     """``key.path=START:STOP:STEPS`` (or ``=V1,V2,...``) -> (key, values)."""
-    if "=" not in spec:
-        raise SweepError(f"--vary {spec!r}: expected key.path=START:STOP:STEPS")
-    key, text = spec.split("=", 1)
-    key = key.strip()
-    if not key:
-        raise SweepError(f"--vary {spec!r}: empty key")
+    key, text = split_assignment(spec, "--vary", "key.path=START:STOP:STEPS", SweepError)
     return key, parse_values(text, spec)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from twosided.report.outcomes import CENTS_PER_YUAN
+from twosided.outcomes import CENTS_PER_YUAN
 from twosided.store import atomic_file
 
 __all__ = ["CENTS_PER_YUAN", "number", "with_interval", "write_page"]

@@ -6,6 +6,8 @@ call. As each variant finishes, the driver writes it atomically to its own folde
 the sweep folder and registers it in the catalog (kind ``sweep``). A sweep's id is a hash
 of its resolved inputs, so rerunning the same sweep finds the same folder and skips the
 variants already there: a crash or an interruption loses only the variants in flight.
+The one-call ``twosided.sweep`` (plan, run and, if asked, report) is in ``experiments.api``;
+this module knows nothing of reports.
 
 Layout under the results root (``out``)::
 
@@ -18,17 +20,17 @@ Layout under the results root (``out``)::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from twosided import memory
+from twosided import atomic, memory
 from twosided.experiments.executors import Task, default_workers, executor_session, run_tasks
 from twosided.experiments.grid import (
     MAX_SEEDS,
@@ -192,10 +194,17 @@ def variant_folder(folder: Path, variant: Variant) -> Path:
     return folder / f"v{variant.index:04d}"
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+LOCK_FILE = ".lock"  # held by the process running the sweep
+
+
+@contextlib.contextmanager
+def sweep_lock(plan: SweepPlan, out: Path) -> Iterator[None]:
+    """Hold the sweep's lock: a second identical sweep waits for the first, then finds its
+    variants done instead of computing them again."""
+    folder = plan.folder(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic.lock(folder / LOCK_FILE):
+        yield
 
 
 def open_sweep_folder(plan: SweepPlan, out: Path) -> Path:
@@ -217,8 +226,8 @@ def open_sweep_folder(plan: SweepPlan, out: Path) -> Path:
         "variants": [dataclasses.asdict(v) for v in plan.variants],
         "version": twosided_version(),
     }
-    _write_text_atomic(folder / PLAN_FILE, json.dumps(description, indent=2, sort_keys=True) + "\n")
-    _write_text_atomic(folder / "scenario.toml", plan.base.to_toml())
+    atomic.write_text(folder / PLAN_FILE, json.dumps(description, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(folder / "scenario.toml", plan.base.to_toml())
     return folder
 
 
@@ -308,76 +317,27 @@ def run_sweep(
             at_once = min(len(waiting), workers or default_workers(len(waiting)))
             if at_once > 1:  # fresh worker processes, each needing its variant's memory
                 check_memory(plan, waiting, at_once)
-        folder = open_sweep_folder(plan, out)
-        done = completed_variants(plan, folder, out)
-        todo = [v for v in plan.variants if v.index not in done]
-        total = len(plan.variants)
-        if progress is not None:
-            progress(len(done), total)
-        tasks = [
-            Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds) for v in todo
-        ]
-        ran: list[int] = []
-        if tasks:
-            for index, daily in run_tasks(tasks, executor, workers, address):
-                save_variant(plan, folder, out, plan.variants[index], daily)
-                ran.append(index)
-                if progress is not None:
-                    progress(len(done) + len(ran), total)
+        with sweep_lock(plan, out):  # after every check: a refused sweep writes nothing
+            folder = open_sweep_folder(plan, out)
+            done = completed_variants(plan, folder, out)
+            todo = [v for v in plan.variants if v.index not in done]
+            total = len(plan.variants)
+            if progress is not None:
+                progress(len(done), total)
+            tasks = [Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds)
+                     for v in todo]
+            ran: list[int] = []
+            if tasks:
+                for index, daily in run_tasks(tasks, executor, workers, address):
+                    save_variant(plan, folder, out, plan.variants[index], daily)
+                    ran.append(index)
+                    if progress is not None:
+                        progress(len(done) + len(ran), total)
+            table = load_table(plan, folder)
     return SweepResult(
         plan=plan,
         folder=folder,
-        table=load_table(plan, folder),
+        table=table,
         ran=sorted(ran),
         skipped=sorted(done),
     )
-
-
-def sweep(
-    scenario: str | Path | Scenario = "taobao",
-    vary: VarySpec = None,
-    seeds: int | Sequence[int] | None = None,
-    days: int | None = None,
-    seed: int | None = None,
-    overrides: Sequence[str] | dict[str, Any] | None = None,
-    executor: str = "local",
-    workers: int | None = None,
-    address: str | None = None,
-    out: str | Path = DEFAULT_ROOT,
-    progress: SweepProgress | None = None,
-    report: bool = False,
-) -> pd.DataFrame:
-    """Run a parameter sweep and return its tidy table.
-
-    Args:
-        scenario: a preset name, a TOML file, or a ``Scenario``.
-        vary: ``{"platforms.0.ranking.ads": [0, 1, 2]}``, ``{"key": "START:STOP:STEPS"}``,
-            or spec strings ``["key.path=START:STOP:STEPS", "key=V1,V2"]``; every
-            combination of the values is one variant.
-        seeds: seeds per variant (a count from ``seed``, or a list); all of a variant's
-            seeds run together in one vmapped call.
-        days: days per run (default: the scenario's).
-        seed: the first seed (default: the scenario's).
-        overrides: fixed overrides applied to every variant (``{"market.buyers": 5000}``).
-        executor: ``"local"`` (this process, or spawned worker processes) or ``"ray"``.
-        workers: local worker processes (default: one per two cores; 1 runs in-process).
-        address: Ray cluster address (``"auto"`` or ``host:port``); default: the cluster
-            this process is connected to, or a new local one.
-        out: results root; the sweep is stored under ``out/sweeps/`` and in its catalog,
-            and a rerun of the same sweep skips the variants already stored.
-        progress: ``progress(done, total)`` over variants.
-        report: also write the sweep report (``report.html`` in the sweep folder).
-
-    Returns:
-        One row per variant, seed, day and platform: ``variant``, one column per varied
-        key, then the daily table's columns. ``table.attrs`` holds ``sweep_id`` and
-        ``folder``.
-    """
-    plan = plan_sweep(scenario, vary, seeds, days, seed, overrides)
-    result = run_sweep(plan, executor, workers, address, out, progress)
-    if report:
-        from twosided.experiments.report import write_sweep_report
-
-        write_sweep_report(result)
-    result.table.attrs.update(sweep_id=plan.sweep_id, folder=str(result.folder))
-    return result.table

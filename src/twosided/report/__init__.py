@@ -11,10 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from twosided.outcomes import summary_grid
 from twosided.report import charts, page
-from twosided.report.comparison import outcome_differences
+from twosided.report.comparison import (
+    PER_BUYERS,
+    Difference,
+    comparability_warnings,
+    needs_normalising,
+    normalised_differences,
+    outcome_differences,
+    scenario_differences,
+)
 from twosided.report.headline import comparison_headline, headline
-from twosided.report.outcomes import summary_grid
 from twosided.roles.render import report_section as roles_section
 from twosided.simulation import Result
 from twosided.store import atomic_file
@@ -39,12 +47,20 @@ def _run_id(run: Result) -> str:
     return str(getattr(run, "run_id", "") or "")
 
 
+def summary_caption(run: Result) -> str:
+    """What the summary table's figures are."""
+    seeds = len(run.seeds)
+    spread = f"; ± is the 95% interval of the mean over the {seeds} seeds" if seeds > 1 else ""
+    return ("Totals over the run (means over seeds); levels on the last day" + spread + ". "
+            "The Market column adds what can be added: seller listings are counted per "
+            "platform, and buyers active on several platforms are no sum of platforms.")
+
+
 def build_report(run: Result, extra_sections: Sequence[page.Section] = ()) -> str:
     """The HTML report of one run: headline, summary table, charts, customers and users
     (``twosided.roles``), then extra sections."""
     header, rows = summary_grid(run.summary())
-    summary = page.section("Summary", page.table(header, rows),
-                           "Totals over the run (means over seeds); levels on the last day.")
+    summary = page.section("Summary", page.table(header, rows), summary_caption(run))
     run_id = _run_id(run)
     footer = [f"run {run_id}"] if run_id else []
     return page.page(
@@ -54,19 +70,46 @@ def build_report(run: Result, extra_sections: Sequence[page.Section] = ()) -> st
     )
 
 
+def _differences_table(diffs: Sequence[Difference], labels: tuple[str, str]) -> str:
+    rows = [[d.platform, d.outcome.label, d.a_text, d.b_text, d.change_text] for d in diffs]
+    return page.table(["", "outcome", *labels, "change"], rows, left=2)
+
+
+def parameters_section(run_a: Result, run_b: Result, labels: tuple[str, str]) -> str:
+    """The scenario fields that differ between the two runs, A's value beside B's."""
+    fields = scenario_differences(run_a.scenario, run_b.scenario)
+    if not fields:
+        return page.section("What differs", "<p>The two scenarios are the same, field by "
+                            "field.</p>")
+    rows = [[f.key, f.a, f.b] for f in fields]
+    return page.section("What differs", page.table(["field", *labels], rows),
+                        f"{len(fields)} field(s) of the resolved scenarios differ.")
+
+
 def build_comparison(run_a: Result, run_b: Result, labels: tuple[str, str] = ("A", "B"),
                      extra_sections: Sequence[page.Section] = ()) -> str:
-    """Two runs on the same charts (A solid, B dashed) and their key outcomes side by side."""
+    """Two runs on the same charts (A solid, B dashed): first what differs between their
+    scenarios (and a warning when days, buyers or seeds differ), then their key outcomes
+    side by side, as totals and, where days or buyers differ, per day and per 1,000
+    buyers."""
     runs = [(labels[0], run_a), (labels[1], run_b)]
     diffs = outcome_differences(run_a.summary(), run_b.summary())
-    rows = [[d.platform, d.outcome.label, d.a_text, d.b_text, d.change_text] for d in diffs]
-    grid = page.table(["", "outcome", *labels, "change"], rows, left=2)
-    table = page.section("Key outcomes", grid,
-                         f"{labels[0]} is drawn solid, {labels[1]} dashed.")
+    tables = [parameters_section(run_a, run_b, labels),
+              page.section("Key outcomes", _differences_table(diffs, labels),
+                           f"Totals over each run (means over seeds). {labels[0]} is drawn "
+                           f"solid, {labels[1]} dashed.")]
+    if needs_normalising(run_a, run_b):
+        tables.append(page.section(
+            f"Key outcomes per day and per {PER_BUYERS:,} buyers",
+            _differences_table(normalised_differences(run_a, run_b), labels),
+            "Flows (sessions, money, listings entered) per day and per "
+            f"{PER_BUYERS:,} buyers of the market; levels on the last day (buyers, listings) "
+            f"per {PER_BUYERS:,} buyers; shares and rates as they are."))
     ids = [f"{label}: {_run_id(run) or run.scenario.name}" for label, run in runs]
+    headline = [*comparability_warnings(run_a, run_b, labels), *comparison_headline(runs)]
     return page.page(
         f"twosided comparison: {run_a.scenario.name} vs {run_b.scenario.name}",
-        comparison_headline(runs), table,
+        headline, "".join(tables),
         [*_chart_sections(runs), *_extra(extra_sections)], ids,
     )
 

@@ -15,8 +15,8 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from twosided.outcomes import CENTS_PER_YUAN, revenue_stream_columns, stream_name
 from twosided.report import series as S
-from twosided.report.outcomes import CENTS_PER_YUAN, revenue_stream_columns, stream_name
 from twosided.simulation import Result
 
 Labeled = tuple[str, Result]  # (label, run)

@@ -1,4 +1,6 @@
-"""Differences of the key outcomes between two runs, per platform and for the market.
+"""Differences between two runs: their scenarios field by field, what makes their totals
+incomparable, and the key outcomes per platform and for the market (as totals, and per day
+and per 1,000 buyers).
 
 Platforms are matched by name; a platform present in one run only shows "-" in the other.
 """
@@ -6,12 +8,18 @@ Platforms are matched by name; a platform present in one run only shows "-" in t
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
-from twosided.report.outcomes import Outcome, key_outcomes, market_row
-
-MARKET = "Market"
+from twosided.outcomes import MARKET, Outcome, key_outcomes, market_row
+from twosided.scenario.compare import (  # noqa: F401  (part of this module's interface)
+    ABSENT,
+    FieldDifference,
+    scenario_differences,
+    scenario_fields,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,3 +65,64 @@ def outcome_differences(a: pd.DataFrame, b: pd.DataFrame) -> list[Difference]:
                 continue  # the market's share is 100% by definition
             out.append(Difference(platform, outcome, va, vb))
     return out
+
+
+# --------------------------------------------------------------------------- scenarios
+
+PER_BUYERS = 1000  # normalised figures are per day and per this many buyers
+LEVELS = {"monthly_active_buyers", "market_monthly_active_buyers", "active_sellers"}
+
+
+def comparability_warnings(a: Any, b: Any, labels: tuple[str, str] = ("A", "B")) -> list[str]:
+    """Plain-text warnings when two runs' totals do not compare: other days, other numbers
+    of buyers, other seeds."""
+    la, lb = labels
+    out = []
+    if a.scenario.days != b.scenario.days:
+        out.append(f"Warning: {la} ran {a.scenario.days:,} days and {lb} "
+                   f"{b.scenario.days:,}: totals over the run do not compare; read the figures "
+                   f"per day and per {PER_BUYERS:,} buyers.")
+    if a.scenario.market.buyers != b.scenario.market.buyers:
+        out.append(f"Warning: {la} has {a.scenario.market.buyers:,} buyers and {lb} "
+                   f"{b.scenario.market.buyers:,}: counts and money scale with the market; read "
+                   f"the figures per day and per {PER_BUYERS:,} buyers.")
+    if list(a.seeds) != list(b.seeds):
+        out.append(f"Warning: {la} ran seeds {_seeds(a.seeds)} and {lb} seeds "
+                   f"{_seeds(b.seeds)}: their differences include other random draws, "
+                   "not only the scenario's.")
+    return out
+
+
+def _seeds(seeds: Iterable[int]) -> str:
+    seeds = list(seeds)
+    return str(seeds) if len(seeds) <= 6 else f"{seeds[0]}-{seeds[-1]} ({len(seeds)} seeds)"
+
+
+def needs_normalising(a: Any, b: Any) -> bool:
+    """Whether the runs differ in days or buyers (their totals do not compare)."""
+    return (a.scenario.days != b.scenario.days
+            or a.scenario.market.buyers != b.scenario.market.buyers)
+
+
+def normalised(summary: pd.DataFrame, days: int, buyers: int) -> pd.DataFrame:
+    """A per-platform summary per day and per ``PER_BUYERS`` buyers: flows (sessions, money,
+    entries) over days and buyers, levels (buyers, listings) over buyers; shares and ratios
+    as they are."""
+    out = summary.copy()
+    scale = buyers / PER_BUYERS
+    for column in summary.columns:
+        if column in LEVELS:
+            out[column] = summary[column] / scale
+        elif column not in ("platform_id", "platform") and not column.startswith("share_") \
+                and column not in ("take_rate", "avg_trust"):
+            out[column] = summary[column] / (days * scale)
+    return out
+
+
+def normalised_differences(a: Any, b: Any) -> list[Difference]:
+    """``outcome_differences`` of two runs' summaries per day and per 1,000 buyers (shown
+    with three significant digits)."""
+    na = normalised(a.summary(), a.scenario.days, a.scenario.market.buyers)
+    nb = normalised(b.summary(), b.scenario.days, b.scenario.market.buyers)
+    return [dataclasses.replace(d, outcome=dataclasses.replace(d.outcome, precise=True))
+            for d in outcome_differences(na, nb)]

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from twosided.outcomes import CENTS_PER_YUAN, revenue_stream_columns, stream_name
 from twosided.report import series as S
-from twosided.report.outcomes import CENTS_PER_YUAN, revenue_stream_columns, stream_name
 from twosided.simulation import Result
 
 

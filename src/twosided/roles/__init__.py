@@ -13,31 +13,68 @@ derives both, never declares them:
 See ``docs/roles.md`` for the rules and the definitions.
 """
 
-from twosided.roles.alignment import Alignment, AlignmentError, alignment
-from twosided.roles.business import (
-    BusinessModel,
-    BusinessModelError,
-    BusinessRoles,
-    derive_roles,
-    example_names,
-    load_business_model,
-)
-from twosided.roles.command import cli_roles, is_business_model, resolve_run, show_roles
-from twosided.roles.errors import RolesError
-from twosided.roles.render import (
-    business_renderable,
-    report_body,
-    report_section,
-    run_renderable,
-)
-from twosided.roles.run import (
-    PlatformRoles,
-    RunDataError,
-    RunRoles,
-    derive_run_roles,
-    platform_payments,
-    probe,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from twosided.roles.alignment import Alignment, AlignmentError, alignment
+    from twosided.roles.business import (
+        BusinessModel,
+        BusinessModelError,
+        BusinessRoles,
+        derive_roles,
+        example_names,
+        load_business_model,
+    )
+    from twosided.roles.errors import RolesError
+    from twosided.roles.render import (
+        business_renderable,
+        report_body,
+        report_section,
+        run_renderable,
+    )
+    from twosided.roles.run import (
+        PlatformRoles,
+        RunDataError,
+        RunRoles,
+        derive_run_roles,
+        platform_payments,
+        probe,
+    )
+    from twosided.roles.show import cli_roles, is_business_model, resolve_run, show_roles
+
+# ``alignment`` names both a submodule and its function: imported here, so that the
+# package's ``alignment`` is the function whatever is imported first (numpy and pandas,
+# no engine)
+from twosided.roles.alignment import Alignment, AlignmentError, alignment  # noqa: E402
+
+# the other public names, imported on first use (PEP 562): ``twosided.roles.business``
+# (the business-model files) loads without the run tables, the engine or JAX
+_PUBLIC = {
+    "BusinessModel": "twosided.roles.business",
+    "BusinessModelError": "twosided.roles.business",
+    "BusinessRoles": "twosided.roles.business",
+    "derive_roles": "twosided.roles.business",
+    "example_names": "twosided.roles.business",
+    "load_business_model": "twosided.roles.business",
+    "RolesError": "twosided.roles.errors",
+    "business_renderable": "twosided.roles.render",
+    "report_body": "twosided.roles.render",
+    "report_section": "twosided.roles.render",
+    "run_renderable": "twosided.roles.render",
+    "PlatformRoles": "twosided.roles.run",
+    "RunDataError": "twosided.roles.run",
+    "RunRoles": "twosided.roles.run",
+    "derive_run_roles": "twosided.roles.run",
+    "platform_payments": "twosided.roles.run",
+    "probe": "twosided.roles.run",
+    "cli_roles": "twosided.roles.show",
+    "is_business_model": "twosided.roles.show",
+    "resolve_run": "twosided.roles.show",
+    "show_roles": "twosided.roles.show",
+}
 
 __all__ = [
     "Alignment",
@@ -65,3 +102,16 @@ __all__ = [
     "run_renderable",
     "show_roles",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (then it is an ordinary module attribute)."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'twosided.roles' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -33,7 +33,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twosided.roles.errors import RolesError
-from twosided.scenario import _format_error
+from twosided.scenario import format_error
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Note = Annotated[str, Field(max_length=2000)]
@@ -188,7 +188,7 @@ def business_model_from_dict(data: dict[str, Any]) -> BusinessModel:
     try:
         model = BusinessModel.model_validate(data)
     except ValidationError as err:
-        raise BusinessModelError(_format_error(err)) from None
+        raise BusinessModelError(format_error(err)) from None
     _check_references(model)
     return model
 

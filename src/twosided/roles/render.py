@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
@@ -19,10 +20,9 @@ from twosided.roles.alignment import Alignment, AlignmentError, alignment
 from twosided.roles.business import BusinessRoles, Reason
 from twosided.roles.run import GROUPS, Follow, PlatformRoles, RunRoles, derive_run_roles
 from twosided.roles.streams import why_left_out
+from twosided.safe_text import plain
+from twosided.scenario import CENTS_PER_YUAN
 
-# a run's ledger is in cents of yuan (as the report shows it: twosided.report.outcomes,
-# which imports this module, so the unit is named here too)
-CENTS_PER_YUAN = 100
 RUN_CURRENCY = "yuan"
 
 
@@ -37,7 +37,7 @@ def _amount(value: float) -> str:
 
 def _plain(*cells: str) -> list[Text]:
     """Cells shown as typed: names from files and runs are never read as Rich markup."""
-    return [Text(cell) for cell in cells]
+    return [plain(cell) for cell in cells]
 
 
 # --------------------------------------------------------------------------- business
@@ -80,7 +80,7 @@ def business_renderable(roles: BusinessRoles) -> RenderableType:
     """Rich tables: roles with their reasons, then the money flows into the focal business."""
     model = roles.model
     unit = f" {model.currency}" if model.currency else ""
-    head = Table(title=Text(f"{model.name}: customers and users of {model.label(model.focal)}"),
+    head = Table(title=plain(f"{model.name}: customers and users of {model.label(model.focal)}"),
                  title_justify="left")
     head.add_column("role")
     head.add_column("party")
@@ -100,7 +100,7 @@ def business_renderable(roles: BusinessRoles) -> RenderableType:
                              f"{payer.share:.1%} of the income, below the customer share "
                              f"{model.min_customer_share:.0%}"))
     per = f" (amounts per {model.period})" if model.period else ""
-    flows = Table(title=Text(f"money into the focal business{per}"), title_justify="left")
+    flows = Table(title=plain(f"money into the focal business{per}"), title_justify="left")
     for column in ("from", "amount", "periods", "for", "when"):
         flows.add_column(column, justify="right" if column in ("amount", "periods") else "left")
     for m in model.income():
@@ -135,8 +135,14 @@ def follow_text(f: Follow) -> str:
     )
 
 
-def user_text(p: PlatformRoles, user: str) -> str:
-    """Why a group is a user of the platform."""
+def probe_command(run_id: str | None) -> str:
+    """The command that runs a run's probe (``RUN`` stands for the id when it is unknown)."""
+    return f"twosided roles {run_id or 'RUN'} --probe"
+
+
+def user_text(p: PlatformRoles, user: str, run_id: str | None = None) -> str:
+    """Why a group is a user of the platform (``run_id`` names the run in the command that
+    would run its probe)."""
     paid = f"pays {p.share(user):.1%} of {p.platform}'s revenue"
     if p.users[user] == "follows":
         fits = [p.follow(c, user) for c in p.customers]
@@ -144,7 +150,8 @@ def user_text(p: PlatformRoles, user: str) -> str:
     routed = sum(p.routed_cents.get((user, c), 0.0) for c in p.customers)
     return (
         f"{paid}; its money reaches {', '.join(p.customers)} through {p.platform} "
-        f"({money(routed)}); whether their payments follow its activity needs a probe run"
+        f"({money(routed)}); whether their payments follow its activity needs a probe run "
+        f"(the same scenario and seeds with half the buyers): '{probe_command(run_id)}'"
     )
 
 
@@ -156,10 +163,10 @@ def customer_text(p: PlatformRoles, customer: str) -> str:
     return f"pays {p.share(customer):.1%} of {p.platform}'s revenue ({streams})"
 
 
-def platform_rows(p: PlatformRoles) -> list[tuple[str, str, str]]:
-    """(role, group, why) rows for one platform."""
+def platform_rows(p: PlatformRoles, run_id: str | None = None) -> list[tuple[str, str, str]]:
+    """(role, group, why) rows for one platform (``run_id``: see ``user_text``)."""
     rows = [("customer", c, customer_text(p, c)) for c in p.customers]
-    rows += [("user", u, user_text(p, u)) for u in p.users]
+    rows += [("user", u, user_text(p, u, run_id)) for u in p.users]
     for group in GROUPS:
         if group.name in p.customers or group.name in p.users:
             continue
@@ -186,16 +193,16 @@ def run_renderable(roles: RunRoles, alignments: Sequence[Alignment] = ()) -> Ren
     by_name = {a.platform: a for a in alignments}
     tables = []
     for p in roles.platforms:
-        table = Table(title=Text(f"{p.platform}: customers and users"), title_justify="left")
+        table = Table(title=plain(f"{p.platform}: customers and users"), title_justify="left")
         table.add_column("role")
         table.add_column("group")
         table.add_column("why", overflow="fold")
-        for row in platform_rows(p):
+        for row in platform_rows(p, roles.run_id):
             table.add_row(*_plain(*row))
         if p.platform in by_name:
             table.add_row(*_plain("alignment", "", alignment_text(by_name[p.platform])))
         tables.append(table)
-    return RichGroup(*tables, Text(basis_text(roles)))
+    return RichGroup(*tables, plain(basis_text(roles)))
 
 
 def basis_text(roles: RunRoles) -> str:
@@ -212,8 +219,22 @@ REPORT_TITLE = "Customers and users"
 REPORT_INTRO = (
     "Who pays each platform (its customers) and whose activity those payments follow (its "
     "users), derived from the run's ledger; and how much of its revenue was not earned at its "
-    "users' expense (alignment). Definitions: docs/roles.md."
+    "users' expense (alignment)."
 )
+ROLES_DOC = "docs/roles.md"
+
+
+def docs_link(doc: str = ROLES_DOC) -> str:
+    """An HTML link to a page of the docs: to the file in this source checkout when it has
+    one (an editable install), else the page's path in the twosided source."""
+    path = Path(__file__).resolve().parents[3] / doc
+    target = path.as_uri() if path.is_file() else doc
+    return f'<a href="{html.escape(target, quote=True)}">{html.escape(doc)}</a>'
+
+
+def report_intro() -> str:
+    """The section's first paragraph (HTML), with the link to the definitions."""
+    return f"<p>{html.escape(REPORT_INTRO)} Definitions: {docs_link()}.</p>"
 
 
 def _html_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
@@ -230,9 +251,9 @@ def _html_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
 def report_body(roles: RunRoles, alignments: Sequence[Alignment] = ()) -> str:
     """The "Customers and users" section's HTML body: one table per platform."""
     by_name = {a.platform: a for a in alignments}
-    parts = [f"<p>{html.escape(REPORT_INTRO)}</p>"]
+    parts = [report_intro()]
     for p in roles.platforms:
-        rows = platform_rows(p)
+        rows = platform_rows(p, roles.run_id)
         if p.platform in by_name:
             rows.append(("alignment", "", alignment_text(by_name[p.platform])))
         parts.append(f"<h3>{html.escape(p.platform)}</h3>")

@@ -271,6 +271,7 @@ class RunRoles:
     periods: int
     period_days: int
     warmup_days: int
+    run_id: str | None = None  # the base run's id, when it is a stored run
 
     def platform(self, name: str) -> PlatformRoles:
         """The roles on the platform of that name."""
@@ -434,8 +435,17 @@ def derive_run_roles(
     )
     seeds = int(data.daily["seed"].nunique())
     return RunRoles(
-        platforms, int(data.daily["run"].nunique()), seeds, periods, period_days, warmup_days
+        platforms, int(data.daily["run"].nunique()), seeds, periods, period_days, warmup_days,
+        _base_run_id(runs),
     )
+
+
+def _base_run_id(runs: object | Sequence[object]) -> str | None:
+    """The id of the base run (the first one), when it is a stored run or its folder."""
+    base = runs[0] if isinstance(runs, (list, tuple)) and runs else runs
+    if isinstance(base, (str, Path)):
+        return Path(base).name
+    return getattr(base, "run_id", None) or None
 
 
 # --------------------------------------------------------------------------- probe

@@ -125,7 +125,9 @@ def _switches(session: Session, dims: Dims) -> jax.Array:
     return counts[: P * P * 4].reshape(P, P, 4)
 
 
-def daily(state: State, params: Params, dims: Dims, *, day: jax.Array, r: DayRecords) -> DailyMetrics:
+def daily(
+    state: State, params: Params, dims: Dims, *, day: jax.Array, r: DayRecords
+) -> DailyMetrics:
     """The day's metrics from the stage records and the state after the day (``day`` is
     the day just simulated)."""
     P, C, L = dims.platforms, dims.categories, dims.page_length
@@ -173,7 +175,9 @@ def daily(state: State, params: Params, dims: Dims, *, day: jax.Array, r: DayRec
         harmful_sellers=jnp.sum(live & (sellers.honesty != HONEST)[None, :], axis=1).astype(I64),
         sellers_entered=r.turnover.entries.astype(I64),
         sellers_exited=(r.policing.exits + r.turnover.exits).astype(I64),
-        markup_sum=jnp.sum(jnp.where(live, sellers.markup + params.platform.markup_shift[:, None], 0.0), axis=1),
+        markup_sum=jnp.sum(
+            jnp.where(live, sellers.markup + params.platform.markup_shift[:, None], 0.0), axis=1
+        ),
         ad_intensity_sum=jnp.sum(jnp.where(live, sellers.ad_intensity, 0.0), axis=1),
         delivered_quality_sum=per_platform(jnp.where(bought, s.delivered, 0.0)),
         trust_sum=jnp.sum(s.trust, axis=0),  # today's searchers: a uniform sample of buyers

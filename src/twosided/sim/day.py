@@ -37,6 +37,8 @@ def stages(
 ) -> tuple[State, collect.DayRecords]:
     """Run the day's stages in order: the state after them (its day not yet advanced)
     and every stage's record."""
+    # one key per drawing stage, in a fixed order (governance, sessions, revision, entry,
+    # pages): changing it changes every draw, and the golden digests with it
     keys = jax.random.split(key, 5)
     k_gov, k_shop, k_rank, k_sellers = keys[0], keys[1], keys[4], keys[2:4]
     state, policing = governance.stage(state, params, k_gov, dims)

@@ -93,7 +93,8 @@ def leaf_dtype(name: str, annotation: Any) -> Any:
 
 
 def _submodel(annotation: Any) -> type[BaseModel] | None:
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    return annotation if is_model else None
 
 
 def _leaves(model: type[BaseModel]) -> dict[str, Any]:

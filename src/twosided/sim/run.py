@@ -77,6 +77,12 @@ def run_chunk(
     return _run_chunk(states, params, keys, dims, log_sessions)
 
 
+# ahead-of-time lowering (``run_chunk.lower(...).compile()``), as on the jitted functions;
+# call it under ``precision.x64()`` so that the shapes it is given are the engine's
+init_states.lower = _init_states.lower  # type: ignore[attr-defined]
+run_chunk.lower = _run_chunk.lower  # type: ignore[attr-defined]
+
+
 def chunk_size(days: int, chunk_days: int) -> int:
     """The largest divisor of ``days`` not above ``chunk_days``: one compiled chunk shape."""
     for size in range(min(days, chunk_days), 0, -1):

@@ -104,7 +104,7 @@ def _imitate(
 
 
 def revise(
-    key: jax.Array, sellers: Sellers, open_: jax.Array, dims: Dims, params: Params
+    key: jax.Array, sellers: Sellers, open_: jax.Array, params: Params, dims: Dims
 ) -> tuple[Sellers, jax.Array]:
     """One revision of every seller's strategy, listings and presence.
 
@@ -197,11 +197,11 @@ def revise(
 
 
 def revise_due(
-    key: jax.Array, sellers: Sellers, open_: jax.Array, day: jax.Array, dims: Dims, params: Params
+    key: jax.Array, sellers: Sellers, open_: jax.Array, day: jax.Array, params: Params, dims: Dims
 ) -> tuple[Sellers, jax.Array]:
     """Revise the sellers whose period ends today. Periods are staggered: slot ``m`` revises
     when ``(day + 1 + m) % adaptation_period == 0``, so the market never moves in lockstep."""
-    revised, apply = revise(key, sellers, open_, dims, params)
+    revised, apply = revise(key, sellers, open_, params, dims)
     due = (day + 1 + jnp.arange(dims.sellers)) % params.sellers.adaptation_period_days == 0
 
     def pick(new: jax.Array, old: jax.Array) -> jax.Array:
@@ -217,8 +217,8 @@ def enter(
     sessions: jax.Array,
     open_: jax.Array,
     log_ref_price: jax.Array,
-    dims: Dims,
     params: Params,
+    dims: Dims,
 ) -> tuple[Sellers, jax.Array]:
     """New sellers take free slots, in numbers that follow each market's traffic.
 
@@ -344,7 +344,7 @@ def turnover(
     open_ = is_open(state.day, params)
     sellers = state.sellers
     before = sellers.listed
-    sellers, multihomed = revise_due(k_rev, sellers, open_, state.day, dims, params)
+    sellers, multihomed = revise_due(k_rev, sellers, open_, state.day, params, dims)
     exits = jnp.sum(before & ~sellers.listed, axis=1)
     sellers = fees.open_listings(sellers, multihomed, params)
     no_forfeit = jnp.zeros_like(before)
@@ -354,7 +354,7 @@ def turnover(
         session.online.astype(I32), session.market, num_segments=P * C
     ).reshape(P, C)
     sellers, entered = enter(
-        k_entry, sellers, traffic, open_, state.market.log_ref_price, dims, params
+        k_entry, sellers, traffic, open_, state.market.log_ref_price, params, dims
     )
     sellers = fees.open_listings(sellers, entered, params)
     record = Turnover(

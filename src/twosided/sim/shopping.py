@@ -160,7 +160,7 @@ def choose_listing(u: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Arr
 
 
 def draw_buyers_and_categories(
-    key: jax.Array, u_category: jax.Array, dims: Dims, params: Params
+    key: jax.Array, u_category: jax.Array, params: Params, dims: Dims
 ) -> tuple[jax.Array, jax.Array]:
     """Who searches today (uniform over buyers) and for which keyword (Zipf popularity)."""
     buyer = jax.random.randint(key, (dims.sessions,), 0, dims.buyers, dtype=I32)
@@ -226,7 +226,7 @@ class Session:
 def _compare_prices(
     u: jax.Array, platform: jax.Array, category: jax.Array, bought: jax.Array,
     price: jax.Array, clicked: jax.Array, rows: PageRows, price_sens: jax.Array,
-    pages: Pages, open_: jax.Array, dims: Dims, params: Params,
+    pages: Pages, open_: jax.Array, params: Params, dims: Dims,
 ) -> jax.Array:
     """Overpayment found by comparing: log(considered price / cheapest elsewhere), ≥ 0.
 
@@ -267,7 +267,7 @@ def stage(
     k_buyer, k_u = jax.random.split(key)
     u = uniform16(k_u, (S, L + N_EXTRA_UNIFORMS))
 
-    buyer, category = draw_buyers_and_categories(k_buyer, u[:, L], dims, params)
+    buyer, category = draw_buyers_and_categories(k_buyer, u[:, L], params, dims)
     trust = decayed_trust(b_state.trust[buyer], b_state.last_visit[buyer], day, params)
     n_listed = pages.n_listed.reshape(P, C)[:, category].T  # [S, P]
     last = b_state.last_platform[buyer]
@@ -303,7 +303,7 @@ def stage(
     delivered = jnp.where(bought, delivered_quality(honesty, claimed, params), 0.0)
     overpay = _compare_prices(
         u[:, L + 3 : L + 5], platform, category, bought, price, clicked, rows, price_sens,
-        pages, open_, dims, params,
+        pages, open_, params, dims,
     )
 
     fate = escrow.order_fates(

@@ -1,7 +1,7 @@
 """The ``twosided sweep`` and ``twosided experiment whom-to-save`` commands.
 
-Thin commands over ``twosided.experiments`` (imported by ``twosided.cli`` at its end, so
-that they join its ``app``). Bad input (a ``--vary`` spec, an executor, a scenario) raises
+Thin commands over ``twosided.experiments`` (imported by ``twosided.cli``, so that they
+join its ``app``). Bad input (a ``--vary`` spec, an executor, a scenario) raises
 ``SweepError``/``ScenarioError``, which the command line turns into one line and exit
 status 2. A progress bar counts variants; an interrupted sweep keeps every finished variant,
 and rerunning the same command resumes it.
@@ -13,29 +13,29 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from twosided.cli import (
+from twosided.cli.common import (
     DEFAULT_PRESET,
+    DEFAULT_ROOT,
     INTERRUPT_EXIT,
     Out,
     Sets,
     app,
     check_out,
+    native_messages_kept,
     print_grid,
     progress_bar,
     say,
     scenario_from,
     stderr,
 )
-from twosided.experiments.page import CENTS_PER_YUAN, number
-from twosided.experiments.report import write_sweep_report
-from twosided.experiments.stats import long_window, per_seed
-from twosided.experiments.sweep import SweepProgress, SweepResult, plan_sweep, run_sweep
-from twosided.experiments.whom_to_save import MEASURES, POLICY, whom_to_save
-from twosided.store import DEFAULT_ROOT
+from twosided.scenario import CENTS_PER_YUAN
+
+if TYPE_CHECKING:
+    from twosided.experiments.sweep import SweepProgress, SweepResult
 
 experiment = typer.Typer(
     help="Studies built on sweeps: 'twosided experiment whom-to-save'.",
@@ -131,6 +131,8 @@ def variant_progress() -> Iterator[SweepProgress]:
 
 def long_run_grid(result: SweepResult) -> tuple[list[str], list[list[object]]]:
     """Per variant and platform: long-run revenue per day and share of sessions (seed means)."""
+    from twosided.experiments.stats import long_window, per_seed
+
     keys = result.plan.keys
     window = long_window(result.plan.days)
     by = ["variant", *keys, "platform_id", "platform"]
@@ -193,10 +195,14 @@ def sweep_command(
     sets: Sets = None,
 ) -> None:
     """Run every combination of the --vary values over the same seeds; resumable."""
+    from twosided.experiments.report import write_sweep_report
+    from twosided.experiments.sweep import plan_sweep, run_sweep
+
     plan = plan_sweep(scenario_from(scenario, sets, days), vary or [], seeds, seed=seed)
     check_out(out)
-    with variant_progress() as progress:
+    with native_messages_kept() as native, variant_progress() as progress:
         result = run_sweep(plan, executor, workers, address, out, progress)
+        native.keep_in(result.folder)
     report = write_sweep_report(result)
     header, rows = long_run_grid(result)
     print_grid(
@@ -235,8 +241,16 @@ def whom_to_save_command(
     sets: Sets = None,
 ) -> None:
     """Rank for customers (revenue-first) or for users (user-first)? With and without rivals."""
+    from twosided.experiments.whom_to_save import (
+        MEASURES,
+        POLICY,
+        answer_line,
+        measure_text,
+        whom_to_save,
+    )
+
     check_out(out)
-    with variant_progress() as progress:
+    with native_messages_kept() as native, variant_progress() as progress:
         study = whom_to_save(  # errors name the world (--preset, --monopoly) they are in
             preset,
             monopoly,
@@ -250,13 +264,15 @@ def whom_to_save_command(
             out=out,
             progress=progress,
         )
+        native.keep_in(study.folder)
     for reg in study.regimes:
         header = ["policy t", *(m.title for m in MEASURES)]
         rows = [
-            [f"{r[POLICY]:g}", *(number(r[m.key]) for m in MEASURES)]
+            [f"{r[POLICY]:g}", *(measure_text(m, r[m.key]) for m in MEASURES)]
             for _, r in reg.summary.sort_values(POLICY).iterrows()
         ]
         print_grid(header, rows, title=f"{reg.name} ({reg.sweep.plan.base.name})")
+    say(answer_line(study.regimes))
     for finding in study.findings:
         say(f"- {finding}")
     say(f"Report: {study.report}")

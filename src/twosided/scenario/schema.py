@@ -1,47 +1,29 @@
-"""The scenario: every number the engine uses, typed, validated and documented.
+"""The scenario schema: every number the engine uses, typed, validated and documented.
 
-A scenario is a pydantic model loaded from TOML (the standard library's ``tomllib``).
-It is the single source of truth for defaults: each field states its default and the
-reason for it. Presets under ``twosided/presets/`` override only what they change.
-
-Money is given in integer cents (``*_cents`` fields); behaviour in plain floats.
+Each field states its default and the reason for it (the single source of truth for
+defaults; ``docs/model.md`` quotes it through ``twosided.docgen``). Money is given in integer
+cents (``*_cents`` fields); behaviour in plain floats.
 """
 
 from __future__ import annotations
 
-import tomllib
-from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from twosided.scenario.errors import ScenarioError, format_error
+from twosided.scenario.writer import commented_toml, dump_toml
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Cents = Annotated[int, Field(ge=0, le=10**12)]
+CENTS_PER_YUAN = 100  # money is integer cents everywhere; reports show yuan
 
 MAX_PLATFORMS = 5
 # the longest run: buyers remember the day of their last visit in int16 (2 bytes per
 # platform keeps a buyer's state small), so days must stay below 2**15 (about 89 years)
 MAX_DAYS = 32_767
-
-
-# control characters a file or flag may carry into a message, shown escaped ("\n")
-_ESCAPED = {c: repr(chr(c))[1:-1] for c in (*range(32), 127)}
-
-
-def one_line(message: str) -> str:
-    """A message on one line: control characters (newlines from a file's keys or values,
-    say) are shown escaped."""
-    return str(message).translate(_ESCAPED)
-
-
-class ScenarioError(ValueError):
-    """A scenario (file, preset name or override) that cannot be used; one clear line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(one_line(message))
 
 
 class _Model(BaseModel):
@@ -216,7 +198,8 @@ class Buyers(_Model):
         ge=-20.0,
         le=20.0,
         description="Intercept of the attractiveness (click-given-examined) logit a_j. Under the "
-        "defaults about a fifth of examined listings are clicked (e-commerce search CTRs at the top of the page are 10-30%).",
+        "defaults about a fifth of examined listings are clicked (e-commerce search CTRs at the "
+        "top of the page are 10-30%).",
     )
     click_quality_weight: float = Field(
         2.0,
@@ -509,7 +492,8 @@ def check_type_shares(
                 raise ValueError(f"type share {value:g} is outside [0, 1]")
         if abs(h + c + x - 1.0) > 1e-6:
             raise ValueError(
-                f"honest_share + counterfeiter_share + non_shipper_share must be 1, got {h + c + x:g}"
+                "honest_share + counterfeiter_share + non_shipper_share must be 1, "
+                f"got {h + c + x:g}"
             )
 
 
@@ -803,41 +787,12 @@ class Scenario(_Model):
         """Shopping sessions drawn per day: buyers × sessions per buyer, at least one."""
         return max(1, round(self.market.buyers * self.market.sessions_per_buyer_per_day))
 
-    def to_toml(self) -> str:
-        """The scenario as TOML with every field written out (a copy-and-edit template)."""
+    def to_toml(self, comments: bool = False) -> str:
+        """The scenario as TOML with every field written out (a copy-and-edit template);
+        with ``comments``, each field's description is a comment above it."""
+        if comments:
+            return commented_toml(self)
         return dump_toml(self.model_dump(mode="json"))
-
-
-# --------------------------------------------------------------------------- loading
-
-
-# names pydantic adds to an error's location for the member of a union that failed
-# (``commission: float | list[float]`` gives ``commission.float``, ``commission.list[float]``)
-_UNION_TAGS = frozenset({"float", "int", "bool", "str", "list", "dict"})
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [
-        str(part)
-        for part in loc
-        if not (isinstance(part, str) and (part in _UNION_TAGS or "[" in part or "-" in part))
-    ]
-    return ".".join(parts) or "scenario"
-
-
-def _format_error(err: ValidationError) -> str:
-    errors = err.errors()
-    first = errors[0]
-    loc = _field_path(first["loc"])
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
-        msg = "unknown key"
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    # a value that fits no member of a union fails once per member: one problem, one field
-    others = len({_field_path(e["loc"]) for e in errors} - {loc})
-    extra = f" (and {others} more)" if others else ""
-    return f"{loc}: {msg}{extra}"
 
 
 def scenario_from_dict(data: dict[str, Any]) -> Scenario:
@@ -845,180 +800,4 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_format_error(err)) from None
-
-
-def preset_names() -> list[str]:
-    """Names of the presets shipped with twosided."""
-    folder = resources.files("twosided") / "presets"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
-
-
-def _preset_text(name: str) -> str:
-    # a preset is a plain name: '../examples/mall' must not reach outside the presets folder
-    if name not in preset_names():
-        raise ScenarioError(
-            f"preset '{name}' not found (presets: {', '.join(preset_names())})"
-        )
-    return (resources.files("twosided") / "presets" / f"{name}.toml").read_text(encoding="utf-8")
-
-
-def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """Parse TOML text, raising ScenarioError naming the source and the problem."""
-    try:
-        # a leading byte-order mark (as Windows editors write) is not part of the document
-        return tomllib.loads(text.removeprefix("\ufeff"))
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{source}: invalid TOML: {err}") from None
-    except RecursionError:
-        raise ScenarioError(f"{source}: invalid TOML: nested too deeply") from None
-
-
-def load_scenario(preset_or_file: str | Path | Scenario = "taobao") -> Scenario:
-    """Load a scenario from a preset name, a TOML file path, or pass a Scenario through."""
-    if isinstance(preset_or_file, Scenario):
-        return preset_or_file
-    ref = str(preset_or_file)
-    path = Path(ref)
-    if ref.endswith(".toml") or path.is_file():
-        if not path.is_file():
-            problem = "is a folder, not a file" if path.is_dir() else "not found"
-            raise ScenarioError(f"scenario file '{ref}' {problem}")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise ScenarioError(f"scenario file '{ref}': not UTF-8 text (byte {err.start})") from None
-        except OSError as err:
-            raise ScenarioError(f"scenario file '{ref}': cannot read: {err.strerror or err}") from None
-        data = parse_toml(text, ref)
-        try:
-            return scenario_from_dict(data)
-        except ScenarioError as err:
-            raise ScenarioError(f"{ref}: {err}") from None
-    return scenario_from_dict(parse_toml(_preset_text(ref), f"preset {ref}"))
-
-
-def apply_overrides(scenario: Scenario, overrides: list[str] | dict[str, Any]) -> Scenario:
-    """Apply ``key.path=value`` overrides (values parsed as TOML) and re-validate.
-
-    Platform fields are addressed by index or name: ``platforms.0.fees.commission=0.05``
-    or ``platforms.Taobao.ranking.ads=1``.
-    """
-    data = scenario.model_dump(mode="json")
-    items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides]
-    for key, value in items:
-        _set_path(data, key, value)
-    return scenario_from_dict(data)
-
-
-def _split(item: str) -> tuple[str, Any]:
-    if "=" not in item:
-        raise ScenarioError(f"--set {item!r}: expected key.path=value")
-    key, raw = item.split("=", 1)
-    key = key.strip()
-    if not key:
-        raise ScenarioError(f"--set {item!r}: empty key")
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except (tomllib.TOMLDecodeError, RecursionError):
-        value = raw.strip()  # bare words are strings: --set platforms.0.name=Tmall
-    return key, value
-
-
-def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node: Any = data
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        where = ".".join(parts[: i + 1])
-        if isinstance(node, list):
-            index = _list_index(node, part, where)
-            if last:
-                node[index] = value
-            else:
-                node = node[index]
-        elif isinstance(node, dict):
-            if part not in node:
-                raise ScenarioError(f"{where}: unknown key")
-            if last:
-                node[part] = value
-            else:
-                node = node[part]
-        elif node is None:
-            parent = ".".join(parts[:i])
-            raise ScenarioError(
-                f"{parent} is not set, so {where} cannot be set alone: "
-                f"set the whole table, e.g. --set '{parent}={{{parts[i]}=...}}'"
-            )
-        else:
-            raise ScenarioError(f"{where}: cannot set a field inside a value")
-
-
-def _list_index(node: list[Any], part: str, where: str) -> int:
-    # only ASCII digits make an index: '²' or '٣' is a name like any other
-    if part.isascii() and part.isdigit():
-        try:
-            index = int(part)
-        except ValueError:  # too many digits for int(): out of range all the same
-            index = len(node)
-        if index >= len(node):
-            raise ScenarioError(f"{where}: index out of range (there are {len(node)})")
-        return index
-    for index, item in enumerate(node):
-        if isinstance(item, dict) and item.get("name") == part:
-            return index
-    raise ScenarioError(f"{where}: no entry named '{part}'")
-
-
-# --------------------------------------------------------------------------- TOML writer
-
-
-# a TOML basic string escapes the backslash, the quote and every control character
-_TOML_ESCAPES = {
-    **{c: f"\\u{c:04x}" for c in (*range(32), 127)},
-    ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\t"): "\\t",
-}
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        text = repr(value)
-        return text if ("." in text or "e" in text or "inf" in text or "nan" in text) else text + ".0"
-    if isinstance(value, str):
-        return f'"{value.translate(_TOML_ESCAPES)}"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
-
-
-def dump_toml(data: dict[str, Any], prefix: str = "") -> str:
-    """Write a nested dict (tables, arrays of tables, scalars) as TOML text."""
-    lines: list[str] = []
-    tables: list[tuple[str, dict[str, Any]]] = []
-    arrays: list[tuple[str, list[dict[str, Any]]]] = []
-    for key, value in data.items():
-        if value is None:  # TOML has no null: an unset optional table is left out
-            continue
-        if isinstance(value, dict):
-            tables.append((key, value))
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            arrays.append((key, value))
-        else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for key, table in tables:
-        name = f"{prefix}{key}"
-        body = dump_toml(table, prefix=f"{name}.")
-        lines.append("")
-        lines.append(f"[{name}]")
-        lines.append(body)
-    for key, items in arrays:
-        name = f"{prefix}{key}"
-        for item in items:
-            lines.append("")
-            lines.append(f"[[{name}]]")
-            lines.append(dump_toml(item, prefix=f"{name}."))
-    return "\n".join(line for line in lines if line is not None).strip("\n") + "\n"
+        raise ScenarioError(format_error(err, Scenario)) from None

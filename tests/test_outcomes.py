@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from twosided.report.comparison import MARKET, outcome_differences
-from twosided.report.outcomes import (
+from twosided.outcomes import (
     Outcome,
     key_outcomes,
     market_row,
     revenue_stream_columns,
     summary_grid,
+    with_per_seed,
 )
+from twosided.report.comparison import MARKET, outcome_differences
 
 
 def summary(platforms: dict[str, dict[str, float]]) -> pd.DataFrame:
@@ -57,6 +58,34 @@ def test_market_row_sums_amounts_and_takes_the_ratio_of_sums():
     assert row["gmv_cents"] == 1_500_000 and row["active_sellers"] == 50
     assert row["take_rate"] == 100_000 / 1_500_000
     assert row["share_sessions"] == 1.0
+
+
+def test_market_row_does_not_add_buyers_counted_on_several_platforms():
+    with_buyers = A.assign(monthly_active_buyers=[700, 500])  # 1,200 is no market figure
+    assert market_row(with_buyers)["monthly_active_buyers"] is None
+    own = with_buyers.assign(market_monthly_active_buyers=900)  # the market's own count
+    assert market_row(own)["monthly_active_buyers"] == 900
+    grid = {row[0]: row[1:] for row in summary_grid(with_buyers)[1]}
+    assert grid["Buyers (monthly active, last day)"] == ["700", "500", "-"]
+    assert "Seller listings (last day)" in grid
+
+
+def test_intervals_are_shown_as_plus_minus_in_the_units_of_the_value():
+    assert Outcome("g", "GMV", "yuan").format_interval(123_456_789, 1_234_500) == (
+        "1,234,568 ± 12,345")
+    assert Outcome("s", "share", "share").format_interval(0.4567, 0.012) == "45.7 ± 1.2%"
+    assert Outcome("t", "take", "ratio").format_interval(0.0567, 0.0012) == "5.67 ± 0.12%"
+    assert Outcome("g", "GMV", "yuan").format_interval(100, None) == "1"
+
+
+def test_summary_grid_with_per_seed_summaries_shows_the_95_interval():
+    seeds = [A.assign(gmv_cents=A["gmv_cents"] + shift) for shift in (-10_000, 10_000)]
+    mean = with_per_seed(A.copy(), seeds)
+    grid = {row[0]: row[1:] for row in summary_grid(mean)[1]}
+    half = 12.706 * 14142.1356 / 2**0.5 / 100  # t(0.975, 1) * sd / sqrt(2), in yuan
+    assert grid["GMV (yuan)"][0] == f"10,000 ± {half:,.0f}"
+    assert grid["Share of sessions"][-1] == "100.0%"  # the market's share has no spread
+    assert grid["GMV (yuan)"][-1] == f"15,000 ± {2 * half:,.0f}"  # the market, per seed
 
 
 def test_summary_grid_has_a_column_per_platform_and_the_market():

@@ -1,4 +1,4 @@
-"""``twosided roles FILE|RUN``: the roles of a business model or of a run, printed.
+"""The roles of a business model or of a run, printed (for ``twosided roles FILE|RUN``).
 
 The target is a business-model file (``*.toml``) or the name of a shipped example, a run
 folder, or a run id in the results catalog. Bad input gets one line on stderr and status 2.
