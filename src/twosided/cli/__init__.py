@@ -7,7 +7,8 @@ and writes reports (``twosided.report``). It knows nothing of the engine's inter
 
 Modules: ``common`` (the Typer ``app``, consoles, shared options and helpers), ``run``
 (``run``, ``presets``, ``show``), ``runs`` (``runs``, ``report``, ``compare``),
-``experiment`` (``sweep``, ``experiment whom-to-save``), ``roles`` (``roles``); this module
+``experiment`` (``sweep``, ``experiment whom-to-save``), ``roles`` (``roles``),
+``optimize`` (``optimize``); this module
 imports them all (so that their commands join ``app``) and holds the entry point.
 
 Bad input never shows a traceback: ``main`` turns scenario, store, roles and usage errors into one
@@ -30,7 +31,13 @@ from pathlib import Path
 
 import typer
 
-from twosided.cli import experiment, roles, run, runs  # noqa: F401  (their commands join app)
+from twosided.cli import (  # noqa: F401  (their commands join app)
+    experiment,
+    optimize,
+    roles,
+    run,
+    runs,
+)
 from twosided.cli.common import (
     COMPARISONS,
     DEFAULT_PRESET,

@@ -46,7 +46,7 @@ COMPARISONS = "comparisons"
 
 # the order of ``twosided --help`` (commands not named here follow, as registered)
 HELP_ORDER = ("run", "presets", "show", "runs", "report", "compare", "roles", "sweep",
-              "experiment")
+              "experiment", "optimize")
 
 
 class OrderedCommands(TyperGroup):

@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from twosided.atomic import atomic_file
 from twosided.env import functional as fenv
 from twosided.env import policy as pol
 from twosided.env import vector
 from twosided.scenario import Scenario, ScenarioError
-from twosided.store import atomic_file
 from twosided.strategy.frontier import pareto
 
 DEFAULT_FIELDS: tuple[str, ...] = (
