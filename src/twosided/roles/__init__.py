@@ -16,6 +16,8 @@ See ``docs/roles.md`` for the rules and the definitions.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -45,14 +47,12 @@ if TYPE_CHECKING:
     )
     from twosided.roles.show import cli_roles, is_business_model, resolve_run, show_roles
 
-# ``alignment`` names both a submodule and its function: imported here, so that the
-# package's ``alignment`` is the function whatever is imported first (numpy and pandas,
-# no engine)
-from twosided.roles.alignment import Alignment, AlignmentError, alignment  # noqa: E402
-
-# the other public names, imported on first use (PEP 562): ``twosided.roles.business``
-# (the business-model files) loads without the run tables, the engine or JAX
+# the public names, imported on first use (PEP 562): ``twosided.roles.business`` (the
+# business-model files) loads without the run tables, the engine or JAX
 _PUBLIC = {
+    "Alignment": "twosided.roles.alignment",
+    "AlignmentError": "twosided.roles.alignment",
+    "alignment": "twosided.roles.alignment",
     "BusinessModel": "twosided.roles.business",
     "BusinessModelError": "twosided.roles.business",
     "BusinessRoles": "twosided.roles.business",
@@ -115,3 +115,17 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """This package: ``alignment`` names both a submodule and its function, and importing
+    the submodule would make the package's ``alignment`` the module; it stays the
+    function (``from twosided.roles.alignment import ...`` still reaches the module)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _PUBLIC and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
