@@ -197,7 +197,7 @@ def outcome_figure(
     rows = 2 if keys else 1
     titles = [w.label for w in windows]
     if keys:
-        titles += [f"change from {safe_text(x_key)} = {safe_text(number(base))}, seed by seed"
+        titles += [f"change from {safe_text(x_key)} = {safe_text(value_text(base))}, seed by seed"
                    for _ in windows]
     fig = make_subplots(rows=rows, cols=len(windows), shared_yaxes="rows",
                         subplot_titles=titles, vertical_spacing=0.14)
@@ -281,7 +281,7 @@ def sweep_report_html(result: SweepResult) -> str:
     if keys:
         headline.append(
             f"Every variant runs the same seeds, so the lower row of each chart shows the "
-            f"change from {keys[0]} = {number(base)} seed by seed, with a 95% Student-t "
+            f"change from {keys[0]} = {value_text(base)} seed by seed, with a 95% Student-t "
             "interval of those paired differences: a change whose interval excludes zero is "
             "clear, however wide the levels' intervals above look."
         )
@@ -296,7 +296,7 @@ def sweep_report_html(result: SweepResult) -> str:
                             "mean over seeds [95% percentile interval]"))
     if keys:
         sections.append(section(
-            f"Changes from {keys[0]} = {number(base)}",
+            f"Changes from {keys[0]} = {value_text(base)}",
             numbers_table(summaries, windows, outcomes, keys, changes=True),
             "mean of the seed-by-seed differences [95% Student-t interval]"))
     return page(
@@ -306,6 +306,14 @@ def sweep_report_html(result: SweepResult) -> str:
         sections,
         [f"sweep {plan.sweep_id}", str(result.folder)],
     )
+
+
+def value_text(value: object) -> str:
+    """A varied value as text: numbers as ``number`` writes them, anything else (a string
+    such as a mechanism's name) as it is."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return number(float(value))
+    return str(value)
 
 
 def _values(variants: Sequence[Variant], key: str) -> list[str]:
