@@ -54,12 +54,18 @@ def make_root(root: Path, runs: int) -> list[str]:
     for run_id in ids:
         folder = root / run_id
         folder.mkdir()
-        table = pa.table({"seed": np.zeros(DAYS * PLATFORMS, np.int64), "day": day,
-                          "platform_id": platform_id,
-                          "gmv_cents": rng.integers(0, 10**9, DAYS * PLATFORMS)})
+        table = pa.table(
+            {
+                "seed": np.zeros(DAYS * PLATFORMS, np.int64),
+                "day": day,
+                "platform_id": platform_id,
+                "gmv_cents": rng.integers(0, 10**9, DAYS * PLATFORMS),
+            }
+        )
         pq.write_table(table, folder / "daily.parquet")
-        rows.append((run_id, "run", "bench", dt.datetime(2026, 1, 1), DAYS, "[0]", run_id,
-                     None, None, "{}"))
+        rows.append(
+            (run_id, "run", "bench", dt.datetime(2026, 1, 1), DAYS, "[0]", run_id, None, None, "{}")
+        )
     con = duckdb.connect(str(root / CATALOG_NAME))
     con.execute(store._SCHEMA)
     con.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -85,10 +91,13 @@ def listed_query(root: Path, run_id: str) -> None:
     source.close()
     files = [f for f in (f"{p}/daily.parquet" for p in paths) if Path(f).exists()]
     listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    con.execute(f"CREATE TEMP VIEW daily AS SELECT * FROM read_parquet([{listing}], "
-                "union_by_name = true, filename = true)")
-    con.execute("SELECT sum(gmv_cents) FROM daily WHERE filename = ?",
-                [f"{root / run_id}/daily.parquet"]).fetchall()
+    con.execute(
+        f"CREATE TEMP VIEW daily AS SELECT * FROM read_parquet([{listing}], "
+        "union_by_name = true, filename = true)"
+    )
+    con.execute(
+        "SELECT sum(gmv_cents) FROM daily WHERE filename = ?", [f"{root / run_id}/daily.parquet"]
+    ).fetchall()
     con.close()
 
 
@@ -118,17 +127,31 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     load = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"duckdb {duckdb.__version__}; load: {load.strip()}")
-    print(f"{'runs':>6} {'SELECT 1':>9} {'runs':>9} {'one run':>9} {'every run':>10} "
-          f"{'listed':>9}  (ms, median of {args.repeat})")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"duckdb {duckdb.__version__}; load: {load.strip()}"
+    )
+    print(
+        f"{'runs':>6} {'SELECT 1':>9} {'runs':>9} {'one run':>9} {'every run':>10} "
+        f"{'listed':>9}  (ms, median of {args.repeat})"
+    )
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             figures = measure(Path(tmp) / "runs", size, args.repeat)
-        print(f"{size:>6} " + " ".join(f"{f:>9.1f}" for f in figures[:3])
-              + f" {figures[3]:>10.1f} {figures[4]:>9.1f}")
-    print(json.dumps({"load_after": subprocess.run(["uptime"], capture_output=True, text=True,
-                                                   check=False).stdout.strip()}))
+        print(
+            f"{size:>6} "
+            + " ".join(f"{f:>9.1f}" for f in figures[:3])
+            + f" {figures[3]:>10.1f} {figures[4]:>9.1f}"
+        )
+    print(
+        json.dumps(
+            {
+                "load_after": subprocess.run(
+                    ["uptime"], capture_output=True, text=True, check=False
+                ).stdout.strip()
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -82,13 +82,19 @@ def positive_float(text: str) -> float:
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by the engine and Mesa benchmarks."""
-    parser.add_argument("--preset", default="taobao", help="preset or scenario TOML (default taobao)")
     parser.add_argument(
-        "--sessions-per-buyer", type=positive_float, default=None,
+        "--preset", default="taobao", help="preset or scenario TOML (default taobao)"
+    )
+    parser.add_argument(
+        "--sessions-per-buyer",
+        type=positive_float,
+        default=None,
         help="override market.sessions_per_buyer_per_day (default: the scenario's)",
     )
     parser.add_argument("--days", type=positive_count, default=10, help="timed days per repeat")
-    parser.add_argument("--repeats", type=positive_count, default=3, help="timed repeats (best is reported)")
+    parser.add_argument(
+        "--repeats", type=positive_count, default=3, help="timed repeats (best is reported)"
+    )
     parser.add_argument("--device", choices=sorted(DEVICES), default="cpu", help="JAX backend")
 
 
@@ -98,7 +104,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="bench_engine.py", description="Engine sessions per second and memory per buyer."
     )
     parser.add_argument(
-        "--buyers", type=positive_count, nargs="+", default=list(DEFAULT_BUYERS),
+        "--buyers",
+        type=positive_count,
+        nargs="+",
+        default=list(DEFAULT_BUYERS),
         help="buyer counts to measure (default 1e5 1e6)",
     )
     parser.add_argument("--seeds", type=positive_count, default=1, help="seeds run together (vmap)")
@@ -168,7 +177,9 @@ def use_device(device: str) -> Any:
     try:
         return jax.devices()[0]
     except Exception as err:  # JAX raises RuntimeError or AssertionError, by version
-        raise DeviceError(f"--device {device}: no {DEVICES[device]} backend on this machine") from err
+        raise DeviceError(
+            f"--device {device}: no {DEVICES[device]} backend on this machine"
+        ) from err
 
 
 # ----------------------------------------------------------------------- measurement
@@ -286,7 +297,9 @@ def _measure(
     }
 
 
-def check_scenario(preset: str, buyers: Sequence[int], sessions_per_buyer: float | None) -> str | None:
+def check_scenario(
+    preset: str, buyers: Sequence[int], sessions_per_buyer: float | None
+) -> str | None:
     """The scenario's one-line error for any requested size, or None if all are valid."""
     from twosided.scenario import ScenarioError
     from twosided.simulation import prepare
@@ -339,15 +352,32 @@ THROUGHPUT_HEADER = ["drawn sessions/s best (median)", "reached a platform /s"]
 
 def engine_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table of engine measurements."""
-    header = ["buyers", "sessions/day", "compile s", "best s/day", *THROUGHPUT_HEADER,
-              "Buyers B/buyer", "state B/buyer", "peak B/buyer"]
-    return markdown_table(header, [
-        [human(r["buyers"]), human(r["sessions_per_day"]), f"{r['compile_s']:.1f}",
-         f"{r['best_s'] / r['days']:.4f}", *throughput_cells(r),
-         f"{r['buyer_bytes_per_buyer']:.1f}", f"{r['state_bytes_per_buyer']:.1f}",
-         f"{r['peak_bytes_per_buyer']:.0f}"]
-        for r in rows
-    ])
+    header = [
+        "buyers",
+        "sessions/day",
+        "compile s",
+        "best s/day",
+        *THROUGHPUT_HEADER,
+        "Buyers B/buyer",
+        "state B/buyer",
+        "peak B/buyer",
+    ]
+    return markdown_table(
+        header,
+        [
+            [
+                human(r["buyers"]),
+                human(r["sessions_per_day"]),
+                f"{r['compile_s']:.1f}",
+                f"{r['best_s'] / r['days']:.4f}",
+                *throughput_cells(r),
+                f"{r['buyer_bytes_per_buyer']:.1f}",
+                f"{r['state_bytes_per_buyer']:.1f}",
+                f"{r['peak_bytes_per_buyer']:.0f}",
+            ]
+            for r in rows
+        ],
+    )
 
 
 def machine_line(info: dict[str, str], device: str) -> str:
@@ -371,8 +401,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             rows.append(
                 measure_isolated(
-                    n, preset=args.preset, sessions_per_buyer=args.sessions_per_buyer,
-                    days=args.days, repeats=args.repeats, seeds=args.seeds, device=args.device,
+                    n,
+                    preset=args.preset,
+                    sessions_per_buyer=args.sessions_per_buyer,
+                    days=args.days,
+                    repeats=args.repeats,
+                    seeds=args.seeds,
+                    device=args.device,
                 )
             )
         except DeviceError as err:
@@ -380,7 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     print(machine_line(machine(), rows[0]["device"]))
     print(
-        f"preset {args.preset}, {args.seeds} seed(s), {args.days} timed days x {args.repeats} repeats "
+        f"preset {args.preset}, {args.seeds} seed(s), {args.days} timed days "
+        f"x {args.repeats} repeats "
         f"(best reported, median in brackets); peak = {rows[0]['peak_note']}"
     )
     print(engine_table(rows))

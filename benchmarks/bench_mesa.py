@@ -43,11 +43,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="bench_mesa.py", description="Mesa model sessions per second, and the engine's ratio."
     )
     parser.add_argument(
-        "--buyers", type=positive_count, nargs="+", default=list(DEFAULT_BUYERS),
+        "--buyers",
+        type=positive_count,
+        nargs="+",
+        default=list(DEFAULT_BUYERS),
         help="buyer counts for both models (default 1e4 1e5)",
     )
     parser.add_argument(
-        "--engine-buyers", type=positive_count, nargs="*", default=[1_000_000],
+        "--engine-buyers",
+        type=positive_count,
+        nargs="*",
+        default=[1_000_000],
         help="further buyer counts for the engine alone (default 1e6; none to skip)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of both models")
@@ -66,7 +72,6 @@ def measure_mesa(
 ) -> dict[str, Any]:
     """Build the Mesa model, then time ``repeats`` runs of ``days`` days."""
     import mesa_model
-
     from twosided.simulation import prepare
 
     sc = prepare(preset, bench_engine.scenario_overrides(buyers, sessions_per_buyer))
@@ -108,21 +113,46 @@ def measure_mesa(
 def mesa_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table of Mesa measurements."""
     header = ["buyers", "sessions/day", "build s", "best s/day", *THROUGHPUT_HEADER, "peak B/buyer"]
-    return markdown_table(header, [
-        [human(r["buyers"]), human(r["sessions_per_day"]), f"{r['build_s']:.1f}",
-         f"{r['best_s'] / r['days']:.3f}", *throughput_cells(r), f"{r['peak_bytes_per_buyer']:.0f}"]
-        for r in rows
-    ])
+    return markdown_table(
+        header,
+        [
+            [
+                human(r["buyers"]),
+                human(r["sessions_per_day"]),
+                f"{r['build_s']:.1f}",
+                f"{r['best_s'] / r['days']:.3f}",
+                *throughput_cells(r),
+                f"{r['peak_bytes_per_buyer']:.0f}",
+            ]
+            for r in rows
+        ],
+    )
 
 
 def ratio_table(mesa: list[dict[str, Any]], engine: list[dict[str, Any]]) -> str:
     """Engine / Mesa drawn sessions per second, for every pair of measured sizes."""
-    header = ["engine buyers", "Mesa buyers", "engine sessions/s", "Mesa sessions/s", "engine / Mesa"]
-    return markdown_table(header, [
-        [human(e["buyers"]), human(m["buyers"]), human(e["drawn_per_s"]), human(m["drawn_per_s"]),
-         f"{e['drawn_per_s'] / m['drawn_per_s']:.1f}x"]
-        for e in engine for m in mesa if e["buyers"] >= m["buyers"]
-    ])
+    header = [
+        "engine buyers",
+        "Mesa buyers",
+        "engine sessions/s",
+        "Mesa sessions/s",
+        "engine / Mesa",
+    ]
+    return markdown_table(
+        header,
+        [
+            [
+                human(e["buyers"]),
+                human(m["buyers"]),
+                human(e["drawn_per_s"]),
+                human(m["drawn_per_s"]),
+                f"{e['drawn_per_s'] / m['drawn_per_s']:.1f}x",
+            ]
+            for e in engine
+            for m in mesa
+            if e["buyers"] >= m["buyers"]
+        ],
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"bench_mesa.py: error: {problem}", file=sys.stderr)
         return 2
-    common = {"preset": args.preset, "sessions_per_buyer": args.sessions_per_buyer, "repeats": args.repeats}
+    common = {
+        "preset": args.preset,
+        "sessions_per_buyer": args.sessions_per_buyer,
+        "repeats": args.repeats,
+    }
     mesa_rows = []
     for n in args.buyers:
         print(f"Mesa: {n:,} buyers ...", file=sys.stderr, flush=True)
@@ -143,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"engine: {n:,} buyers on {args.device} ...", file=sys.stderr, flush=True)
         try:
             engine_rows.append(
-                bench_engine.measure_isolated(n, days=max(args.days, 10), device=args.device, **common)
+                bench_engine.measure_isolated(
+                    n, days=max(args.days, 10), device=args.device, **common
+                )
             )
         except bench_engine.DeviceError as err:
             print(f"bench_mesa.py: error: {err}", file=sys.stderr)

@@ -123,6 +123,7 @@ class Rules:
     @classmethod
     def from_params(cls, params: Params, dims: Dims, day: int = 0) -> Rules:
         """Read the numbers from the engine's ``Params`` (``twosided.sim.params.build``)."""
+
         def f(x: Any) -> float:
             return float(np.asarray(x))
 
@@ -244,7 +245,8 @@ class Buyer(mesa.Agent):
         with probability e_k, an examined listing clicked with its attractiveness a_j."""
         examination = self.model.rules.examination
         return [
-            k for k, listing in enumerate(page.listings)
+            k
+            for k, listing in enumerate(page.listings)
             if self.random.random() < examination[listing.position] * listing.attract
         ]
 

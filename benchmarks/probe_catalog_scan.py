@@ -53,17 +53,24 @@ def probe(root: Path, ids: list[str], repeat: int) -> dict[str, float | str]:
         (mirror / f"run_id={run_id}").mkdir(parents=True)
         os.symlink(file, mirror / f"run_id={run_id}" / "daily.parquet")
     con = duckdb.connect(":memory:")
-    con.execute("CREATE TABLE _run_files AS SELECT unnest(?) AS run_id, unnest(?) AS file",
-                [ids, files])
+    con.execute(
+        "CREATE TABLE _run_files AS SELECT unnest(?) AS run_id, unnest(?) AS file", [ids, files]
+    )
     join = "JOIN _run_files AS f ON t.filename = f.file"
-    con.execute(f"CREATE VIEW by_glob AS SELECT f.run_id, t.* FROM read_parquet("
-                f"'{root}/*/daily.parquet', filename = true) AS t {join}")
-    con.execute(f"CREATE VIEW by_list AS SELECT f.run_id, t.* FROM read_parquet("
-                f"{quoted(files)}, filename = true) AS t {join}")
+    con.execute(
+        f"CREATE VIEW by_glob AS SELECT f.run_id, t.* FROM read_parquet("
+        f"'{root}/*/daily.parquet', filename = true) AS t {join}"
+    )
+    con.execute(
+        f"CREATE VIEW by_list AS SELECT f.run_id, t.* FROM read_parquet("
+        f"{quoted(files)}, filename = true) AS t {join}"
+    )
     whole = root.parent / "daily_all.parquet"
-    con.execute(f"COPY (SELECT f.run_id, t.* EXCLUDE filename FROM read_parquet("
-                f"'{root}/*/daily.parquet', filename = true) AS t {join} ORDER BY run_id) "
-                f"TO '{whole}' (ROW_GROUP_SIZE 8192)")
+    con.execute(
+        f"COPY (SELECT f.run_id, t.* EXCLUDE filename FROM read_parquet("
+        f"'{root}/*/daily.parquet', filename = true) AS t {join} ORDER BY run_id) "
+        f"TO '{whole}' (ROW_GROUP_SIZE 8192)"
+    )
     one_sql = f"SELECT sum(gmv_cents) FROM {{}} WHERE run_id = '{one}'"
 
     def run(sql: str) -> Callable[[], object]:
@@ -73,21 +80,27 @@ def probe(root: Path, ids: list[str], repeat: int) -> dict[str, float | str]:
     read = re.search(r"Total Files Read:\s*(\d+)", analyze)
     return {
         "glob of the run folders, joined to the index (now)": timed(
-            run(one_sql.format("by_glob")), repeat),
-        "list of the index's paths, joined (idea a)": timed(
-            run(one_sql.format("by_list")), repeat),
+            run(one_sql.format("by_glob")), repeat
+        ),
+        "list of the index's paths, joined (idea a)": timed(run(one_sql.format("by_list")), repeat),
         "  the same, binding and planning only (EXPLAIN)": timed(
-            run("EXPLAIN " + one_sql.format("by_list")), repeat),
+            run("EXPLAIN " + one_sql.format("by_list")), repeat
+        ),
         "  files the scan opened (EXPLAIN ANALYZE)": read.group(1) if read else "?",
-        "hive-partitioned layout (run_id=ID/ links), glob": timed(run(
-            f"SELECT sum(gmv_cents) FROM read_parquet('{mirror}/*/daily.parquet', "
-            f"hive_partitioning = true) WHERE run_id = '{one}'"), repeat),
-        "the one run's file named directly": timed(run(
-            f"SELECT sum(gmv_cents) FROM read_parquet('{root}/{one}/daily.parquet')"), repeat),
+        "hive-partitioned layout (run_id=ID/ links), glob": timed(
+            run(
+                f"SELECT sum(gmv_cents) FROM read_parquet('{mirror}/*/daily.parquet', "
+                f"hive_partitioning = true) WHERE run_id = '{one}'"
+            ),
+            repeat,
+        ),
+        "the one run's file named directly": timed(
+            run(f"SELECT sum(gmv_cents) FROM read_parquet('{root}/{one}/daily.parquet')"), repeat
+        ),
         "one file of every run's rows (a run_id column)": timed(
-            run(one_sql.format(f"read_parquet('{whole}')")), repeat),
-        "Python: os.stat of every run's file": timed(
-            lambda: [os.stat(f) for f in files], repeat),
+            run(one_sql.format(f"read_parquet('{whole}')")), repeat
+        ),
+        "Python: os.stat of every run's file": timed(lambda: [os.stat(f) for f in files], repeat),
         "Python: os.listdir of the runs folder": timed(lambda: os.listdir(root), repeat),
     }
 

@@ -60,20 +60,23 @@ def svg_chart(xs: list[int], ys: list[float], baseline: float, path: Path) -> No
     lo, hi = lo - pad, hi + pad
 
     def px(x: float, y: float) -> str:
-        return f"{m + (x - xs[0]) / max(xs[-1] - xs[0], 1) * (w - 2 * m):.1f}," \
-               f"{h - m - (y - lo) / (hi - lo) * (h - 2 * m):.1f}"
+        return (
+            f"{m + (x - xs[0]) / max(xs[-1] - xs[0], 1) * (w - 2 * m):.1f},"
+            f"{h - m - (y - lo) / (hi - lo) * (h - 2 * m):.1f}"
+        )
 
     line = " ".join(px(x, y) for x, y in zip(xs, ys, strict=True))
     base = f"{px(xs[0], baseline)} {px(xs[-1], baseline)}"
     ticks = "".join(
         f'<text x="{m - 6}" y="{px(xs[0], v).split(",")[1]}" text-anchor="end" '
-        f'font-size="11">{v:,.0f}</text>' for v in np.linspace(lo, hi, 5)
+        f'font-size="11">{v:,.0f}</text>'
+        for v in np.linspace(lo, hi, 5)
     )
     path.write_text(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
         f'font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n'
         f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="14">Linear policy by '
-        f'evolution strategies: Taobao revenue per 8-week episode (yuan)</text>\n'
+        f"evolution strategies: Taobao revenue per 8-week episode (yuan)</text>\n"
         f'<line x1="{m}" y1="{h - m}" x2="{w - m}" y2="{h - m}" stroke="black"/>\n'
         f'<line x1="{m}" y1="{m}" x2="{m}" y2="{h - m}" stroke="black"/>\n{ticks}\n'
         f'<text x="{w / 2}" y="{h - 12}" text-anchor="middle" font-size="12">iteration</text>\n'
@@ -86,8 +89,9 @@ def svg_chart(xs: list[int], ys: list[float], baseline: float, path: Path) -> No
 
 def main() -> None:
     """Train, print the curve, save the chart."""
-    env = gymnasium.make(twosided.env.ENV_ID, scenario="taobao", platform="Taobao",
-                         periods=8, overrides=SMALL).unwrapped
+    env = gymnasium.make(
+        twosided.env.ENV_ID, scenario="taobao", platform="Taobao", periods=8, overrides=SMALL
+    ).unwrapped
     base = env.default_action
     rng = np.random.default_rng(0)
     started = time.perf_counter()
@@ -100,21 +104,27 @@ def main() -> None:
     for it in range(ITERATIONS):
         seed = 1000 + it  # one seed for the whole iteration: common random numbers
         eps = rng.normal(size=(PAIRS, theta.size))
-        returns = np.array([
-            [episode(env, lambda o, t=theta + s * SIGMA * e: act(t, o, scale, base), seed)
-             for s in (1.0, -1.0)]
-            for e in eps
-        ])
+        returns = np.array(
+            [
+                [
+                    episode(env, lambda o, t=theta + s * SIGMA * e: act(t, o, scale, base), seed)
+                    for s in (1.0, -1.0)
+                ]
+                for e in eps
+            ]
+        )
         ranks = returns.ravel().argsort().argsort().reshape(returns.shape)
         weights = ranks / (returns.size - 1) - 0.5
         theta += LEARNING_RATE / (PAIRS * SIGMA) * ((weights[:, 0] - weights[:, 1]) @ eps)
         current = theta.copy()
-        score = np.mean([
-            episode(env, lambda o, t=current: act(t, o, scale, base), s) for s in (100, 101)
-        ])
+        score = np.mean(
+            [episode(env, lambda o, t=current: act(t, o, scale, base), s) for s in (100, 101)]
+        )
         curve.append(float(score))
-        print(f"iteration {it + 1:2d}: {score:12,.0f} yuan (scenario policy {baseline:,.0f}); "
-              f"{time.perf_counter() - started:5.0f} s")
+        print(
+            f"iteration {it + 1:2d}: {score:12,.0f} yuan (scenario policy {baseline:,.0f}); "
+            f"{time.perf_counter() - started:5.0f} s"
+        )
     iterations = list(range(1, ITERATIONS + 1))
     with open(OUT.with_suffix(".csv"), "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -122,8 +132,10 @@ def main() -> None:
         writer.writerows([i, round(v, 2), round(baseline, 2)] for i, v in zip(iterations, curve))
     svg_chart(iterations, curve, baseline, OUT.with_suffix(".svg"))
     final = act(theta, env.reset(seed=100)[0], scale, base)
-    print("final policy at the start of an episode:",
-          {f: round(float(final[INDEX[f]]), 2) for f in FIELDS})
+    print(
+        "final policy at the start of an episode:",
+        {f: round(float(final[INDEX[f]]), 2) for f in FIELDS},
+    )
     print(f"wrote {OUT.with_suffix('.svg')} in {time.perf_counter() - started:.0f} s")
 
 

@@ -25,6 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "cli_env" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
 
+
 # Property and fuzz tests draw fresh random examples on every developer run, so that each
 # run can find a new counterexample. CI (CI=true) instead draws the same examples every time
 # (seeded from each test's own code) so that a submission's CI result does not depend on
@@ -45,9 +46,13 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 
 
 @functools.lru_cache(maxsize=32)
-def _cached(name: str, days: int, seeds: int, overrides_json: str, keep_state: bool) -> twosided.Result:
+def _cached(
+    name: str, days: int, seeds: int, overrides_json: str, keep_state: bool
+) -> twosided.Result:
     overrides = json.loads(overrides_json)
-    return twosided.simulate(name, days=days, seeds=seeds, overrides=overrides, keep_state=keep_state)
+    return twosided.simulate(
+        name, days=days, seeds=seeds, overrides=overrides, keep_state=keep_state
+    )
 
 
 def cached_run(

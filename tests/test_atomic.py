@@ -39,10 +39,16 @@ def test_a_file_is_flushed_to_disk_before_it_replaces_the_old_one(tmp_path, monk
 def test_plan_files_of_a_sweep_are_written_durably(tmp_path, monkeypatch):
     written: list[str] = []
     real = atomic.write_text
-    monkeypatch.setattr(atomic, "write_text", lambda p, t: (written.append(Path(p).name),
-                                                            real(p, t))[1])
-    plan = sweep.plan_sweep("taobao", {"platforms.0.ranking.ads": [0.0, 1.0]}, seeds=1,
-                            days=3, overrides={"market.buyers": 2000})
+    monkeypatch.setattr(
+        atomic, "write_text", lambda p, t: (written.append(Path(p).name), real(p, t))[1]
+    )
+    plan = sweep.plan_sweep(
+        "taobao",
+        {"platforms.0.ranking.ads": [0.0, 1.0]},
+        seeds=1,
+        days=3,
+        overrides={"market.buyers": 2000},
+    )
     sweep.open_sweep_folder(plan, tmp_path)
     assert sorted(written) == ["scenario.toml", sweep.PLAN_FILE]
 
@@ -102,7 +108,11 @@ with partial.locked():
 
 
 def test_locks_hold_where_there_is_no_fcntl(tmp_path):
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(LOCK_WITHOUT_FCNTL),
-                           str(tmp_path)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(LOCK_WITHOUT_FCNTL), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("refused:") and "another process" in done.stdout

@@ -46,8 +46,11 @@ def run_folders(out: Path) -> list[Path]:
     """Visible run folders (hidden partial and temporary folders are not runs)."""
     if not out.exists():
         return []
-    return [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")
-            and p.name != twosided.cli.COMPARISONS]
+    return [
+        p
+        for p in out.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name != twosided.cli.COMPARISONS
+    ]
 
 
 def tables(folder: Path) -> dict[str, pd.DataFrame]:
@@ -59,7 +62,8 @@ def assert_same_tables(a: Path, b: Path) -> None:
     for name in store.TABLES:
         pd.testing.assert_frame_equal(ta[name], tb[name], check_exact=True, obj=name)
     assert json.loads((a / "summary.json").read_text()) == json.loads(
-        (b / "summary.json").read_text())
+        (b / "summary.json").read_text()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +86,11 @@ def start_and_wait(env: dict, out: Path, cwd: Path, past_day: int) -> tuple[subp
     ``past_day`` is on disk."""
     proc = subprocess.Popen(
         [*command(), "run", *ARGS, "--checkpoint-every", str(EVERY), "--out", str(out)],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -96,8 +104,9 @@ def start_and_wait(env: dict, out: Path, cwd: Path, past_day: int) -> tuple[subp
     raise AssertionError("no checkpoint within 300 s")
 
 
-def test_a_killed_run_resumes_to_exactly_the_uninterrupted_tables(tmp_path, cli_env,
-                                                                  uninterrupted, capsys):
+def test_a_killed_run_resumes_to_exactly_the_uninterrupted_tables(
+    tmp_path, cli_env, uninterrupted, capsys
+):
     out = tmp_path / "runs"
     proc, folder = start_and_wait(cli_env, out, tmp_path, past_day=4 * EVERY)
     proc.send_signal(signal.SIGKILL)
@@ -128,8 +137,9 @@ def test_a_killed_run_resumes_to_exactly_the_uninterrupted_tables(tmp_path, cli_
         assert catalog.runs()["run_id"].tolist() == [partial.run_id]
 
 
-def test_ctrl_c_keeps_the_checkpoints_and_says_how_to_resume(tmp_path, cli_env, uninterrupted,
-                                                            capsys):
+def test_ctrl_c_keeps_the_checkpoints_and_says_how_to_resume(
+    tmp_path, cli_env, uninterrupted, capsys
+):
     out = tmp_path / "runs"
     proc, _ = start_and_wait(cli_env, out, tmp_path, past_day=EVERY)
     proc.send_signal(signal.SIGINT)
@@ -160,8 +170,9 @@ def test_a_crash_midway_resumes_in_process_and_checkpoints_fall_every_n_days(tmp
     resumed = checkpoint.complete(reopened)
     plain = twosided.simulate(sc, seeds=[5, 6])
     for name in store.TABLES:
-        pd.testing.assert_frame_equal(getattr(resumed, name), getattr(plain, name),
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(
+            getattr(resumed, name), getattr(plain, name), check_exact=True
+        )
     # the last day is always a checkpoint
     assert checkpoint.Partial.open(partial.folder).days_done() == 120
 
@@ -224,8 +235,9 @@ def small_partial(out: Path) -> checkpoint.Partial:
 def test_a_run_held_by_another_process_is_refused(tmp_path, capsys):
     partial = small_partial(tmp_path)
     with partial.locked():
-        status, stdout, stderr = in_process(capsys, "run", "--resume", partial.run_id,
-                                            "--out", str(tmp_path))
+        status, stdout, stderr = in_process(
+            capsys, "run", "--resume", partial.run_id, "--out", str(tmp_path)
+        )
     assert_one_line_error(status, stdout, stderr, "being run by another process")
 
 
@@ -233,16 +245,14 @@ def test_a_run_started_by_another_engine_is_refused(tmp_path, capsys):
     partial = small_partial(tmp_path)
     record = json.loads((partial.folder / checkpoint.RUN_FILE).read_text())
     (partial.folder / checkpoint.RUN_FILE).write_text(json.dumps({**record, "engine": "0" * 64}))
-    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
-                                        "--out", str(tmp_path))
+    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest", "--out", str(tmp_path))
     assert_one_line_error(status, stdout, stderr, "another version of the engine")
 
 
 def test_a_damaged_checkpoint_is_one_line_not_a_traceback(tmp_path, capsys):
     partial = small_partial(tmp_path)
     (partial.folder / checkpoint.STATE_FILE).write_bytes(b"PK\x03\x04 not a zip")
-    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
-                                        "--out", str(tmp_path))
+    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest", "--out", str(tmp_path))
     assert_one_line_error(status, stdout, stderr, "damaged checkpoint file")
 
 
@@ -259,8 +269,7 @@ def test_a_tampered_run_id_in_run_json_is_refused(tmp_path, capsys):
     partial = small_partial(tmp_path)
     record = json.loads((partial.folder / checkpoint.RUN_FILE).read_text())
     (partial.folder / checkpoint.RUN_FILE).write_text(json.dumps({**record, "run_id": "../x"}))
-    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
-                                        "--out", str(tmp_path))
+    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest", "--out", str(tmp_path))
     assert_one_line_error(status, stdout, stderr, "not a well-formed id")
 
 
@@ -271,8 +280,7 @@ def test_an_edited_scenario_is_refused_on_resume(tmp_path, capsys):
     edited = text.replace("commission = 0.05", "commission = 0.04", 1)
     assert edited != text  # same shapes, another model
     toml.write_text(edited)
-    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest",
-                                        "--out", str(tmp_path))
+    status, stdout, stderr = in_process(capsys, "run", "--resume", "latest", "--out", str(tmp_path))
     assert_one_line_error(status, stdout, stderr, "not the scenario it started from")
     toml.write_text("# a comment changes nothing\n" + text)  # the same model again
     assert checkpoint.Partial.open(partial.folder).run_id == partial.run_id
@@ -290,15 +298,18 @@ def test_runs_suggests_what_will_work_for_an_unfinished_run(tmp_path, capsys):
     assert f"twosided run {resumable.folder / checkpoint.SCENARIO_FILE}" in " ".join(stdout.split())
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--resume", "latest", "--days", "5"], "'--resume': cannot be combined with --days"),
-    (["--resume", "latest", "--seeds", "3"], "'--resume': cannot be combined with --seeds"),
-    (["--resume", "latest", "monopoly"], "'--resume': cannot be combined with a SCENARIO"),
-    (["--resume", "latest", "--from", "x"], "'--resume': cannot be combined with --from"),
-    (["--resume", "latest"], "--resume: no unfinished runs in"),
-    (["--resume", "nosuch"], "--resume: no unfinished run 'nosuch'"),
-    (["--checkpoint-every", "0"], "'--checkpoint-every'"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--resume", "latest", "--days", "5"], "'--resume': cannot be combined with --days"),
+        (["--resume", "latest", "--seeds", "3"], "'--resume': cannot be combined with --seeds"),
+        (["--resume", "latest", "monopoly"], "'--resume': cannot be combined with a SCENARIO"),
+        (["--resume", "latest", "--from", "x"], "'--resume': cannot be combined with --from"),
+        (["--resume", "latest"], "--resume: no unfinished runs in"),
+        (["--resume", "nosuch"], "--resume: no unfinished run 'nosuch'"),
+        (["--checkpoint-every", "0"], "'--checkpoint-every'"),
+    ],
+)
 def test_bad_resume_and_checkpoint_flags(tmp_path, capsys, args, expected):
     status, stdout, stderr = in_process(capsys, "run", *args, "--out", str(tmp_path / "runs"))
     assert_one_line_error(status, stdout, stderr, expected)
@@ -311,6 +322,8 @@ def test_a_checkpoint_file_holding_pickles_is_refused_without_suggesting_to_load
     with pytest.raises(checkpoint.CheckpointError) as err:
         checkpoint.read_arrays(path)
     message = str(err.value)
-    assert message == f"{path}: damaged checkpoint file: holds pickled objects, which " \
-                      "checkpoints never do"
+    assert (
+        message == f"{path}: damaged checkpoint file: holds pickled objects, which "
+        "checkpoints never do"
+    )
     assert "allow_pickle" not in message and "unsafe" not in message

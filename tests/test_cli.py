@@ -33,8 +33,16 @@ from .test_store import check_summary_against_daily
 SMALL = ["--set", "market.buyers=2000", "--days", "10", "--seeds", "2"]
 TINY = ["--set", "market.buyers=2000", "--days", "2"]
 INTERRUPT = 130
-RUN_FILES = {"scenario.toml", "daily.parquet", "accounts.parquet", "flows.parquet",
-             "switches.parquet", "summary.json", "meta.json", "report.html"}
+RUN_FILES = {
+    "scenario.toml",
+    "daily.parquet",
+    "accounts.parquet",
+    "flows.parquet",
+    "switches.parquet",
+    "summary.json",
+    "meta.json",
+    "report.html",
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -44,8 +52,11 @@ RUN_FILES = {"scenario.toml", "daily.parquet", "accounts.parquet", "flows.parque
 def cli_env(tmp_path_factory) -> dict[str, str]:
     """Subprocess environment: a compilation cache of the test session's own."""
     cache = tmp_path_factory.mktemp("jax-cache")
-    return {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache),
-            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+    return {
+        **os.environ,
+        "JAX_COMPILATION_CACHE_DIR": str(cache),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    }
 
 
 def command() -> list[str]:
@@ -55,8 +66,7 @@ def command() -> list[str]:
 
 
 def twosided_cmd(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*command(), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True)
+    return subprocess.run([*command(), *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def in_process(capsys, *args: str) -> tuple[int, str, str]:
@@ -104,9 +114,19 @@ def test_run_exits_0_and_writes_every_file(small_run):
 def test_run_prints_a_summary_per_platform_and_where_the_run_is(small_run):
     proc, out = small_run
     folder = only_run(out)
-    for name in ("Taobao", "Pinduoduo", "JD", "Market", "GMV (yuan)", "Take rate",
-                 "Share of sessions", "Seller listings (last day)", "Consumer surplus (yuan)",
-                 "from ads (yuan)", "from commission (yuan)"):
+    for name in (
+        "Taobao",
+        "Pinduoduo",
+        "JD",
+        "Market",
+        "GMV (yuan)",
+        "Take rate",
+        "Share of sessions",
+        "Seller listings (last day)",
+        "Consumer surplus (yuan)",
+        "from ads (yuan)",
+        "from commission (yuan)",
+    ):
         assert name in proc.stdout
     assert f"Run folder: runs/{folder.name}" in proc.stdout
     assert "Traceback" not in proc.stderr
@@ -153,13 +173,20 @@ def test_runs_lists_the_run_and_passes_sql_through(small_run, capsys):
     assert status == 0 and "sweep_id" in stdout
     assert "nan" not in stdout.split() and "None" not in stdout  # NULL is an empty cell
     status, stdout, _ = in_process(
-        capsys, "runs", "--out", str(out), "--csv",
-        "--sql", "SELECT run_id, count(*) AS n, sum(gmv_cents) AS gmv FROM daily GROUP BY run_id",
+        capsys,
+        "runs",
+        "--out",
+        str(out),
+        "--csv",
+        "--sql",
+        "SELECT run_id, count(*) AS n, sum(gmv_cents) AS gmv FROM daily GROUP BY run_id",
     )
     daily = pd.read_parquet(folder / "daily.parquet")
     assert status == 0
-    assert stdout.splitlines() == ["run_id,n,gmv", f"{folder.name},{len(daily)},"
-                                   f"{float(daily['gmv_cents'].sum())}"]
+    assert stdout.splitlines() == [
+        "run_id,n,gmv",
+        f"{folder.name},{len(daily)},{float(daily['gmv_cents'].sum())}",
+    ]
 
 
 def test_report_rebuilds_the_report_of_the_latest_run(small_run, capsys):
@@ -175,8 +202,9 @@ def test_report_rebuilds_the_report_of_the_latest_run(small_run, capsys):
 def test_compare_prints_differences_and_writes_a_comparison_report(small_run, capsys):
     _, out = small_run
     first = only_run(out).name
-    status, _, err = in_process(capsys, "run", *SMALL, "--out", str(out),
-                                "--set", "platforms.Taobao.ranking.ads=3")
+    status, _, err = in_process(
+        capsys, "run", *SMALL, "--out", str(out), "--set", "platforms.Taobao.ranking.ads=3"
+    )
     assert status == 0, err
     second = next(p.name for p in run_folders(out) if p.name != first)
     status, stdout, _ = in_process(capsys, "compare", first, second, "--out", str(out))
@@ -200,8 +228,18 @@ def test_compare_warns_about_other_days_and_offers_normalised_figures(small_run,
     _, out = small_run
     first = sorted(run_folders(out))[0].name
     before = {p.name for p in run_folders(out)}
-    status, _, err = in_process(capsys, "run", "--set", "market.buyers=4000", "--days", "10",
-                                "--seeds", "1", "--out", str(out))
+    status, _, err = in_process(
+        capsys,
+        "run",
+        "--set",
+        "market.buyers=4000",
+        "--days",
+        "10",
+        "--seeds",
+        "1",
+        "--out",
+        str(out),
+    )
     assert status == 0, err
     (second,) = {p.name for p in run_folders(out)} - before
     status, stdout, _ = in_process(capsys, "compare", first, second, "--out", str(out))
@@ -221,9 +259,15 @@ def test_the_changes_column_is_short():
 def test_the_changes_column_names_the_first_changes_and_counts_the_rest(tmp_path):
     from twosided.cli.runs import preset_changes
 
-    changed = apply_overrides(load_scenario("taobao"), {
-        "days": 90, "market.buyers": 50_000, "platforms.Taobao.ranking.ads": 2.0,
-        "platforms.JD.fees.commission": 0.07})
+    changed = apply_overrides(
+        load_scenario("taobao"),
+        {
+            "days": 90,
+            "market.buyers": 50_000,
+            "platforms.Taobao.ranking.ads": 2.0,
+            "platforms.JD.fees.commission": 0.07,
+        },
+    )
     (tmp_path / "scenario.toml").write_text(changed.to_toml())
     text = preset_changes("taobao", tmp_path, width=40)
     assert text == "days=90, market.buyers=50000, +2 more"
@@ -234,8 +278,9 @@ def test_the_changes_column_names_the_first_changes_and_counts_the_rest(tmp_path
 
 @pytest.mark.parametrize("damage", ["truncate", "remove"])
 @pytest.mark.parametrize("table", ["daily", "flows"])
-def test_a_damaged_run_folder_is_one_line_naming_the_file(small_run, tmp_path, capsys, damage,
-                                                         table):
+def test_a_damaged_run_folder_is_one_line_naming_the_file(
+    small_run, tmp_path, capsys, damage, table
+):
     import shutil
 
     _, out = small_run
@@ -248,8 +293,12 @@ def test_a_damaged_run_folder_is_one_line_naming_the_file(small_run, tmp_path, c
     else:
         path.unlink()
         expected = f"missing {table}.parquet"
-    for args in (["report", str(folder)], ["compare", str(folder), "latest"],
-                 ["run", "--from", str(folder)], ["roles", str(folder)]):
+    for args in (
+        ["report", str(folder)],
+        ["compare", str(folder), "latest"],
+        ["run", "--from", str(folder)],
+        ["roles", str(folder)],
+    ):
         status, stdout, stderr = in_process(capsys, *args, "--out", str(out))
         assert_one_line_error(status, stdout, stderr, expected)
         if args[0] == "run":
@@ -269,8 +318,9 @@ def tampered_copy(small_run, tmp_path: Path, **meta_changes: object) -> tuple[Pa
 
 def test_compare_never_writes_outside_the_comparisons_folder(small_run, tmp_path, capsys):
     copy, folder = tampered_copy(small_run, tmp_path, run_id="../../escaped")
-    status, stdout, err = in_process(capsys, "compare", str(folder), str(folder),
-                                     "--out", str(copy))
+    status, stdout, err = in_process(
+        capsys, "compare", str(folder), str(folder), "--out", str(copy)
+    )
     assert status == 0, err
     written = [p for p in tmp_path.rglob("*.html") if p.parent.name == cli.COMPARISONS]
     assert [p.parent for p in written] == [copy / cli.COMPARISONS]
@@ -293,8 +343,9 @@ def test_control_characters_never_reach_the_terminal(small_run, tmp_path, capsys
         catalog.con.execute("UPDATE runs SET name = ?", [HOSTILE])
     status, stdout, _ = in_process(capsys, "runs", "--out", str(copy))
     assert status == 0
-    status, queried, _ = in_process(capsys, "runs", "--out", str(copy), "--sql",
-                                    "SELECT name FROM runs")
+    status, queried, _ = in_process(
+        capsys, "runs", "--out", str(copy), "--sql", "SELECT name FROM runs"
+    )
     assert status == 0
     for text in (stdout, queried):
         assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
@@ -308,8 +359,9 @@ def test_control_characters_never_reach_the_terminal(small_run, tmp_path, capsys
 def test_runs_leaves_out_a_damaged_run_and_names_it(small_run, tmp_path, capsys):
     copy, folder = tampered_copy(small_run, tmp_path)
     (folder / "daily.parquet").write_bytes(b"PAR1 damaged PAR1")
-    status, stdout, stderr = in_process(capsys, "runs", "--out", str(copy), "--sql",
-                                        "SELECT count(*) AS n FROM daily")
+    status, stdout, stderr = in_process(
+        capsys, "runs", "--out", str(copy), "--sql", "SELECT count(*) AS n FROM daily"
+    )
     assert status == 0, stderr
     assert "left out a damaged run file" in stderr and "daily.parquet" in stderr
     status, stdout, stderr = in_process(capsys, "runs", "--out", str(copy), "--sql", "SELECT 1")
@@ -318,8 +370,16 @@ def test_runs_leaves_out_a_damaged_run_and_names_it(small_run, tmp_path, capsys)
 
 def test_runs_limit_applies_before_the_rows_are_fetched(small_run, capsys):
     _, out = small_run
-    status, stdout, _ = in_process(capsys, "runs", "--out", str(out), "--limit", "3", "--sql",
-                                   "SELECT range AS n FROM range(2000000)")
+    status, stdout, _ = in_process(
+        capsys,
+        "runs",
+        "--out",
+        str(out),
+        "--limit",
+        "3",
+        "--sql",
+        "SELECT range AS n FROM range(2000000)",
+    )
     assert status == 0
     assert "... 1999997 more rows" in stdout
 
@@ -450,12 +510,14 @@ def test_show_applies_set_overrides(capsys):
 
 
 BAD_FILES = {
-    "unknown_key.toml": ('[market]\nbuyerz = 5\n', "market.buyerz: unknown key"),
+    "unknown_key.toml": ("[market]\nbuyerz = 5\n", "market.buyerz: unknown key"),
     "wrong_type.toml": ('days = "many"\n', "days: Input should be a valid integer"),
     "quoted_number.toml": ('days = "30"\n', "days: Input should be a valid integer"),
-    "bool_for_number.toml": ('days = true\n', "days: Input should be a valid integer"),
-    "out_of_range.toml": ('[[platforms]]\nname = "A"\n[platforms.fees]\ncommission = 1.5\n',
-                          "platforms.0.fees.commission: commission rate 1.5 is outside [0, 1]"),
+    "bool_for_number.toml": ("days = true\n", "days: Input should be a valid integer"),
+    "out_of_range.toml": (
+        '[[platforms]]\nname = "A"\n[platforms.fees]\ncommission = 1.5\n',
+        "platforms.0.fees.commission: commission rate 1.5 is outside [0, 1]",
+    ),
     "not_toml.toml": ("days = \n", "invalid TOML"),
 }
 
@@ -463,7 +525,10 @@ BAD_ARGS = [
     (["run", "unknown_key.toml"], "unknown_key.toml: market.buyerz: unknown key"),
     (["run", "wrong_type.toml"], "wrong_type.toml: days"),
     (["run", "quoted_number.toml"], "quoted_number.toml: days: Input should be a valid integer"),
-    (["run", "bool_for_number.toml"], "bool_for_number.toml: days: Input should be a valid integer"),
+    (
+        ["run", "bool_for_number.toml"],
+        "bool_for_number.toml: days: Input should be a valid integer",
+    ),
     (["run", "out_of_range.toml"], "platforms.0.fees.commission"),
     (["run", "not_toml.toml"], "not_toml.toml: invalid TOML"),
     (["run", "missing.toml"], "scenario file 'missing.toml' not found"),
@@ -480,7 +545,10 @@ BAD_ARGS = [
     (["run", "--days", "99999"], "--days: Input should be less than or equal to 32767"),
     (["run", "--seeds", "0"], "'--seeds'"),
     (["run", "--seed", "-1"], "'--seed'"),
-    (["run", "--seeds", "99999999999999999999999"], "--seeds 99,999,999,999,999,999,999,999: at most 10,000"),
+    (
+        ["run", "--seeds", "99999999999999999999999"],
+        "--seeds 99,999,999,999,999,999,999,999: at most 10,000",
+    ),
     (["run", "--seed", "2147483647", "--seeds", "2"], "the last seed would be 2,147,483,648"),
     (["run", "--bogus"], "No such option: --bogus"),
     (["run", "--out", "a_file"], "'--out'"),
@@ -488,10 +556,36 @@ BAD_ARGS = [
     (["run", *TINY, "--out", "a_file/runs"], "'--out': a_file/runs: cannot write there"),
     (["run", *TINY, "--out", "bad_catalog"], "'--out': bad_catalog/catalog.duckdb: cannot open"),
     (["run", "--out", "new/deeper", "--set", "market.buyerz=1"], "market.buyerz: unknown key"),
-    (["sweep", *TINY, "--seeds", "1", "--vary", "market.buyers=2000,2500", "--out",
-      "/proc/twosided-x"], "'--out': /proc/twosided-x: cannot write"),
-    (["experiment", "whom-to-save", "--years", "0.01", "--seeds", "1", "--points", "2",
-      "--set", "market.buyers=2000", "--out", "/proc/twosided-x"], "'--out': /proc/twosided-x"),
+    (
+        [
+            "sweep",
+            *TINY,
+            "--seeds",
+            "1",
+            "--vary",
+            "market.buyers=2000,2500",
+            "--out",
+            "/proc/twosided-x",
+        ],
+        "'--out': /proc/twosided-x: cannot write",
+    ),
+    (
+        [
+            "experiment",
+            "whom-to-save",
+            "--years",
+            "0.01",
+            "--seeds",
+            "1",
+            "--points",
+            "2",
+            "--set",
+            "market.buyers=2000",
+            "--out",
+            "/proc/twosided-x",
+        ],
+        "'--out': /proc/twosided-x",
+    ),
     (["report", "latest", "--out", "bad_catalog"], "'--out': bad_catalog/catalog.duckdb"),
     (["compare", "latest", "latest", "--out", "/proc/twosided-x"], "'--out': /proc/twosided-x"),
     (["show", "no_such_preset"], "preset 'no_such_preset' not found"),
@@ -529,8 +623,9 @@ def assert_one_line_error(status: int, stdout: str, stderr: str, expected: str) 
 
 
 @pytest.mark.parametrize(("args", "expected"), BAD_ARGS, ids=[" ".join(a) for a, _ in BAD_ARGS])
-def test_bad_input_gives_one_line_status_2_and_writes_nothing(bad_inputs, capsys, monkeypatch,
-                                                             args, expected):
+def test_bad_input_gives_one_line_status_2_and_writes_nothing(
+    bad_inputs, capsys, monkeypatch, args, expected
+):
     def simulate(*args, **kwargs):
         raise AssertionError("bad input must be refused before anything is simulated")
 
@@ -565,8 +660,9 @@ def test_compare_refuses_a_comparisons_file_before_any_work(small_run, capsys, t
     shutil.copytree(out, blocked)
     shutil.rmtree(blocked / "comparisons", ignore_errors=True)  # earlier tests' reports
     (blocked / "comparisons").write_text("a file where the reports go")
-    status, stdout, stderr = in_process(capsys, "compare", "latest", "latest", "--out",
-                                        str(blocked))
+    status, stdout, stderr = in_process(
+        capsys, "compare", "latest", "latest", "--out", str(blocked)
+    )
     assert_one_line_error(status, stdout, stderr, "comparisons is not a folder")
 
 
@@ -577,7 +673,11 @@ def test_ctrl_c_during_a_run_exits_130_and_leaves_no_run_folder(tmp_path, cli_en
     """SIGINT while the simulation runs (a long run: 3,000 days)."""
     proc = subprocess.Popen(
         [*command(), "run", "--set", "market.buyers=5000", "--days", "3000", "--out", "runs"],
-        cwd=tmp_path, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(8)  # past start-up, inside compiling or simulating
     assert proc.poll() is None, "the run finished before it could be interrupted"
@@ -595,9 +695,12 @@ CONSOLE_SCRIPT = "import sys; from twosided.console import main; sys.exit(main()
 def test_the_console_script_is_the_light_entry_point():
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert pyproject["project"]["scripts"]["twosided"] == "twosided.console:main"
-    probe = "import sys, twosided.console; print('jax' in sys.modules, 'twosided.cli' in sys.modules)"
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=True)
+    probe = (
+        "import sys, twosided.console; print('jax' in sys.modules, 'twosided.cli' in sys.modules)"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
     assert loaded.stdout.split() == ["False", "False"]  # nothing heavy before main() runs
 
 
@@ -606,9 +709,14 @@ def test_ctrl_c_while_the_command_is_still_loading_exits_quietly(tmp_path, cli_e
     never a traceback; status 130 (or 0 where the command had already finished)."""
     statuses = []
     for delay in (0.15, 0.3, 0.5, 0.8, 1.2):
-        proc = subprocess.Popen([sys.executable, "-c", CONSOLE_SCRIPT, "presets"], cwd=tmp_path,
-                                env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CONSOLE_SCRIPT, "presets"],
+            cwd=tmp_path,
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate()
@@ -659,10 +767,14 @@ def test_the_console_keeps_compiled_programs_under_the_users_cache(tmp_path, mon
 
 def imported_modules(*args: str) -> tuple[int, set[str]]:
     """Run ``python -X importtime ARGS`` and return its status and every module it imported."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True,
-                          text=True)
-    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
-             if line.startswith("import time:") and "|" in line}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *args], capture_output=True, text=True
+    )
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
     return proc.returncode, names
 
 
@@ -670,9 +782,18 @@ def loads_jax(modules: set[str]) -> bool:
     return any(m == "jax" or m.startswith(("jax.", "jaxlib")) for m in modules)
 
 
-@pytest.mark.parametrize("args", [["--help"], ["presets"], ["show"],
-                                  ["show", "taobao", "--set", "market.buyers=7"],
-                                  ["run", "--help"], ["sweep", "--help"], ["roles", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["presets"],
+        ["show"],
+        ["show", "taobao", "--set", "market.buyers=7"],
+        ["run", "--help"],
+        ["sweep", "--help"],
+        ["roles", "--help"],
+    ],
+)
 def test_commands_that_do_not_simulate_never_import_jax(args, tmp_path):
     status, modules = imported_modules("-m", "twosided", *args)
     assert status == 0
@@ -713,8 +834,9 @@ sys.stderr.write("after\\n")
 
 @pytest.mark.parametrize("outcome", ["ok", "fail"])
 def test_native_messages_stay_off_the_terminal_and_go_to_the_run_folder(tmp_path, outcome):
-    proc = subprocess.run([sys.executable, "-c", NATIVE, str(tmp_path), outcome],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", NATIVE, str(tmp_path), outcome], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert "compiling" in proc.stderr and "after" in proc.stderr  # Python's own stderr
     kept = (tmp_path / cli.common.NATIVE_LOG).read_text()

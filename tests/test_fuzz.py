@@ -8,13 +8,12 @@ FILE`). A scenario that loads must also turn into engine inputs and a memory est
 from __future__ import annotations
 
 import contextlib
-import os
 import io
+import os
 import signal
 import subprocess
 import tomllib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,13 +28,22 @@ from twosided.sim.params import build
 
 from .test_cli import cli_env, command  # noqa: F401 (cli_env is a fixture)
 
-EXAMPLES = int(os.environ.get("TWOSIDED_FUZZ_EXAMPLES", "150"))  # per loader test: milliseconds each
+EXAMPLES = int(
+    os.environ.get("TWOSIDED_FUZZ_EXAMPLES", "150")
+)  # per loader test: milliseconds each
 CLI_EXAMPLES = 60
 HANG_S = 20  # an example that takes this long is a hang
 
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 CLI_FUZZ = settings(FUZZ, max_examples=CLI_EXAMPLES)
 
 
@@ -71,9 +79,22 @@ SCENARIO_TEXTS = [load_scenario(p).to_toml() for p in twosided.preset_names()]
 BUSINESS_TEXTS = [example_path(n).read_text(encoding="utf-8") for n in roles.example_names()]
 
 # strings that mean something to a terminal (Rich markup), a web page or a file system
-nasty_strings = st.sampled_from(["<script>alert(1)</script>", "[/]", "[bold]x", "[/x] y",
-                                 "[link=http://x]z", "x\ny", "../../etc", "\x1b[31mred", "",
-                                 " ", "\u202e", "a" * 300])
+nasty_strings = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        "[/]",
+        "[bold]x",
+        "[/x] y",
+        "[link=http://x]z",
+        "x\ny",
+        "../../etc",
+        "\x1b[31mred",
+        "",
+        " ",
+        "\u202e",
+        "a" * 300,
+    ]
+)
 toml_scalars = st.one_of(
     nasty_strings,
     st.booleans(),
@@ -86,8 +107,10 @@ toml_scalars = st.one_of(
 )
 toml_values = st.recursive(
     toml_scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=5),
-                            st.dictionaries(st.text(min_size=1, max_size=12), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.dictionaries(st.text(min_size=1, max_size=12), inner, max_size=4),
+    ),
     max_leaves=12,
 )
 
@@ -128,14 +151,18 @@ def mutated_dicts(draw: st.DrawFn, texts: list[str]) -> dict[str, Any]:
             if action == "delete":
                 _replace(data, path, None, delete=True)
             elif action == "add":
-                _replace(data, (*path[:-1], draw(st.text(min_size=1, max_size=10))),
-                         draw(toml_values))
+                _replace(
+                    data, (*path[:-1], draw(st.text(min_size=1, max_size=10))), draw(toml_values)
+                )
             else:
                 node = data
                 for part in path:
                     node = node[part]
-                value = draw(nasty_strings) if isinstance(node, str) and draw(
-                    st.booleans()) else draw(toml_values)
+                value = (
+                    draw(nasty_strings)
+                    if isinstance(node, str) and draw(st.booleans())
+                    else draw(toml_values)
+                )
                 _replace(data, path, value)
         except (TypeError, KeyError, IndexError):
             pass  # the path runs through a list being added to: keep the document
@@ -161,7 +188,7 @@ def mutated_texts(draw: st.DrawFn, texts: list[str]) -> str:
         kind = draw(st.sampled_from(["cut", "insert", "duplicate", "swap", "truncate"]))
         i = draw(st.integers(0, max(len(text) - 1, 0)))
         if kind == "cut":
-            text = text[:i] + text[i + draw(st.integers(1, 20)):]
+            text = text[:i] + text[i + draw(st.integers(1, 20)) :]
         elif kind == "insert":
             text = text[:i] + draw(st.text(max_size=8)) + text[i:]
         elif kind == "truncate":
@@ -182,10 +209,18 @@ def documents(texts: list[str]) -> st.SearchStrategy[str]:
         mutated_texts(texts),
         mutated_dicts(texts).map(to_toml).filter(lambda t: t is not None),
         st.dictionaries(st.text(min_size=1, max_size=10), toml_values, max_size=6)
-        .map(to_toml).filter(lambda t: t is not None),
+        .map(to_toml)
+        .filter(lambda t: t is not None),
         st.text(max_size=200),
-        st.sampled_from(["a = " + "[" * 5000 + "]" * 5000, "[" * 3000, "\ufeffdays = 3",
-                         "days = 3\ndays = 4", "[[platforms]]\n" * 6]),
+        st.sampled_from(
+            [
+                "a = " + "[" * 5000 + "]" * 5000,
+                "[" * 3000,
+                "\ufeffdays = 3",
+                "days = 3\ndays = 4",
+                "[[platforms]]\n" * 6,
+            ]
+        ),
     )
 
 
@@ -227,11 +262,23 @@ def test_scenario_files_load_or_fail_in_one_line(tmp_path_factory, text):
         usable(scenario)
 
 
-KEYS = sorted({".".join(map(str, p)) for text in SCENARIO_TEXTS
-               for p in _paths(tomllib.loads(text))})
-override_keys = st.one_of(st.sampled_from(KEYS), st.text(max_size=30),
-                          st.sampled_from(["platforms.Taobao.fees.commission", "platforms.9.brand",
-                                           "platforms..brand", ".", "days.x", "market"]))
+KEYS = sorted(
+    {".".join(map(str, p)) for text in SCENARIO_TEXTS for p in _paths(tomllib.loads(text))}
+)
+override_keys = st.one_of(
+    st.sampled_from(KEYS),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "platforms.Taobao.fees.commission",
+            "platforms.9.brand",
+            "platforms..brand",
+            ".",
+            "days.x",
+            "market",
+        ]
+    ),
+)
 override_values = st.one_of(st.text(max_size=30), toml_values.map(lambda v: to_toml({"v": v})))
 
 
@@ -239,8 +286,9 @@ override_values = st.one_of(st.text(max_size=30), toml_values.map(lambda v: to_t
 @given(items=st.lists(st.tuples(override_keys, override_values), min_size=1, max_size=3))
 def test_overrides_apply_or_fail_in_one_line(items):
     base = load_scenario("taobao")
-    overrides = [f"{key}={value.removeprefix('v = ').strip() if value else value}"
-                 for key, value in items]
+    overrides = [
+        f"{key}={value.removeprefix('v = ').strip() if value else value}" for key, value in items
+    ]
     scenario = load_or_one_line(lambda: apply_overrides(base, overrides), ScenarioError)
     if scenario is not None:
         usable(scenario)
@@ -262,8 +310,10 @@ def assert_cli_error(status: int, stdout: str, stderr: str) -> None:
 
 
 @CLI_FUZZ
-@given(text=documents(SCENARIO_TEXTS), sets=st.lists(st.tuples(override_keys, st.text(max_size=12)),
-                                                     max_size=2))
+@given(
+    text=documents(SCENARIO_TEXTS),
+    sets=st.lists(st.tuples(override_keys, st.text(max_size=12)), max_size=2),
+)
 def test_the_command_line_runs_shows_or_refuses_in_one_line(tmp_path_factory, text, sets):
     """Invalid: `twosided run FILE --set ...` is one line and status 2, and nothing is
     written; valid: `twosided show FILE --set ...` (the same loading, no simulation)
@@ -310,9 +360,9 @@ def test_business_model_files_load_and_print_or_fail_in_one_line(tmp_path_factor
 
 NASTY = {
     "binary.toml": b"\x00\xff\xfe garbage \x89PNG",
-    "latin1.toml": "name = \"caf\xe9\"".encode("latin-1"),
+    "latin1.toml": 'name = "caf\xe9"'.encode("latin-1"),
     "deep.toml": b"days = " + b"[" * 100_000 + b"]" * 100_000,
-    "huge_int.toml": b"[[platforms]]\nname = \"A\"\nentry_day = 99999999999999999\n",
+    "huge_int.toml": b'[[platforms]]\nname = "A"\nentry_day = 99999999999999999\n',
     "inf.toml": b"[sellers]\nimitation_scale_cents = inf\n",
     "nan.toml": b"[buyers]\nswitching_cost = nan\n",
     # a byte-order mark is accepted (tests/test_scenario.py); what follows it is still checked
@@ -325,7 +375,12 @@ NASTY = {
 def test_the_console_script_never_shows_a_traceback(tmp_path, cli_env, name, verb):  # noqa: F811
     path = tmp_path / name
     path.write_bytes(NASTY[name])
-    proc = subprocess.run([*command(), verb, str(path), "--out", str(tmp_path / "runs")],
-                          cwd=tmp_path, env=cli_env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [*command(), verb, str(path), "--out", str(tmp_path / "runs")],
+        cwd=tmp_path,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+    )
     assert_cli_error(proc.returncode, proc.stdout, proc.stderr)
     assert not (tmp_path / "runs").exists()

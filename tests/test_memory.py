@@ -34,7 +34,10 @@ def test_the_state_part_is_the_engine_states_exact_size_twice_per_seed():
     # every part grows with the seeds
     one = memory.estimate(dims, params, seeds=1, days=30, chunk=10)
     assert (need.temporaries, need.metrics_chunk, need.host) == (
-        2 * one.temporaries, 2 * one.metrics_chunk, 2 * one.host)
+        2 * one.temporaries,
+        2 * one.metrics_chunk,
+        2 * one.host,
+    )
     # the host part grows with the days, the device part does not
     longer = memory.estimate(dims, params, seeds=1, days=60, chunk=10)
     assert longer.host == 2 * one.host and longer.device == one.device
@@ -74,11 +77,13 @@ def test_the_api_refuses_an_absurd_scenario_before_compiling():
     assert "GiB" in message and "available" in message
 
 
-def test_the_cli_refuses_an_absurd_scenario_in_one_line_and_writes_nothing(tmp_path, capsys,
-                                                                           monkeypatch):
+def test_the_cli_refuses_an_absurd_scenario_in_one_line_and_writes_nothing(
+    tmp_path, capsys, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
-    status, stdout, stderr = in_process(capsys, "run", "--set", "market.buyers=2000000000",
-                                        "--seeds", "3")
+    status, stdout, stderr = in_process(
+        capsys, "run", "--set", "market.buyers=2000000000", "--seeds", "3"
+    )
     assert_one_line_error(status, stdout, stderr, "need about")
     assert "2,000,000,000 buyers" in stderr and "GiB" in stderr
     assert list(tmp_path.iterdir()) == []
@@ -86,8 +91,13 @@ def test_the_cli_refuses_an_absurd_scenario_in_one_line_and_writes_nothing(tmp_p
 
 def test_the_console_script_refuses_it_at_once(tmp_path, cli_env):  # noqa: F811
     started = time.monotonic()
-    proc = subprocess.run([*command(), "run", "--set", "market.buyers=2000000000"],
-                          cwd=tmp_path, env=cli_env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [*command(), "run", "--set", "market.buyers=2000000000"],
+        cwd=tmp_path,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.monotonic() - started
     assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "too large for")
     assert elapsed < 30, elapsed  # start-up and the estimate; no compile
@@ -103,12 +113,12 @@ def test_a_gpu_is_checked_against_its_free_memory(monkeypatch):
         memory.check(dims, params, seeds=1, days=10, chunk=10)
     monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: engine)
     monkeypatch.setattr(memory, "resident_bytes", lambda: 0)
-    monkeypatch.setattr(memory, "available_host_bytes",
-                        lambda: memory.with_margin(need.host_total) - 1)
+    monkeypatch.setattr(
+        memory, "available_host_bytes", lambda: memory.with_margin(need.host_total) - 1
+    )
     with pytest.raises(memory.TooLargeError, match="tables"):
         memory.check(dims, params, seeds=1, days=10, chunk=10)
-    monkeypatch.setattr(memory, "available_host_bytes",
-                        lambda: memory.with_margin(need.host_total))
+    monkeypatch.setattr(memory, "available_host_bytes", lambda: memory.with_margin(need.host_total))
     memory.check(dims, params, seeds=1, days=10, chunk=10)
 
 
@@ -116,8 +126,9 @@ def test_the_estimate_counts_the_process_and_the_check_adds_a_margin(monkeypatch
     dims, params = build(prepare("taobao", {"market.buyers": 3000}))
     need = memory.estimate(dims, params, seeds=1, days=10, chunk=10)
     assert need.process == memory.PROCESS_BYTES + memory.PROGRAM_BYTES
-    assert need.total == need.state + need.temporaries + need.metrics_chunk + need.host \
-        + need.process
+    assert (
+        need.total == need.state + need.temporaries + need.metrics_chunk + need.host + need.process
+    )
     assert memory.SAFETY_MARGIN >= 0.1
     ask = memory.with_margin(need.total)
     assert ask >= need.total * (1 + memory.SAFETY_MARGIN) - 1
@@ -130,8 +141,7 @@ def test_the_estimate_counts_the_process_and_the_check_adds_a_margin(monkeypatch
     assert memory.check(dims, params, seeds=1, days=10, chunk=10) == need
 
 
-def test_what_this_process_holds_counts_as_available_and_workers_each_need_it_all(
-        monkeypatch):
+def test_what_this_process_holds_counts_as_available_and_workers_each_need_it_all(monkeypatch):
     dims, params = build(prepare("taobao", {"market.buyers": 3000}))
     ask = memory.with_margin(memory.estimate(dims, params, seeds=1, days=10, chunk=10).total)
     held = 300 * 2**20
@@ -158,8 +168,9 @@ print(int(peak.split()[1]) * 1024)  # this program's own high-water mark (not it
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_the_process_part_covers_the_loaded_command():
     """The measured part of the estimate: the command loaded, before any simulation."""
-    proc = subprocess.run([sys.executable, "-c", LOADED_COMMAND], capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", LOADED_COMMAND], capture_output=True, text=True, check=True
+    )
     peak = int(proc.stdout.split()[-1])
     assert 0.5 * memory.PROCESS_BYTES < peak <= memory.PROCESS_BYTES, peak / 2**20
 
@@ -176,8 +187,13 @@ def test_a_tiny_run_compiled_from_scratch_peaks_below_the_estimate(tmp_path, cli
     from scratch (about 25 s on 2 cores): process, compile and report included."""
     env = {**cli_env, "JAX_COMPILATION_CACHE_DIR": ""}  # cold: compiling is the peak
     args = ["run", "--set", "market.buyers=2000", "--days", "3", "--out", str(tmp_path)]
-    proc = subprocess.run([sys.executable, "-c", TINY_RUN, *command(), *args], env=env,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", TINY_RUN, *command(), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     peak = int(proc.stdout.split()[-1])
     dims, params = build(prepare("taobao", {"market.buyers": 2000}, 3))
     need = memory.estimate(dims, params, seeds=1, days=3, chunk=3)

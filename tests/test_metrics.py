@@ -24,8 +24,11 @@ def _raw() -> dict[str, np.ndarray]:
         "markup_sum": days(per_day(1, 0), per_day(1, 0)).astype(float),
         "ad_intensity_sum": zero.astype(float),
         "delivered_quality_sum": zero.astype(float),
-        "paid_clicks": zero, "clicks": zero, "harmful_orders": zero,
-        "trust_sum": zero.astype(float), "trust_n": days(per_day(1, 1), per_day(1, 1)),
+        "paid_clicks": zero,
+        "clicks": zero,
+        "harmful_orders": zero,
+        "trust_sum": zero.astype(float),
+        "trust_n": days(per_day(1, 1), per_day(1, 1)),
         "switches": np.zeros((1, 2, 2, 2, 4), np.int64),
     }
     raw["switches"][0, 1, 0, 1, 3] = 2  # day 1: two buyers from A to B after fraud
@@ -49,13 +52,22 @@ def test_the_flows_table_names_every_streams_accounts_from_the_registry():
     assert len(table) == len(streams.STREAMS) * 2
     row = table[table["cents"] == 42].iloc[0]
     assert (row["stream"], row["source"], row["destination"], row["platform"]) == (
-        "commission", "sellers", "platform", "B"
+        "commission",
+        "sellers",
+        "platform",
+        "B",
     )
 
 
 def test_switches_keep_only_the_routes_taken():
     table = metrics.switches_table(_raw(), PLATFORMS, seeds=[9])
     assert table.to_dict("records") == [
-        {"seed": 9, "day": 1, "from_platform": "A", "to_platform": "B", "reason": "fraud",
-         "buyers": 2}
+        {
+            "seed": 9,
+            "day": 1,
+            "from_platform": "A",
+            "to_platform": "B",
+            "reason": "fraud",
+            "buyers": 2,
+        }
     ]

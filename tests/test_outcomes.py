@@ -16,20 +16,36 @@ from twosided.report.comparison import MARKET, outcome_differences
 
 
 def summary(platforms: dict[str, dict[str, float]]) -> pd.DataFrame:
-    rows = [{"platform_id": i, "platform": name, **values}
-            for i, (name, values) in enumerate(platforms.items())]
+    rows = [
+        {"platform_id": i, "platform": name, **values}
+        for i, (name, values) in enumerate(platforms.items())
+    ]
     frame = pd.DataFrame(rows)
     frame["share_sessions"] = frame["sessions"] / frame["sessions"].sum()
     frame["take_rate"] = frame["revenue_cents"] / frame["gmv_cents"]
     return frame
 
 
-A = summary({"Taobao": {"sessions": 300, "gmv_cents": 1_000_000, "revenue_cents": 50_000,
-                        "revenue_ads_cents": 30_000, "revenue_commission_cents": 20_000,
-                        "active_sellers": 40},
-             "JD": {"sessions": 100, "gmv_cents": 500_000, "revenue_cents": 50_000,
-                    "revenue_ads_cents": 0, "revenue_commission_cents": 50_000,
-                    "active_sellers": 10}})
+A = summary(
+    {
+        "Taobao": {
+            "sessions": 300,
+            "gmv_cents": 1_000_000,
+            "revenue_cents": 50_000,
+            "revenue_ads_cents": 30_000,
+            "revenue_commission_cents": 20_000,
+            "active_sellers": 40,
+        },
+        "JD": {
+            "sessions": 100,
+            "gmv_cents": 500_000,
+            "revenue_cents": 50_000,
+            "revenue_ads_cents": 0,
+            "revenue_commission_cents": 50_000,
+            "active_sellers": 10,
+        },
+    }
+)
 
 
 def test_money_is_shown_in_yuan_shares_in_percent():
@@ -50,7 +66,9 @@ def test_revenue_streams_are_the_ledgers_streams_present():
     assert revenue_stream_columns(A.columns) == ["revenue_ads_cents", "revenue_commission_cents"]
     # a breakdown of a stream (not a stream of its own) is not counted twice
     assert revenue_stream_columns([*A.columns, "revenue_ads_misaligned_cents"]) == [
-        "revenue_ads_cents", "revenue_commission_cents"]
+        "revenue_ads_cents",
+        "revenue_commission_cents",
+    ]
 
 
 def test_market_row_sums_amounts_and_takes_the_ratio_of_sums():
@@ -72,7 +90,8 @@ def test_market_row_does_not_add_buyers_counted_on_several_platforms():
 
 def test_intervals_are_shown_as_plus_minus_in_the_units_of_the_value():
     assert Outcome("g", "GMV", "yuan").format_interval(123_456_789, 1_234_500) == (
-        "1,234,568 ± 12,345")
+        "1,234,568 ± 12,345"
+    )
     assert Outcome("s", "share", "share").format_interval(0.4567, 0.012) == "45.7 ± 1.2%"
     assert Outcome("t", "take", "ratio").format_interval(0.0567, 0.0012) == "5.67 ± 0.12%"
     assert Outcome("g", "GMV", "yuan").format_interval(100, None) == "1"
@@ -98,12 +117,26 @@ def test_summary_grid_has_a_column_per_platform_and_the_market():
 
 
 def test_differences_match_platforms_by_name_and_add_the_market():
-    b = summary({"Taobao": {"sessions": 200, "gmv_cents": 800_000, "revenue_cents": 60_000,
-                            "revenue_ads_cents": 40_000, "revenue_commission_cents": 20_000,
-                            "active_sellers": 30},
-                 "Pinduoduo": {"sessions": 200, "gmv_cents": 700_000, "revenue_cents": 7_000,
-                               "revenue_ads_cents": 0, "revenue_commission_cents": 7_000,
-                               "active_sellers": 20}})
+    b = summary(
+        {
+            "Taobao": {
+                "sessions": 200,
+                "gmv_cents": 800_000,
+                "revenue_cents": 60_000,
+                "revenue_ads_cents": 40_000,
+                "revenue_commission_cents": 20_000,
+                "active_sellers": 30,
+            },
+            "Pinduoduo": {
+                "sessions": 200,
+                "gmv_cents": 700_000,
+                "revenue_cents": 7_000,
+                "revenue_ads_cents": 0,
+                "revenue_commission_cents": 7_000,
+                "active_sellers": 20,
+            },
+        }
+    )
     diffs = {(d.platform, d.outcome.column): d for d in outcome_differences(A, b)}
     assert [p for p, _ in diffs][:1] == ["Taobao"]
     assert {p for p, _ in diffs} == {"Taobao", "JD", "Pinduoduo", MARKET}

@@ -48,17 +48,23 @@ cents = st.integers(0, 10**6)
 def platforms(draw: st.DrawFn, index: int) -> dict[str, Any]:
     """One platform with a random policy (delays and slots within the first platform's)."""
     first = index == 0
-    escrow = dict(FIRST_ESCROW) if first else {
-        key: draw(st.integers(1 if key == "auto_confirm_days" else 0, value))
-        for key, value in FIRST_ESCROW.items()
-    }
+    escrow = (
+        dict(FIRST_ESCROW)
+        if first
+        else {
+            key: draw(st.integers(1 if key == "auto_confirm_days" else 0, value))
+            for key, value in FIRST_ESCROW.items()
+        }
+    )
     return {
         "name": f"P{index}",
         "entry_day": 0 if first else draw(st.integers(0, DAYS + 5)),
         "brand": draw(st.floats(-3.0, 3.0)),
         "initial_seller_share": draw(unit),
         "markup_shift": draw(st.floats(-0.5, 2.0)),
-        "ranking": {k: draw(st.floats(0.0, 5.0)) for k in ("quality", "price", "commission", "ads")},
+        "ranking": {
+            k: draw(st.floats(0.0, 5.0)) for k in ("quality", "price", "commission", "ads")
+        },
         "auction": {
             "mechanism": draw(st.sampled_from(["gsp", "vcg"])),
             "slots": FIRST_SLOTS if first else draw(st.integers(0, FIRST_SLOTS)),
@@ -169,8 +175,12 @@ def check_invariants(run: twosided.Result) -> None:
 
 @pytest.mark.parametrize("n_platforms", [1, 2, 3, 4, 5])
 def test_invariants_hold_in_random_valid_markets(n_platforms: int) -> None:
-    @settings(max_examples=EXAMPLES_PER_PLATFORM_COUNT, deadline=None, print_blob=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES_PER_PLATFORM_COUNT,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(scenario=scenarios(n_platforms))
     def check(scenario: twosided.Scenario) -> None:
         check_invariants(twosided.simulate(scenario, seeds=SEEDS))
@@ -202,10 +212,17 @@ def test_the_invariant_checks_can_fail() -> None:
 def _fixed() -> twosided.Scenario:
     """A valid scenario of the tests' size with one platform (shares their compile)."""
     first = {"name": "P0", "auction": {"slots": FIRST_SLOTS}, "escrow": FIRST_ESCROW}
-    return scenario_from_dict({"name": "fixed", "days": DAYS, "market": MARKET,
-                               "platforms": [first]})
+    return scenario_from_dict(
+        {"name": "fixed", "days": DAYS, "market": MARKET, "platforms": [first]}
+    )
 
 
 def _copy(run: twosided.Result) -> twosided.Result:
-    return twosided.Result(run.scenario, run.seeds, run.daily.copy(), run.accounts.copy(),
-                           run.flows.copy(), run.switches.copy())
+    return twosided.Result(
+        run.scenario,
+        run.seeds,
+        run.daily.copy(),
+        run.accounts.copy(),
+        run.flows.copy(),
+        run.switches.copy(),
+    )

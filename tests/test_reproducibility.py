@@ -75,22 +75,25 @@ def test_from_notes_when_versions_or_device_differ(source, tmp_path, capsys):
     assert_same_tables(run_folders(out)[0], source)  # same device after all: same tables
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--set", "market.buyers=10"], "'--from': cannot be combined with --set"),
-    (["--days", "3"], "'--from': cannot be combined with --days"),
-    (["--seeds", "3"], "'--from': cannot be combined with --seeds"),
-    (["--seed", "3"], "'--from': cannot be combined with --seed"),
-    (["monopoly"], "'--from': cannot be combined with a SCENARIO"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--set", "market.buyers=10"], "'--from': cannot be combined with --set"),
+        (["--days", "3"], "'--from': cannot be combined with --days"),
+        (["--seeds", "3"], "'--from': cannot be combined with --seeds"),
+        (["--seed", "3"], "'--from': cannot be combined with --seed"),
+        (["monopoly"], "'--from': cannot be combined with a SCENARIO"),
+    ],
+)
 def test_from_refuses_what_would_change_the_run(source, capsys, args, expected):
-    status, stdout, stderr = in_process(capsys, "run", "--from", source.name, *args,
-                                        "--out", str(source.parent))
+    status, stdout, stderr = in_process(
+        capsys, "run", "--from", source.name, *args, "--out", str(source.parent)
+    )
     assert_one_line_error(status, stdout, stderr, expected)
 
 
 def test_from_an_unknown_run_is_one_line(tmp_path, capsys):
-    status, stdout, stderr = in_process(capsys, "run", "--from", "nosuch",
-                                        "--out", str(tmp_path))
+    status, stdout, stderr = in_process(capsys, "run", "--from", "nosuch", "--out", str(tmp_path))
     assert_one_line_error(status, stdout, stderr, "--from: run 'nosuch' not found")
 
 

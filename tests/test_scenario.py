@@ -27,10 +27,15 @@ def test_every_field_has_a_description():
 
 
 def test_overrides_by_path_index_and_name():
-    s = sc.apply_overrides(sc.load_scenario("taobao"), [
-        "platforms.JD.fees.commission=0.07", "platforms.0.ranking.ads=2", "market.buyers=1000",
-        "platforms.1.name=PDD",
-    ])
+    s = sc.apply_overrides(
+        sc.load_scenario("taobao"),
+        [
+            "platforms.JD.fees.commission=0.07",
+            "platforms.0.ranking.ads=2",
+            "market.buyers=1000",
+            "platforms.1.name=PDD",
+        ],
+    )
     assert s.platforms[2].fees.commission == 0.07
     assert s.platforms[0].ranking.ads == 2.0
     assert s.market.buyers == 1000
@@ -40,7 +45,10 @@ def test_overrides_by_path_index_and_name():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("platforms.0.fees.commission=1.5", "platforms.0.fees.commission: commission rate 1.5 is outside [0, 1]"),
+        (
+            "platforms.0.fees.commission=1.5",
+            "platforms.0.fees.commission: commission rate 1.5 is outside [0, 1]",
+        ),
         ("market.buyerz=3", "market.buyerz: unknown key"),
         ("market.buyers=many", "market.buyers: Input should be a valid integer"),
         ("market.buyers=0", "market.buyers: Input should be greater than or equal to 1"),
@@ -48,15 +56,26 @@ def test_overrides_by_path_index_and_name():
         ("market.buyers=true", "market.buyers: Input should be a valid integer"),
         ('market.buyers="2000"', "market.buyers: Input should be a valid integer"),
         ("market.buyers=2000.0", "market.buyers: Input should be a valid integer"),
-        ("platforms.0.fees.commission=true", "platforms.0.fees.commission: Input should be a valid number"),
-        ('platforms.0.fees.commission="0.05"', "platforms.0.fees.commission: Input should be a valid"),
-        ("platforms.0.escrow.enabled=1", "platforms.0.escrow.enabled: Input should be a valid boolean"),
+        (
+            "platforms.0.fees.commission=true",
+            "platforms.0.fees.commission: Input should be a valid number",
+        ),
+        (
+            'platforms.0.fees.commission="0.05"',
+            "platforms.0.fees.commission: Input should be a valid",
+        ),
+        (
+            "platforms.0.escrow.enabled=1",
+            "platforms.0.escrow.enabled: Input should be a valid boolean",
+        ),
         ("platforms.7.brand=1", "platforms.7: index out of range"),
         ("platforms.Amazon.brand=1", "platforms.Amazon: no entry named 'Amazon'"),
         ("market", "expected key.path=value"),
-        ("platforms.0.seller_types.honest_share=0.5",
-         "platforms.0.seller_types is not set, so platforms.0.seller_types.honest_share cannot "
-         "be set alone: set the whole table"),
+        (
+            "platforms.0.seller_types.honest_share=0.5",
+            "platforms.0.seller_types is not set, so platforms.0.seller_types.honest_share cannot "
+            "be set alone: set the whole table",
+        ),
         ("market.buyers.x=1", "market.buyers.x: cannot set a field inside a value"),
         # only ASCII digits are an index: other digits are names, never a crash or index 3
         ("platforms.².brand=1", "platforms.²: no entry named '²'"),
@@ -122,7 +141,10 @@ def test_an_invalid_scenario_from_a_file_names_the_file(tmp_path):
     path.write_text("market = 5\n", encoding="utf-8")
     with pytest.raises(sc.ScenarioError) as err:
         sc.load_scenario(path)
-    assert str(err.value) == f"{path}: market: Input should be a valid dictionary or instance of Market"
+    assert (
+        str(err.value)
+        == f"{path}: market: Input should be a valid dictionary or instance of Market"
+    )
 
 
 def test_consistency_rules():
@@ -135,8 +157,9 @@ def test_consistency_rules():
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
-@pytest.mark.parametrize("key", ["sellers.imitation_scale_cents", "buyers.switching_cost",
-                                 "platforms.0.brand"])
+@pytest.mark.parametrize(
+    "key", ["sellers.imitation_scale_cents", "buyers.switching_cost", "platforms.0.brand"]
+)
 def test_infinity_and_nan_are_refused_in_one_line(key, value):
     with pytest.raises(sc.ScenarioError) as err:
         sc.apply_overrides(sc.load_scenario("taobao"), [f"{key}={value}"])
@@ -168,8 +191,19 @@ def test_control_characters_from_a_file_are_escaped_in_the_message(tmp_path):
     assert "\n" not in str(err.value) and "market.buy\\ners: unknown key" in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["back\bspace", "bell\a", "new\nline", 'quote" and \\', "tab\t",
-                                  "del\x7f", "nul\x00", "é 中 🙂"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "back\bspace",
+        "bell\a",
+        "new\nline",
+        'quote" and \\',
+        "tab\t",
+        "del\x7f",
+        "nul\x00",
+        "é 中 🙂",
+    ],
+)
 def test_every_name_survives_the_toml_it_is_written_to(name):
     s = sc.apply_overrides(sc.load_scenario("taobao"), {"platforms.1.name": name, "name": name})
     again = sc.scenario_from_dict(tomllib.loads(s.to_toml()))
@@ -181,12 +215,17 @@ def test_undecodable_bytes_from_a_command_line_are_refused():
         sc.apply_overrides(sc.load_scenario("taobao"), ["platforms.0.name=ab\udcff"])
 
 
-@pytest.mark.parametrize("override, message", [
-    ("market.buyer=5", "market.buyer: unknown key (did you mean 'market.buyers'?)"),
-    ("platforms.Taobao.rankin.ads=1",
-     "platforms.Taobao.rankin: unknown key (did you mean 'platforms.Taobao.ranking'?)"),
-    ("dayz=3", "dayz: unknown key (did you mean 'days'?)"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("market.buyer=5", "market.buyer: unknown key (did you mean 'market.buyers'?)"),
+        (
+            "platforms.Taobao.rankin.ads=1",
+            "platforms.Taobao.rankin: unknown key (did you mean 'platforms.Taobao.ranking'?)",
+        ),
+        ("dayz=3", "dayz: unknown key (did you mean 'days'?)"),
+    ],
+)
 def test_an_unknown_override_key_names_the_nearest_valid_one(override, message):
     with pytest.raises(sc.ScenarioError) as err:
         sc.apply_overrides(sc.load_scenario("taobao"), [override])
@@ -201,16 +240,19 @@ def test_an_unknown_key_far_from_any_gets_no_guess():
 
 def test_an_unknown_key_in_a_file_names_the_nearest_valid_one(tmp_path):
     path = tmp_path / "typo.toml"
-    path.write_text('[market]\nbuyer = 5\n\n[[platforms]]\nname = "A"\n\n'
-                    '[platforms.fees]\ncommision = 0.02\n')
+    path.write_text(
+        '[market]\nbuyer = 5\n\n[[platforms]]\nname = "A"\n\n[platforms.fees]\ncommision = 0.02\n'
+    )
     with pytest.raises(sc.ScenarioError) as err:
         sc.load_scenario(path)
     assert "market.buyer: unknown key (did you mean 'market.buyers'?)" in str(err.value)
     path.write_text('[[platforms]]\nname = "A"\n\n[platforms.fees]\ncommision = 0.02\n')
     with pytest.raises(sc.ScenarioError) as err:
         sc.load_scenario(path)
-    assert "platforms.0.fees.commision: unknown key (did you mean " \
-           "'platforms.0.fees.commission'?)" in str(err.value)
+    assert (
+        "platforms.0.fees.commision: unknown key (did you mean "
+        "'platforms.0.fees.commission'?)" in str(err.value)
+    )
 
 
 def test_the_commented_toml_loads_back_to_the_same_scenario():

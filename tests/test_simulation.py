@@ -22,17 +22,41 @@ def test_daily_has_one_row_per_seed_day_platform(logged):
     d = logged.daily
     assert len(d) == 2 * 4 * 3
     assert not d.duplicated(["seed", "day", "platform"]).any()
-    for column in ("sessions", "active_buyers", "orders", "gmv_cents", "revenue_ads_cents",
-                   "revenue_commission_cents", "revenue_service_fee_cents", "revenue_affiliate_cents",
-                   "take_rate", "consumer_surplus_cents", "seller_profit_cents", "active_sellers",
-                   "avg_markup", "avg_delivered_quality", "ad_load"):
+    for column in (
+        "sessions",
+        "active_buyers",
+        "orders",
+        "gmv_cents",
+        "revenue_ads_cents",
+        "revenue_commission_cents",
+        "revenue_service_fee_cents",
+        "revenue_affiliate_cents",
+        "take_rate",
+        "consumer_surplus_cents",
+        "seller_profit_cents",
+        "active_sellers",
+        "avg_markup",
+        "avg_delivered_quality",
+        "ad_load",
+    ):
         assert column in d.columns, column
 
 
 def test_session_log_rows_are_sessions_times_listings_shown(logged):
     log = logged.sessions
-    assert set(log.columns) >= {"day", "buyer", "platform", "category", "position", "listing",
-                                "price_cents", "rating", "sponsored", "clicked", "purchased"}
+    assert set(log.columns) >= {
+        "day",
+        "buyer",
+        "platform",
+        "category",
+        "position",
+        "listing",
+        "price_cents",
+        "rating",
+        "sponsored",
+        "clicked",
+        "purchased",
+    }
     # every logged session reached a platform, and sessions agree with the daily table
     per_day = log.groupby(["seed", "day", "platform"])["session"].nunique()
     daily = logged.daily.set_index(["seed", "day", "platform"])["sessions"]
@@ -42,7 +66,10 @@ def test_session_log_rows_are_sessions_times_listings_shown(logged):
     assert per_session.max() <= 1
     assert not (log["purchased"] & ~log["clicked"]).any()
     orders = log.groupby(["seed", "day", "platform"])["purchased"].sum()
-    assert (orders.reindex(daily.index, fill_value=0) == logged.daily.set_index(["seed", "day", "platform"])["orders"]).all()
+    assert (
+        orders.reindex(daily.index, fill_value=0)
+        == logged.daily.set_index(["seed", "day", "platform"])["orders"]
+    ).all()
     # sponsored listings sit on top of the page
     first_organic = log[~log["sponsored"]].groupby(["seed", "day", "session"])["position"].min()
     last_ad = log[log["sponsored"]].groupby(["seed", "day", "session"])["position"].max()

@@ -97,8 +97,16 @@ def test_save_run_writes_every_file_and_catalogs_it_only_after_the_folder_is_com
     assert seen["listed"] == 0
     assert "daily.parquet" in seen["files"]
     assert entries(folder) == sorted(
-        ["scenario.toml", "daily.parquet", "accounts.parquet", "flows.parquet",
-         "switches.parquet", "summary.json", "meta.json", "report.html"]
+        [
+            "scenario.toml",
+            "daily.parquet",
+            "accounts.parquet",
+            "flows.parquet",
+            "switches.parquet",
+            "summary.json",
+            "meta.json",
+            "report.html",
+        ]
     )
     assert [p for p in entries(root) if p.startswith(store.TMP_PREFIX)] == []
     with Catalog(root, read_only=True) as catalog:
@@ -183,9 +191,7 @@ def test_a_daily_table_without_its_key_columns_or_a_damaged_meta_is_refused(tmp_
         store.load_run(folder)
 
 
-def test_a_daily_table_of_another_kind_or_seeds_that_are_not_numbers_are_refused(
-    tmp_path, result
-):
+def test_a_daily_table_of_another_kind_or_seeds_that_are_not_numbers_are_refused(tmp_path, result):
     _, folder = store.save_run(result, tmp_path)
     meta = json.loads((folder / "meta.json").read_text())
     for seeds in ("abc", ["0"], [True], [-1]):
@@ -194,8 +200,11 @@ def test_a_daily_table_of_another_kind_or_seeds_that_are_not_numbers_are_refused
             store.load_run(folder)
     (folder / "meta.json").write_text(json.dumps(meta))
     (folder / "daily.parquet").write_bytes((folder / "flows.parquet").read_bytes())
-    with pytest.raises(StoreError, match=r"daily.parquet: damaged run file \(no column "
-                                         r"platform_id, sessions, active_buyers and \d+ more"):
+    with pytest.raises(
+        StoreError,
+        match=r"daily.parquet: damaged run file \(no column "
+        r"platform_id, sessions, active_buyers and \d+ more",
+    ):
         store.load_run(folder)
 
 
@@ -218,9 +227,16 @@ def check_summary_against_daily(summary: dict, daily: pd.DataFrame) -> None:
     for row in summary["platforms"]:
         mine = daily[daily["platform"] == row["platform"]]
         n_seeds = mine["seed"].nunique()
-        for column in ("sessions", "orders", "gmv_cents", "revenue_cents",
-                       "revenue_ads_cents", "revenue_commission_cents",
-                       "consumer_surplus_cents", "sellers_exited"):
+        for column in (
+            "sessions",
+            "orders",
+            "gmv_cents",
+            "revenue_cents",
+            "revenue_ads_cents",
+            "revenue_commission_cents",
+            "consumer_surplus_cents",
+            "sellers_exited",
+        ):
             assert row[column] == pytest.approx(mine[column].sum() / n_seeds, rel=1e-9), column
         assert row["active_sellers"] == pytest.approx(
             last[last["platform"] == row["platform"]]["active_sellers"].mean()
@@ -269,7 +285,9 @@ def test_resolve_by_id_prefix_latest_and_folder(tmp_path, result):
         # a folder that is neither a run folder nor a run id says so, naming what it lacks
         empty = tmp_path / "not_a_run"
         empty.mkdir()
-        with pytest.raises(StoreError, match=r"not_a_run: not a run folder \(missing scenario.toml, daily.parquet"):
+        with pytest.raises(
+            StoreError, match=r"not_a_run: not a run folder \(missing scenario.toml, daily.parquet"
+        ):
             catalog.resolve(str(empty))
 
 
@@ -346,8 +364,15 @@ elif point == "commit":  # the row is inserted, its transaction not committed
     store.Catalog.__init__ = paused_init
 store.save_run(run, root, extra=pause if point == "report" else None)
 """
-RUN_FILES = {"scenario.toml", "daily.parquet", "accounts.parquet", "flows.parquet",
-             "switches.parquet", "summary.json", "meta.json"}
+RUN_FILES = {
+    "scenario.toml",
+    "daily.parquet",
+    "accounts.parquet",
+    "flows.parquet",
+    "switches.parquet",
+    "summary.json",
+    "meta.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -359,8 +384,9 @@ def source_folder(tmp_path_factory, result) -> Path:
 def kill_when_marked(script: str, args: list[str], marker: Path) -> None:
     """Run ``python -c script args`` and SIGKILL it once it has written ``marker`` (the
     point where it pauses), as a crash or ``kill -9`` would."""
-    proc = subprocess.Popen([sys.executable, "-c", script, *args, str(marker)],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, *args, str(marker)], stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()[1][-2000:]
@@ -372,8 +398,7 @@ def kill_when_marked(script: str, args: list[str], marker: Path) -> None:
 
 def kill_while_saving(source: Path, root: Path, point: str) -> None:
     """Run save_run in another process and SIGKILL it at ``point``."""
-    kill_when_marked(KILL_DRIVER, [str(source), str(root), point],
-                     root.parent / f"{point}.marker")
+    kill_when_marked(KILL_DRIVER, [str(source), str(root), point], root.parent / f"{point}.marker")
 
 
 def visible_runs(root: Path) -> list[Path]:
@@ -401,8 +426,9 @@ def age(root: Path) -> None:
 
 
 @pytest.mark.parametrize("point", ["parquet", "report", "register", "commit"])
-def test_a_writer_killed_at_any_point_leaves_only_complete_runs(tmp_path, source_folder,
-                                                                result, point):
+def test_a_writer_killed_at_any_point_leaves_only_complete_runs(
+    tmp_path, source_folder, result, point
+):
     root = tmp_path / "runs"
     kill_while_saving(source_folder, root, point)
     rows = assert_only_complete_runs(root)
@@ -443,12 +469,15 @@ def test_an_empty_query_is_one_line(tmp_path, result, sql):
             catalog.query(sql)
 
 
-@pytest.mark.parametrize("sql, kind", [
-    ("COPY (SELECT 1) TO '{out}/leak.csv'", "COPY"),
-    ("EXPORT DATABASE '{out}/exported'", "EXPORT"),
-    ("SET threads = 1", "SET"),
-    ("SELECT 1; COPY (SELECT 1) TO '{out}/leak.csv'", "COPY"),
-])
+@pytest.mark.parametrize(
+    "sql, kind",
+    [
+        ("COPY (SELECT 1) TO '{out}/leak.csv'", "COPY"),
+        ("EXPORT DATABASE '{out}/exported'", "EXPORT"),
+        ("SET threads = 1", "SET"),
+        ("SELECT 1; COPY (SELECT 1) TO '{out}/leak.csv'", "COPY"),
+    ],
+)
 def test_sql_runs_queries_only_and_writes_nothing(tmp_path, result, sql, kind):
     """`--sql` is for reading results: a statement that writes files or changes the
     session is refused before any statement runs."""
@@ -484,15 +513,21 @@ def test_ctrl_c_interrupts_a_long_query(tmp_path, result):
 # --------------------------------------------------------------------------- adversarial
 
 
-@pytest.mark.parametrize("sql, kind", [
-    ("EXPLAIN ANALYZE COPY (SELECT 'echo pwned') TO '{out}/evil.sh' (HEADER false, QUOTE '')",
-     "COPY"),
-    ("EXPLAIN ANALYZE COPY (SELECT 1 AS seed) TO '{daily}' (FORMAT parquet)", "COPY"),
-    ("EXPLAIN COPY (SELECT 1) TO '{out}/evil.csv'", "COPY"),
-    ("EXPLAIN ANALYZE SET threads = 1", "SET"),
-    ("EXPLAIN ANALYZE INSTALL httpfs", "LOAD"),  # DuckDB types INSTALL as LOAD
-    ("/* hidden */ -- a comment\n explain\n analyze COPY (SELECT 1) TO '{out}/x.csv'", "COPY"),
-])
+@pytest.mark.parametrize(
+    "sql, kind",
+    [
+        (
+            "EXPLAIN ANALYZE COPY (SELECT 'echo pwned') TO '{out}/evil.sh' "
+            "(HEADER false, QUOTE '')",
+            "COPY",
+        ),
+        ("EXPLAIN ANALYZE COPY (SELECT 1 AS seed) TO '{daily}' (FORMAT parquet)", "COPY"),
+        ("EXPLAIN COPY (SELECT 1) TO '{out}/evil.csv'", "COPY"),
+        ("EXPLAIN ANALYZE SET threads = 1", "SET"),
+        ("EXPLAIN ANALYZE INSTALL httpfs", "LOAD"),  # DuckDB types INSTALL as LOAD
+        ("/* hidden */ -- a comment\n explain\n analyze COPY (SELECT 1) TO '{out}/x.csv'", "COPY"),
+    ],
+)
 def test_explain_analyze_cannot_smuggle_a_statement(tmp_path, result, sql, kind):
     _, folder = store.save_run(result, tmp_path / "runs")
     daily = folder / "daily.parquet"
@@ -524,8 +559,9 @@ def test_a_damaged_run_file_is_left_out_and_named(tmp_path, result):
         counted = catalog.query("SELECT run_id, count(*) AS n FROM daily GROUP BY run_id")
         assert counted["run_id"].tolist() == [good.name]
         assert counted["n"].tolist() == [len(result.daily)]
-        assert catalog.skipped == [str((bad / "daily.parquet").resolve())] or \
-            catalog.skipped == [str(bad / "daily.parquet")]
+        assert catalog.skipped == [str((bad / "daily.parquet").resolve())] or catalog.skipped == [
+            str(bad / "daily.parquet")
+        ]
 
 
 def test_a_large_result_streams_past_the_limit(tmp_path, result):
@@ -565,8 +601,7 @@ def test_a_moved_runs_folder_points_at_its_own_runs(tmp_path, result):
     with Catalog(moved, read_only=True) as catalog:
         assert catalog.resolve(run_id) == moved / run_id
         assert catalog.resolve("latest").resolve() == (moved / run_id).resolve()
-        assert catalog.query("SELECT count(*) AS n FROM daily")["n"].tolist() == [
-            len(result.daily)]
+        assert catalog.query("SELECT count(*) AS n FROM daily")["n"].tolist() == [len(result.daily)]
 
 
 def test_the_index_is_rebuilt_from_the_folders(tmp_path, result):
@@ -586,7 +621,8 @@ def test_the_index_is_rebuilt_from_the_folders(tmp_path, result):
 
 
 def test_a_reader_holding_the_catalog_never_makes_a_finished_run_delete_itself(
-        tmp_path, result, monkeypatch):
+    tmp_path, result, monkeypatch
+):
     root = tmp_path / "runs"
     store.save_run(result, root)
     monkeypatch.setattr(store, "LOCK_WAIT_S", 0.5)

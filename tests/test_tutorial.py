@@ -63,8 +63,11 @@ def prose(text: str) -> str:
 
 def quoted_figures(text: str) -> list[str]:
     """The figures the prose quotes from the output: those in bold (``**-9.7%**``)."""
-    return [f for bold in re.findall(r"\*\*(.+?)\*\*", prose(text), flags=re.S)
-            for f in FIGURE.findall(bold)]
+    return [
+        f
+        for bold in re.findall(r"\*\*(.+?)\*\*", prose(text), flags=re.S)
+        for f in FIGURE.findall(bold)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +109,7 @@ def regenerate() -> None:
         out = next(outputs)
         nxt = found[i + 1] if i + 1 < len(found) else None
         if nxt is not None and nxt[0] == "text":
-            pieces += [text[last:nxt[2]], out]
+            pieces += [text[last : nxt[2]], out]
             last = nxt[3]
     TUTORIAL.write_text("".join([*pieces, text[last:]]), encoding="utf-8")
     sys.stdout.write(f"rewrote {TUTORIAL}\n")

@@ -26,7 +26,15 @@ _PUBLIC = {
     "sweep": "twosided.experiments",
 }
 
-__all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "preset_names", "simulate", "sweep"]
+__all__ = [
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "preset_names",
+    "simulate",
+    "sweep",
+]
 try:  # the one place the version is written is pyproject.toml
     __version__ = version("twosided")
 except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed

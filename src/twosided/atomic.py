@@ -132,8 +132,9 @@ def writer_lock(folder: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_folder(final: Path | str, exists_error: type[Exception] = FileExistsError
-                  ) -> Iterator[Path]:
+def atomic_folder(
+    final: Path | str, exists_error: type[Exception] = FileExistsError
+) -> Iterator[Path]:
     """Yield a temporary folder that becomes ``final`` only if the block completes.
 
     On any exception (KeyboardInterrupt included) the temporary folder is removed and

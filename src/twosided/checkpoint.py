@@ -96,8 +96,11 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
     except ValueError as err:
         # NumPy's words for a pickle inside suggest loading it unsafely: never for a checkpoint
-        reason = ("holds pickled objects, which checkpoints never do" if "pickle" in str(err)
-                  else str(err))
+        reason = (
+            "holds pickled objects, which checkpoints never do"
+            if "pickle" in str(err)
+            else str(err)
+        )
         raise CheckpointError(f"{path}: damaged checkpoint file: {reason}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as err:
         raise CheckpointError(f"{path}: damaged checkpoint file: {err}") from None
@@ -167,8 +170,13 @@ class Partial:
 
     @classmethod
     def create(
-        cls, out: Path | str, scenario: Scenario, seeds: list[int], every: int,
-        meta: dict[str, Any] | None = None, run_id: str | None = None,
+        cls,
+        out: Path | str,
+        scenario: Scenario,
+        seeds: list[int],
+        every: int,
+        meta: dict[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> Partial:
         """Start a partial run folder under ``out`` (no state yet: day 0)."""
         if every < 1:
@@ -178,12 +186,26 @@ class Partial:
         folder.mkdir(parents=True)
         (folder / SCENARIO_FILE).write_text(scenario.to_toml(), encoding="utf-8")
         engine = engine_fingerprint()
-        record = {"run_id": run_id, "seeds": list(seeds), "every": every, "engine": engine,
-                  "scenario_sha256": scenario_hash(scenario), "meta": meta or {}}
+        record = {
+            "run_id": run_id,
+            "seeds": list(seeds),
+            "every": every,
+            "engine": engine,
+            "scenario_sha256": scenario_hash(scenario),
+            "meta": meta or {},
+        }
         with atomic_file(folder / RUN_FILE) as tmp:
             write_json(record, tmp)
-        return cls(folder, run_id, scenario, list(seeds), every, meta or {}, engine,
-                   record["scenario_sha256"])
+        return cls(
+            folder,
+            run_id,
+            scenario,
+            list(seeds),
+            every,
+            meta or {},
+            engine,
+            record["scenario_sha256"],
+        )
 
     @classmethod
     def read(cls, folder: Path) -> Partial:
@@ -192,15 +214,23 @@ class Partial:
         try:
             record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
             scenario = load_scenario(folder / SCENARIO_FILE)
-            partial = cls(folder, str(record["run_id"]), scenario,
-                          [int(s) for s in record["seeds"]], int(record["every"]),
-                          dict(record.get("meta") or {}), str(record.get("engine")),
-                          record.get("scenario_sha256"))
+            partial = cls(
+                folder,
+                str(record["run_id"]),
+                scenario,
+                [int(s) for s in record["seeds"]],
+                int(record["every"]),
+                dict(record.get("meta") or {}),
+                str(record.get("engine")),
+                record.get("scenario_sha256"),
+            )
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise CheckpointError(f"{folder}: not a resumable run: {err}") from None
         if not SAFE_ID.fullmatch(partial.run_id):  # it names the run folder to be written
-            raise CheckpointError(f"{folder / RUN_FILE}: not a resumable run: its run id "
-                                  f"{json.dumps(partial.run_id)[:60]} is not a well-formed id")
+            raise CheckpointError(
+                f"{folder / RUN_FILE}: not a resumable run: its run id "
+                f"{json.dumps(partial.run_id)[:60]} is not a well-formed id"
+            )
         return partial
 
     def problem(self) -> str | None:
@@ -208,8 +238,10 @@ class Partial:
         if self.engine != engine_fingerprint():
             return "it was started by another version of the engine"
         if self.started_from != scenario_hash(self.scenario):
-            return (f"its {SCENARIO_FILE} is not the scenario it started from (edited "
-                    "since?), so its checkpoints are of another model")
+            return (
+                f"its {SCENARIO_FILE} is not the scenario it started from (edited "
+                "since?), so its checkpoints are of another model"
+            )
         return None
 
     @classmethod
@@ -218,8 +250,10 @@ class Partial:
         partial = cls.read(folder)
         problem = partial.problem()
         if problem is not None:
-            raise CheckpointError(f"run {partial.run_id} cannot be resumed: {problem}; "
-                                  f"start it again (twosided run {folder / SCENARIO_FILE})")
+            raise CheckpointError(
+                f"run {partial.run_id} cannot be resumed: {problem}; "
+                f"start it again (twosided run {folder / SCENARIO_FILE})"
+            )
         return partial
 
     # ----------------------------------------------------------------- state
@@ -233,8 +267,9 @@ class Partial:
             raise CheckpointError(f"{path}: not a checkpoint")
         return int(arrays[DAYS_KEY])
 
-    def save(self, days_done: int, states: State, metrics: list[dict[str, np.ndarray]],
-             first_day: int) -> None:
+    def save(
+        self, days_done: int, states: State, metrics: list[dict[str, np.ndarray]], first_day: int
+    ) -> None:
         """Save the metrics of days ``[first_day, days_done)`` and then the state after
         ``days_done`` days (the commit point), each atomically and durably."""
         if metrics:
@@ -247,7 +282,9 @@ class Partial:
         with durable_file(self.folder / STATE_FILE) as handle:
             np.savez(handle, **arrays)
 
-    def load(self, dims: Dims, params: Params) -> tuple[int, State | None, list[dict[str, np.ndarray]]]:
+    def load(
+        self, dims: Dims, params: Params
+    ) -> tuple[int, State | None, list[dict[str, np.ndarray]]]:
         """The last checkpoint: days done, the state then (None before the first) and the
         metrics of every day before it, in order. Metrics written after it are removed."""
         path = self.folder / STATE_FILE
@@ -323,8 +360,10 @@ def describe(folder: Path, resume_command: Callable[[str], str]) -> str:
     where = f"Unfinished: {partial.run_id} (day {done} of {partial.scenario.days})"
     problem = partial.problem()
     if problem is not None:
-        return (f"{where}: cannot be resumed ({problem}); start it again with "
-                f"'twosided run {folder / SCENARIO_FILE}', or delete {folder}")
+        return (
+            f"{where}: cannot be resumed ({problem}); start it again with "
+            f"'twosided run {folder / SCENARIO_FILE}', or delete {folder}"
+        )
     return f"{where}: continue it with '{resume_command(partial.run_id)}'"
 
 
@@ -352,7 +391,7 @@ def find_partial(out: Path | str, ref: str) -> Path:
         if not folders:
             raise CheckpointError(f"--resume: no unfinished runs in {out}")
         return folders[-1]
-    ids = {p.name[len(PARTIAL_PREFIX):]: p for p in folders}
+    ids = {p.name[len(PARTIAL_PREFIX) :]: p for p in folders}
     if ref in ids:
         return ids[ref]
     matches = [p for run_id, p in ids.items() if run_id.startswith(ref)]
@@ -392,8 +431,9 @@ def begin(partial: Partial) -> Resumption:
     return Resumption(dims, params, chunk, day, states, parts)
 
 
-def complete(partial: Partial, progress: Progress | None = None,
-             start: Resumption | None = None) -> Result:
+def complete(
+    partial: Partial, progress: Progress | None = None, start: Resumption | None = None
+) -> Result:
     """Run (or continue) a partial run to its last day, checkpointing every
     ``partial.every`` days and at the end; returns the whole run's tables."""
     sc, seeds = partial.scenario, partial.seeds
@@ -403,8 +443,15 @@ def complete(partial: Partial, progress: Progress | None = None,
         progress(start.day)
     pending: list[dict[str, np.ndarray]] = []
     saved = start.day
-    steps = iterate(dims, params, seeds, sc.days - start.day, start.chunk, states=start.states,
-                    start_day=start.day)
+    steps = iterate(
+        dims,
+        params,
+        seeds,
+        sc.days - start.day,
+        start.chunk,
+        states=start.states,
+        start_day=start.day,
+    )
     for done, states, metrics in steps:
         day = start.day + done
         pending.append(metrics)

@@ -56,7 +56,9 @@ def parameter_tables() -> str:
         out.append("| field | default | meaning, and the reason for the default |")
         out.append("| --- | --- | --- |")
         for name, field in model.model_fields.items():
-            if isinstance(field.default_factory, type) and issubclass(field.default_factory, BaseModel):
+            if isinstance(field.default_factory, type) and issubclass(
+                field.default_factory, BaseModel
+            ):
                 continue
             desc = (field.description or "").replace("|", "\\|")
             out.append(f"| `{name}` | `{_default(field)}` | {desc} |")

@@ -217,7 +217,12 @@ def _gib(n: int) -> str:
 
 
 def check(
-    dims: Dims, params: Params, seeds: int, days: int, chunk: int, log_sessions: bool = False,
+    dims: Dims,
+    params: Params,
+    seeds: int,
+    days: int,
+    chunk: int,
+    log_sessions: bool = False,
     processes: int = 1,
 ) -> Estimate:
     """Refuse (``TooLargeError``) a run that would not fit; return the estimate otherwise.
@@ -233,8 +238,10 @@ def check(
     if host_free is not None and processes == 1:
         host_free += resident_bytes()
     device_free = available_device_bytes(device)
-    what = (f"{dims.buyers:,} buyers, {dims.sessions:,} sessions a day, "
-            f"{dims.sellers:,} seller slots, {seeds} seed(s), {days} days")
+    what = (
+        f"{dims.buyers:,} buyers, {dims.sessions:,} sessions a day, "
+        f"{dims.sellers:,} seller slots, {seeds} seed(s), {days} days"
+    )
     if processes > 1:
         what = f"{processes} workers at once, each {what},"
     hint = f"use fewer buyers, seller slots, seeds or days, or set {CHECK_ENV}=off"
@@ -261,15 +268,16 @@ def estimate_scenario(scenario: Scenario, seeds: int, chunk_days: int | None = N
     return estimate(*build(scenario), seeds, scenario.days, _chunk(scenario, chunk_days))
 
 
-def check_scenario(scenario: Scenario, seeds: int, chunk_days: int | None = None,
-                   processes: int = 1) -> Estimate:
+def check_scenario(
+    scenario: Scenario, seeds: int, chunk_days: int | None = None, processes: int = 1
+) -> Estimate:
     """``check`` for a resolved scenario run with ``seeds`` seeds (chunks as the run's)."""
-    return check(*build(scenario), seeds, scenario.days, _chunk(scenario, chunk_days),
-                 processes=processes)
+    return check(
+        *build(scenario), seeds, scenario.days, _chunk(scenario, chunk_days), processes=processes
+    )
 
 
 def _chunk(scenario: Scenario, chunk_days: int | None) -> int:
     from twosided.sim.run import chunk_size
 
     return chunk_size(scenario.days, chunk_days or scenario.chunk_days)
-

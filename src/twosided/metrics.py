@@ -18,8 +18,17 @@ from twosided.sim.state import HARM_NAMES
 from twosided.sim.streams import STREAMS, revenue_columns
 
 # metrics that are not [seed, day, platform] or are internal sums
-_NOT_DAILY = {"accounts", "flows", "switches", "log", "markup_sum", "delivered_quality_sum",
-              "trust_sum", "trust_n", "ad_intensity_sum"}
+_NOT_DAILY = {
+    "accounts",
+    "flows",
+    "switches",
+    "log",
+    "markup_sum",
+    "delivered_quality_sum",
+    "trust_sum",
+    "trust_n",
+    "ad_intensity_sum",
+}
 
 # the key outcomes, in the order a summary shows them
 KEY_OUTCOMES = (
@@ -57,7 +66,9 @@ def daily_table(
     sessions = np.asarray(metrics["sessions"])
     n_seeds, n_days, P = sessions.shape
     seed_col = np.repeat(np.asarray(seeds, dtype=np.int64), n_days * P)
-    day_col = np.tile(np.repeat(np.arange(start_day, start_day + n_days, dtype=np.int64), P), n_seeds)
+    day_col = np.tile(
+        np.repeat(np.arange(start_day, start_day + n_days, dtype=np.int64), P), n_seeds
+    )
     plat_col = np.tile(np.arange(P, dtype=np.int64), n_seeds * n_days)
     data: dict[str, np.ndarray] = {
         "seed": seed_col,
@@ -77,7 +88,9 @@ def daily_table(
     data["share_sessions"] = _safe_div(data["sessions"], total_over_platforms(sessions))
     data["share_gmv"] = _safe_div(data["gmv_cents"], total_over_platforms(metrics["gmv_cents"]))
     data["take_rate"] = _safe_div(data["revenue_cents"], data["gmv_cents"])
-    data["avg_markup"] = _safe_div(np.asarray(metrics["markup_sum"]).reshape(-1), data["active_sellers"])
+    data["avg_markup"] = _safe_div(
+        np.asarray(metrics["markup_sum"]).reshape(-1), data["active_sellers"]
+    )
     data["avg_ad_intensity"] = _safe_div(
         np.asarray(metrics["ad_intensity_sum"]).reshape(-1), data["active_sellers"]
     )
@@ -99,7 +112,10 @@ def daily_table(
 
 
 def accounts_table(
-    metrics: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
+    metrics: dict[str, np.ndarray],
+    platforms: Sequence[str],
+    seeds: Sequence[int],
+    start_day: int = 0,
 ) -> pd.DataFrame:
     """One row per seed, day and account: the balance after the day, in cents."""
     acc = np.asarray(metrics["accounts"])  # [seed, day, A]
@@ -116,7 +132,10 @@ def accounts_table(
 
 
 def flows_table(
-    metrics: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
+    metrics: dict[str, np.ndarray],
+    platforms: Sequence[str],
+    seeds: Sequence[int],
+    start_day: int = 0,
 ) -> pd.DataFrame:
     """One row per seed, day, platform and money stream: the cents moved that day."""
     flows = np.asarray(metrics["flows"])  # [seed, day, stream, P]
@@ -139,7 +158,10 @@ def flows_table(
 
 
 def switches_table(
-    metrics: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
+    metrics: dict[str, np.ndarray],
+    platforms: Sequence[str],
+    seeds: Sequence[int],
+    start_day: int = 0,
 ) -> pd.DataFrame:
     """Buyers' switches between platforms: seed, day, from, to, the harm met before, count.
 
@@ -201,9 +223,20 @@ def summarize(daily: pd.DataFrame, last_days: int | None = None) -> pd.DataFrame
     frame = daily
     if last_days is not None:
         frame = daily[daily["day"] > daily["day"].max() - last_days]
-    sums = ["sessions", "orders", "gmv_cents", "revenue_cents", *revenue_columns(),
-            "consumer_surplus_cents", "seller_profit_cents",
-            "sellers_entered", "sellers_exited", "refunds_cents", "fraud_loss_cents", "claims"]
+    sums = [
+        "sessions",
+        "orders",
+        "gmv_cents",
+        "revenue_cents",
+        *revenue_columns(),
+        "consumer_surplus_cents",
+        "seller_profit_cents",
+        "sellers_entered",
+        "sellers_exited",
+        "refunds_cents",
+        "fraud_loss_cents",
+        "claims",
+    ]
     per_seed = frame.groupby(["platform_id", "platform", "seed"], sort=True)
     totals = per_seed[sums].sum()
     last_day = frame["day"].max()

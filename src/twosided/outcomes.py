@@ -74,8 +74,9 @@ class Outcome:
             return "-"
         if self.unit in ("share", "ratio"):
             return f"{(vb - va) * 100:+.2f} pts"
-        diff = ("+" if vb >= va else "") + significant(vb - va) if self.precise \
-            else f"{vb - va:+,.0f}"
+        diff = (
+            ("+" if vb >= va else "") + significant(vb - va) if self.precise else f"{vb - va:+,.0f}"
+        )
         return f"{diff} ({(vb - va) / abs(va):+.1%})" if va else diff
 
 
@@ -132,9 +133,17 @@ def summary_outcomes(columns: Sequence[str]) -> list[Outcome]:
 
 def key_outcomes(columns: Sequence[str]) -> list[Outcome]:
     """The outcomes ``twosided compare`` reports (a shorter list)."""
-    keep = {"monthly_active_buyers", "share_sessions", "share_gmv", "gmv_cents",
-            "revenue_cents", "take_rate", "active_sellers", "consumer_surplus_cents",
-            "seller_profit_cents"}
+    keep = {
+        "monthly_active_buyers",
+        "share_sessions",
+        "share_gmv",
+        "gmv_cents",
+        "revenue_cents",
+        "take_rate",
+        "active_sellers",
+        "consumer_surplus_cents",
+        "seller_profit_cents",
+    }
     return [o for o in summary_outcomes(columns) if o.column in keep]
 
 
@@ -172,8 +181,11 @@ def with_per_seed(summary: FrameT, per_seed: pd.DataFrame | Sequence[pd.DataFram
     list of per-seed summaries (one per seed)."""
     if not isinstance(per_seed, pd.DataFrame):
         frames = list(per_seed)
-        per_seed = (pd.concat([f.assign(**{SEED: i}) for i, f in enumerate(frames)],
-                              ignore_index=True) if frames else pd.DataFrame())
+        per_seed = (
+            pd.concat([f.assign(**{SEED: i}) for i, f in enumerate(frames)], ignore_index=True)
+            if frames
+            else pd.DataFrame()
+        )
     summary.attrs[PER_SEED] = per_seed
     return summary
 
@@ -201,8 +213,9 @@ def _market_per_seed(seeds: pd.DataFrame, outcomes: Sequence[Outcome]) -> pd.Dat
     return out
 
 
-def _spreads(summary: pd.DataFrame, outcomes: Sequence[Outcome]
-             ) -> dict[tuple[str, str], float | None]:
+def _spreads(
+    summary: pd.DataFrame, outcomes: Sequence[Outcome]
+) -> dict[tuple[str, str], float | None]:
     """(platform or "Market", column) -> half-width over the per-seed summaries, if any."""
     seeds = summary.attrs.get(PER_SEED)
     if seeds is None or seeds.empty or seeds[SEED].nunique() < 2:
@@ -210,8 +223,9 @@ def _spreads(summary: pd.DataFrame, outcomes: Sequence[Outcome]
     out: dict[tuple[str, str], float | None] = {}
     columns = [o.column for o in outcomes if o.column in seeds.columns]
     for column in columns:
-        table = seeds.pivot_table(index="platform", columns=SEED, values=column,
-                                  aggfunc="first", dropna=False)
+        table = seeds.pivot_table(
+            index="platform", columns=SEED, values=column, aggfunc="first", dropna=False
+        )
         for platform, half in zip(table.index, _half_widths(table.to_numpy(np.float64))):
             out[(str(platform), column)] = None if math.isnan(half) else float(half)
     market = _market_per_seed(seeds, outcomes)
@@ -237,8 +251,10 @@ def summary_grid(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     rows = []
     for outcome in outcomes:
         values = [*summary[outcome.column], *([market.get(outcome.column)] if several else [])]
-        cells = [outcome.format_interval(v, spread.get((name, outcome.column)))
-                 for name, v in zip(header[1:], values)]
+        cells = [
+            outcome.format_interval(v, spread.get((name, outcome.column)))
+            for name, v in zip(header[1:], values)
+        ]
         rows.append([outcome.label, *cells])
     return header, rows
 
@@ -248,12 +264,16 @@ def grid_html(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     holds the labels."""
 
     def cells(tag: str, row: Sequence[str]) -> str:
-        return "".join(f'<{tag}{" class=label" if i == 0 else ""}>{html.escape(str(c))}</{tag}>'
-                       for i, c in enumerate(row))
+        return "".join(
+            f"<{tag}{' class=label' if i == 0 else ''}>{html.escape(str(c))}</{tag}>"
+            for i, c in enumerate(row)
+        )
 
     body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
-    return (f'<table class="figures"><thead><tr>{cells("th", header)}</tr></thead>'
-            f"<tbody>{body}</tbody></table>")
+    return (
+        f'<table class="figures"><thead><tr>{cells("th", header)}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
 
 
 def grid_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

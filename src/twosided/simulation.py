@@ -60,8 +60,11 @@ class Result:
         seeds each figure's 95% interval over seeds.
         """
         mean = tables.summarize(self.daily, last_days)
-        per_seed = per_seed_summary(self.daily, last_days) \
-            if self.daily["seed"].nunique() > 1 else pd.DataFrame()
+        per_seed = (
+            per_seed_summary(self.daily, last_days)
+            if self.daily["seed"].nunique() > 1
+            else pd.DataFrame()
+        )
         return with_per_seed(Summary(mean), per_seed)
 
 
@@ -71,8 +74,9 @@ def per_seed_summary(daily: pd.DataFrame, last_days: int | None = None) -> pd.Da
     own, so that ``summarize`` averages nothing; shares are then taken within each seed."""
     code = pd.factorize(daily["seed"], sort=True)[0]
     width = int(daily["platform_id"].max()) + 1
-    table = tables.summarize(daily.assign(platform_id=daily["platform_id"] + width * code),
-                             last_days)
+    table = tables.summarize(
+        daily.assign(platform_id=daily["platform_id"] + width * code), last_days
+    )
     table[SEED] = table["platform_id"] // width
     table["platform_id"] = table["platform_id"] % width
     for share, column in (("share_sessions", "sessions"), ("share_gmv", "gmv_cents")):
@@ -99,8 +103,10 @@ class Summary(pd.DataFrame):
         per_seed = self.attrs.get(PER_SEED)
         seeds = 0 if per_seed is None or per_seed.empty else per_seed[SEED].nunique()
         spread = f"; ± is the 95% interval over {seeds} seeds" if seeds > 1 else ""
-        return (f"(money in yuan; a DataFrame of {len(self)} platforms in cents{spread}; "
-                "pd.DataFrame(summary) shows the numbers)")
+        return (
+            f"(money in yuan; a DataFrame of {len(self)} platforms in cents{spread}; "
+            "pd.DataFrame(summary) shows the numbers)"
+        )
 
     def __repr__(self) -> str:
         return f"{grid_text(*self._grid())}\n{self._note()}"
@@ -127,7 +133,9 @@ def check_seed_count(seeds: int, first: int, flag: str = "--seeds") -> None:
         )
 
 
-def resolve_seeds(scenario: Scenario, seeds: int | Sequence[int] | None, seed: int | None) -> list[int]:
+def resolve_seeds(
+    scenario: Scenario, seeds: int | Sequence[int] | None, seed: int | None
+) -> list[int]:
     """``seeds`` may be a count (consecutive seeds from ``seed`` or the scenario's) or a list."""
     first = scenario.seed if seed is None else seed
     if seeds is None:
@@ -197,7 +205,10 @@ def simulate(
 
 
 def result_from_arrays(
-    sc: Scenario, seeds: list[int], raw: dict[str, np.ndarray], states: State | None = None,
+    sc: Scenario,
+    seeds: list[int],
+    raw: dict[str, np.ndarray],
+    states: State | None = None,
     start_day: int = 0,
 ) -> Result:
     """Build a Result from stacked engine metrics."""

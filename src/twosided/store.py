@@ -158,8 +158,9 @@ class Catalog:
     that is finishing from indexing itself.
     """
 
-    def __init__(self, root: Path | str = DEFAULT_ROOT, read_only: bool = False,
-                 wait_s: float | None = None) -> None:
+    def __init__(
+        self, root: Path | str = DEFAULT_ROOT, read_only: bool = False, wait_s: float | None = None
+    ) -> None:
         self.root = Path(root)
         self.path = self.root / CATALOG_NAME
         self.read_only = read_only
@@ -287,17 +288,21 @@ class Catalog:
         view per run table the query names (over a glob of the run folders' files, never a
         list of every path), and then no access to files outside the runs folder, no
         extensions and a locked configuration."""
-        con = duckdb.connect(":memory:", config={
-            "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        con = duckdb.connect(
+            ":memory:",
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        )
         try:
             con.execute(_SCHEMA)
             con.register("_index", self.con.sql("SELECT * FROM runs").to_arrow_table())
             con.execute("INSERT INTO runs SELECT * FROM _index")
             con.unregister("_index")
             root = str(self.root.resolve())
-            con.execute("CREATE TEMP TABLE _run_files AS SELECT run_id, CASE WHEN path LIKE "
-                        f"'/%' THEN path ELSE {_sql_text(root + '/')} || path END AS folder "
-                        "FROM runs")
+            con.execute(
+                "CREATE TEMP TABLE _run_files AS SELECT run_id, CASE WHEN path LIKE "
+                f"'/%' THEN path ELSE {_sql_text(root + '/')} || path END AS folder "
+                "FROM runs"
+            )
             named = {t for t in TABLES if re.search(rf"\b{t}\b", sql, re.IGNORECASE)}
             for table in sorted(named):
                 self._create_view(con, root, table)
@@ -320,8 +325,9 @@ class Catalog:
         if self.skipped:
             files = sorted({f for g in files for f in glob.glob(g)} - set(self.skipped))
         if not files:  # no run has this table (or every one is damaged): no rows
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS "
-                        "SELECT NULL::VARCHAR AS run_id WHERE false")
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT NULL::VARCHAR AS run_id WHERE false"
+            )
             return
         listing = ", ".join(_sql_text(f) for f in files)
         for by_name in ("", ", union_by_name = true"):
@@ -365,8 +371,9 @@ class Catalog:
                     raise
                 self.skipped.append(damaged)
 
-    def _run_head(self, sql: str, statements: list[Any], limit: int | None
-                  ) -> tuple[pd.DataFrame, int]:
+    def _run_head(
+        self, sql: str, statements: list[Any], limit: int | None
+    ) -> tuple[pd.DataFrame, int]:
         try:
             con = self._query_connection(sql)
         except duckdb.Error as err:
@@ -422,13 +429,16 @@ def _plain_queries(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
         kind = _inner_type(con, statement)
         if kind not in QUERY_STATEMENTS - {duckdb.StatementType.EXPLAIN}:
             name = kind.name.replace("_", " ") if kind is not None else "unreadable"
-            raise StoreError(f"--sql: only queries are run (SELECT, WITH, DESCRIBE, "
-                             f"EXPLAIN of a query), not {name}")
+            raise StoreError(
+                f"--sql: only queries are run (SELECT, WITH, DESCRIBE, "
+                f"EXPLAIN of a query), not {name}"
+            )
     return statements
 
 
-_EXPLAIN = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*EXPLAIN(?:\s+ANALYZE)?\b",
-                      re.IGNORECASE | re.DOTALL)
+_EXPLAIN = re.compile(
+    r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*EXPLAIN(?:\s+ANALYZE)?\b", re.IGNORECASE | re.DOTALL
+)
 
 
 def _inner_type(con: duckdb.DuckDBPyConnection, statement: Any) -> Any:
@@ -440,7 +450,7 @@ def _inner_type(con: duckdb.DuckDBPyConnection, statement: Any) -> Any:
         if match is None:
             return None
         try:
-            inner = con.extract_statements(text[match.end():])
+            inner = con.extract_statements(text[match.end() :])
         except duckdb.Error:
             return None
         if len(inner) != 1:
@@ -504,8 +514,9 @@ class DuplicateRun(StoreError):
     """A run folder whose id is already indexed for another folder (a copy)."""
 
     def __init__(self, run_id: str, folder: Path, indexed: Path) -> None:
-        super().__init__(f"{folder}: holds run {run_id}, already indexed for {indexed} "
-                         "(a copy?): not indexed")
+        super().__init__(
+            f"{folder}: holds run {run_id}, already indexed for {indexed} (a copy?): not indexed"
+        )
         self.run_id, self.folder, self.indexed = run_id, folder, indexed
 
 
@@ -530,8 +541,7 @@ def like_prefix(text: str) -> str:
     return f"{escaped}%"
 
 
-def _connect(path: Path, read_only: bool, wait_s: float | None = None
-             ) -> duckdb.DuckDBPyConnection:
+def _connect(path: Path, read_only: bool, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the catalog, waiting (``LOCK_WAIT_S`` unless ``wait_s``) while another process
     holds its lock."""
     deadline = time.monotonic() + (LOCK_WAIT_S if wait_s is None else wait_s)
@@ -647,8 +657,15 @@ def summary_record(run: Result) -> dict[str, Any]:
         {str(k): _plain(v) for k, v in row.items()} for row in table.to_dict(orient="records")
     ]
     money = [c for c in table.columns if c.endswith("_cents")]
-    counts = ["sessions", "orders", "active_sellers", "monthly_active_buyers", "claims",
-              "sellers_entered", "sellers_exited"]
+    counts = [
+        "sessions",
+        "orders",
+        "active_sellers",
+        "monthly_active_buyers",
+        "claims",
+        "sellers_entered",
+        "sellers_exited",
+    ]
     market = {c: _plain(table[c].sum()) for c in [*counts, *money] if c in table.columns}
     gmv = market.get("gmv_cents") or 0
     market["take_rate"] = market["revenue_cents"] / gmv if gmv else None
@@ -702,11 +719,18 @@ def save_run(
         adopt_orphans(root)
     run_id = run_id or new_run_id(run.scenario.name)
     if not SAFE_ID.fullmatch(run_id):  # it names the folder: never a path elsewhere
-        raise StoreError(f"run id {json.dumps(run_id)[:60]}: not a well-formed id (letters, "
-                         "digits, '-', '_', '.')")
+        raise StoreError(
+            f"run id {json.dumps(run_id)[:60]}: not a well-formed id (letters, "
+            "digits, '-', '_', '.')"
+        )
     final = root / run_id
-    meta = {**environment(), **(meta or {}), "run_id": run_id, "seeds": list(run.seeds),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    meta = {
+        **environment(),
+        **(meta or {}),
+        "run_id": run_id,
+        "seeds": list(run.seeds),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
     with atomic_folder(final) as tmp:
         record = write_run(run, tmp, meta)
         if extra is not None:
@@ -714,13 +738,21 @@ def save_run(
     try:
         with Catalog(root) as catalog:
             catalog.register(
-                run_id, final, name=run.scenario.name, days=record["days"], seeds=record["seeds"],
-                kind=kind, sweep_id=sweep_id, variant=variant,
+                run_id,
+                final,
+                name=run.scenario.name,
+                days=record["days"],
+                seeds=record["seeds"],
+                kind=kind,
+                sweep_id=sweep_id,
+                variant=variant,
                 meta={**meta, "market": record["market"]},
             )
     except (StoreError, duckdb.Error) as err:
-        note(f"note: run {run_id} is saved in {final} but not yet indexed ({_first_line(err)}); "
-             f"'twosided runs --out {root}' indexes it later")
+        note(
+            f"note: run {run_id} is saved in {final} but not yet indexed ({_first_line(err)}); "
+            f"'twosided runs --out {root}' indexes it later"
+        )
     return run_id, final
 
 
@@ -734,16 +766,28 @@ def run_folders(root: Path | str) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-                  and (p / META_FILE).is_file() and (p / SUMMARY_FILE).is_file())
+    return sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir()
+        and not p.name.startswith(".")
+        and (p / META_FILE).is_file()
+        and (p / SUMMARY_FILE).is_file()
+    )
 
 
 def _register_folder(catalog: Catalog, folder: Path) -> str:
     meta, record = _read_json(folder / META_FILE), _read_json(folder / SUMMARY_FILE)
     run_id = str(meta.get("run_id", folder.name))
     try:
-        catalog.register(run_id, folder, name=str(record["scenario"]), days=int(record["days"]),
-                         seeds=list(record["seeds"]), meta={**meta, "market": record.get("market")})
+        catalog.register(
+            run_id,
+            folder,
+            name=str(record["scenario"]),
+            days=int(record["days"]),
+            seeds=list(record["seeds"]),
+            meta={**meta, "market": record.get("market")},
+        )
     except (KeyError, TypeError, ValueError) as err:
         if isinstance(err, StoreError):
             raise
@@ -751,8 +795,9 @@ def _register_folder(catalog: Catalog, folder: Path) -> str:
     return run_id
 
 
-def adopt_orphans(root: Path | str, min_age_s: float = ABANDONED_AFTER_S,
-                  problems: list[str] | None = None) -> list[str]:
+def adopt_orphans(
+    root: Path | str, min_age_s: float = ABANDONED_AFTER_S, problems: list[str] | None = None
+) -> list[str]:
     """Register complete run folders under ``root`` that have no catalog row (a process
     killed between renaming the folder into place and committing its row, or one that could
     not open the catalog). Folders younger than ``min_age_s`` are left to the process that
@@ -823,8 +868,10 @@ def rebuild_index(root: Path | str) -> tuple[int, list[str]]:
         catalog.con = duckdb.connect(str(tmp))
         try:
             catalog.con.execute(_SCHEMA)
-            folders = sorted(run_folders(root), key=lambda f: (
-                _read_json(f / META_FILE).get("run_id", f.name) != f.name, f.name))
+            folders = sorted(
+                run_folders(root),
+                key=lambda f: (_read_json(f / META_FILE).get("run_id", f.name) != f.name, f.name),
+            )
             for folder in folders:
                 try:
                     _register_folder(catalog, folder)
@@ -856,11 +903,19 @@ def _index_sweeps(catalog: Catalog, root: Path, problems: list[str]) -> int:
                 if not (folder / "daily.parquet").is_file():
                     continue
                 catalog.register(
-                    f"{plan['sweep_id']}-v{int(variant['index']):04d}", folder,
-                    name=str(plan["name"]), days=int(plan["days"]), seeds=list(plan["seeds"]),
-                    kind="sweep", sweep_id=str(plan["sweep_id"]), variant=variant["labels"],
-                    meta={"index": variant["index"], "overrides": variant.get("overrides"),
-                          "version": plan.get("version")},
+                    f"{plan['sweep_id']}-v{int(variant['index']):04d}",
+                    folder,
+                    name=str(plan["name"]),
+                    days=int(plan["days"]),
+                    seeds=list(plan["seeds"]),
+                    kind="sweep",
+                    sweep_id=str(plan["sweep_id"]),
+                    variant=variant["labels"],
+                    meta={
+                        "index": variant["index"],
+                        "overrides": variant.get("overrides"),
+                        "version": plan.get("version"),
+                    },
                 )
                 count += 1
         except (KeyError, TypeError, ValueError) as err:
@@ -878,18 +933,24 @@ def load_run(folder: Path | str) -> RunData:
     missing_columns = [c for c in RUN_KEY_COLUMNS if c not in tables["daily"].columns]
     if missing_columns:
         more = f" and {len(missing_columns) - 3} more" if len(missing_columns) > 3 else ""
-        raise StoreError(f"{folder / 'daily.parquet'}: damaged run file (no column "
-                         f"{', '.join(missing_columns[:3])}{more})")
+        raise StoreError(
+            f"{folder / 'daily.parquet'}: damaged run file (no column "
+            f"{', '.join(missing_columns[:3])}{more})"
+        )
     meta = _read_json(folder / META_FILE)
     seeds = meta.get("seeds") or sorted(int(s) for s in tables["daily"]["seed"].unique())
     if not isinstance(seeds, list) or not all(
         isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in seeds
     ):
-        raise StoreError(f"{folder / META_FILE}: damaged run file (seeds must be a list of "
-                         f"whole numbers from 0 to {MAX_SEED:,}, not {json.dumps(seeds)[:40]})")
+        raise StoreError(
+            f"{folder / META_FILE}: damaged run file (seeds must be a list of "
+            f"whole numbers from 0 to {MAX_SEED:,}, not {json.dumps(seeds)[:40]})"
+        )
     if len(set(seeds)) != len(seeds) or len(seeds) > MAX_SEEDS:
-        raise StoreError(f"{folder / META_FILE}: damaged run file (seeds must be distinct, at "
-                         f"most {MAX_SEEDS:,}, not {json.dumps(seeds)[:40]})")
+        raise StoreError(
+            f"{folder / META_FILE}: damaged run file (seeds must be distinct, at "
+            f"most {MAX_SEEDS:,}, not {json.dumps(seeds)[:40]})"
+        )
     return RunData(
         folder=folder,
         scenario=load_scenario(folder / SCENARIO_FILE),

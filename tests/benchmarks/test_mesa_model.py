@@ -23,7 +23,9 @@ Z = 4.5  # tolerance in standard errors: a false alarm about once in 150,000 che
 
 
 def _load_mesa_model():
-    spec = importlib.util.spec_from_file_location("mesa_model", ROOT / "benchmarks" / "mesa_model.py")
+    spec = importlib.util.spec_from_file_location(
+        "mesa_model", ROOT / "benchmarks" / "mesa_model.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["mesa_model"] = module
     spec.loader.exec_module(module)
@@ -71,7 +73,11 @@ def test_purchase_shares_match_the_engines_closed_form_logit(model):
     rating = jnp.asarray([[x.rating for x in page.listings]], jnp.float32)
     log_rel = jnp.asarray([[x.log_rel_price for x in page.listings]], jnp.float32)
     util = shopping.listing_utilities(
-        jnp.asarray([2.5]), jnp.asarray([4.0]), rating, log_rel, jnp.float32(model.rules.reference_quality)
+        jnp.asarray([2.5]),
+        jnp.asarray([4.0]),
+        rating,
+        log_rel,
+        jnp.float32(model.rules.reference_quality),
     )
     mask = jnp.asarray([[k in clicked for k in range(len(page.listings))]])
     outside = jnp.float32(model.rules.outside_utility)
@@ -112,8 +118,10 @@ def test_platform_choice_matches_the_engines_logit(model, monkeypatch):
     v_mesa = np.asarray(buyer.platform_utilities(category))
     _, params = build(model.scenario)
     trust = shopping.decayed_trust(
-        jnp.asarray([buyer.trust], jnp.float32), jnp.asarray([buyer.last_visit], jnp.int16),
-        jnp.int32(20), params,
+        jnp.asarray([buyer.trust], jnp.float32),
+        jnp.asarray([buyer.last_visit], jnp.int16),
+        jnp.int32(20),
+        params,
     )
     n_listed = jnp.asarray([[model.pages[p][category].n_listed for p in range(3)]], jnp.int32)
     v_engine = np.asarray(
@@ -144,7 +152,13 @@ def test_trust_signal_and_harm_equal_the_engines(model, outcome):
     buyer = mm.Buyer(model, price_sens=1.7, quality_sens=3.2)
     signal, harm = buyer.experience(mm.Outcome(**outcome))
     _, params = build(model.scenario)
-    full = {"overpay": 0.0, "quality_gap": 0.0, "lost_to_fraud": False, "refunded": False, **outcome}
+    full = {
+        "overpay": 0.0,
+        "quality_gap": 0.0,
+        "lost_to_fraud": False,
+        "refunded": False,
+        **outcome,
+    }
     e_signal, e_harm = buyer_memory.experience(
         **{k: jnp.asarray([v]) for k, v in full.items()},
         price_sens=jnp.asarray([1.7], jnp.float32),
@@ -180,9 +194,15 @@ def test_trust_update_equals_the_engines_memory(model):
     )
     for trust_now, signal in [(0.0, 1.5), (0.8, -2.0), (-0.4, 0.3)]:
         after = buyer_memory.remember(
-            engine_buyers, jnp.asarray([0]), jnp.asarray([1]), jnp.asarray([True]),
-            jnp.asarray([trust_now], jnp.float32), jnp.asarray([signal], jnp.float32),
-            jnp.asarray([0], jnp.int8), jnp.int32(5), params,
+            engine_buyers,
+            jnp.asarray([0]),
+            jnp.asarray([1]),
+            jnp.asarray([True]),
+            jnp.asarray([trust_now], jnp.float32),
+            jnp.asarray([signal], jnp.float32),
+            jnp.asarray([0], jnp.int8),
+            jnp.int32(5),
+            params,
         )
         expected = float(after.trust[0, 1])
         assert buyer.learned_trust(trust_now, signal) == pytest.approx(expected, rel=1e-5, abs=1e-6)

@@ -24,9 +24,7 @@ SEED = 3
 
 @pytest.fixture(scope="module")
 def market():
-    env, params = fenv.make(
-        "taobao", PERIOD_DAYS, PERIODS, overrides=SMALL, daily_metrics=True
-    )
+    env, params = fenv.make("taobao", PERIOD_DAYS, PERIODS, overrides=SMALL, daily_metrics=True)
     return env, params, fenv.scenario_action(prepare("taobao", SMALL))
 
 

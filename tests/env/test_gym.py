@@ -17,8 +17,12 @@ from twosided.env.gym import PlatformEnv
 @pytest.fixture(scope="module")
 def env() -> PlatformEnv:
     made = gymnasium.make(
-        twosided.env.ENV_ID, scenario="taobao", platform="Taobao", period_days=PERIOD_DAYS,
-        periods=PERIODS, overrides=SMALL,
+        twosided.env.ENV_ID,
+        scenario="taobao",
+        platform="Taobao",
+        period_days=PERIOD_DAYS,
+        periods=PERIODS,
+        overrides=SMALL,
     )
     return made.unwrapped
 
@@ -59,8 +63,13 @@ def test_vector_env_batches_copies_of_the_platform_env(env):
     from twosided.env.gym import PlatformVectorEnv
 
     vec = gymnasium.make_vec(
-        twosided.env.ENV_ID, num_envs=2, vectorization_mode="vector_entry_point",
-        scenario="taobao", platform="Taobao", period_days=PERIOD_DAYS, periods=PERIODS,
+        twosided.env.ENV_ID,
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        scenario="taobao",
+        platform="Taobao",
+        period_days=PERIOD_DAYS,
+        periods=PERIODS,
         overrides=SMALL,
     )
     assert isinstance(vec, PlatformVectorEnv)

@@ -78,7 +78,12 @@ def test_bad_vary_on_the_real_command_has_no_traceback(tmp_path: Path) -> None:
             "100,000,000 variants from STEPS alone; a sweep runs at most 10,000",
         ),
         (
-            ["--vary", "platforms.0.ranking.ads=0:1:200", "--vary", "platforms.0.ranking.price=0:1:60"],
+            [
+                "--vary",
+                "platforms.0.ranking.ads=0:1:200",
+                "--vary",
+                "platforms.0.ranking.price=0:1:60",
+            ],
             "--vary: 12,000 variants (200 x 60); a sweep runs at most 10,000",
         ),
         (["--seeds", "100000000"], "--seeds 100,000,000: at most 10,000 seeds per variant"),

@@ -191,5 +191,4 @@ def test_whole_ends_keep_whole_values_whole() -> None:
     assert value_range(1000, 2000, 4) == [1000, 1333.33333333, 1666.66666667, 2000]
     assert [type(v) for v in value_range(1000, 2000, 4)] == [int, float, float, int]
     with pytest.raises(SweepError, match=r"market.buyers=1333.33333333: .*integer"):
-        plan_sweep("taobao", vary=["market.buyers=1000:2000:4"], seeds=1, days=2,
-                   overrides=SMALL)
+        plan_sweep("taobao", vary=["market.buyers=1000:2000:4"], seeds=1, days=2, overrides=SMALL)

@@ -33,12 +33,21 @@ def fake_table() -> pd.DataFrame:
             for day in range(DAYS):
                 for pid, name in enumerate(("Taobao", "JD")):
                     noise = (seed * 900 + day * 7 % 50) * (day % 3 > 0)
-                    rows.append({
-                        "variant": v, KEY: value, "seed": seed, "day": day, "platform_id": pid,
-                        "platform": name, "revenue_cents": noise + 500 * value * (pid == 0),
-                        "gmv_cents": noise * 10, "share_sessions": 0.97 if pid == 0 else 0.03,
-                        "active_sellers": 2 + (seed + day) % 3, "take_rate": 0.05,
-                    })
+                    rows.append(
+                        {
+                            "variant": v,
+                            KEY: value,
+                            "seed": seed,
+                            "day": day,
+                            "platform_id": pid,
+                            "platform": name,
+                            "revenue_cents": noise + 500 * value * (pid == 0),
+                            "gmv_cents": noise * 10,
+                            "share_sessions": 0.97 if pid == 0 else 0.03,
+                            "active_sellers": 2 + (seed + day) % 3,
+                            "take_rate": 0.05,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -89,8 +98,14 @@ def test_axes_show_percent_whole_units_and_the_varied_values(summaries):
 def test_the_page_says_what_the_change_row_tests(tmp_path: Path):
     table = fake_table()
     variants = [SimpleNamespace(labels={KEY: v}) for v in VALUES]
-    plan = SimpleNamespace(keys=[KEY], days=DAYS, variants=variants, seeds=SEEDS,
-                           base=SimpleNamespace(name="taobao"), sweep_id="abc")
+    plan = SimpleNamespace(
+        keys=[KEY],
+        days=DAYS,
+        variants=variants,
+        seeds=SEEDS,
+        base=SimpleNamespace(name="taobao"),
+        sweep_id="abc",
+    )
     html = sweep_report_html(SimpleNamespace(plan=plan, table=table, folder=tmp_path))
     assert baseline([KEY], table) == 0.0
     assert "change from platforms.0.ranking.ads = 0 seed by seed" in html

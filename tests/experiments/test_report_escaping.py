@@ -18,8 +18,13 @@ VALUES = [f'<img src=x onerror="{TRAP}">', f"<script>{TRAP}</script>"]
 
 
 def test_varied_string_values_render_as_text(tmp_path: Path) -> None:
-    plan = plan_sweep("taobao", {"platforms.1.name": VALUES}, seeds=SEEDS, days=DAYS,
-                      overrides={**SMALL, "description": "<b>bold</b>"})
+    plan = plan_sweep(
+        "taobao",
+        {"platforms.1.name": VALUES},
+        seeds=SEEDS,
+        days=DAYS,
+        overrides={**SMALL, "description": "<b>bold</b>"},
+    )
     result = run_sweep(plan, workers=1, out=tmp_path)
     page = write_sweep_report(result)
     ids = [chart_id(o) for o in report_outcomes(result)]

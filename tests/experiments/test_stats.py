@@ -24,10 +24,14 @@ def test_a_percentile_interval_stays_within_the_seeds_values():
 
 def test_paired_differences_see_a_change_that_overlapping_levels_hide():
     base = np.array([100.0, 200.0, 300.0])
-    seeds = pd.DataFrame({
-        "ads": [0.0] * 3 + [2.0] * 3, "platform": "Taobao", "seed": [0, 1, 2] * 2,
-        "gmv": [*base, *(base + [1.0, 2.0, 1.5])],
-    })
+    seeds = pd.DataFrame(
+        {
+            "ads": [0.0] * 3 + [2.0] * 3,
+            "platform": "Taobao",
+            "seed": [0, 1, 2] * 2,
+            "gmv": [*base, *(base + [1.0, 2.0, 1.5])],
+        }
+    )
     changes = paired_differences(seeds, "ads", 0.0, ["ads", "platform"], ["gmv"])
     row = changes[changes["ads"] == 2.0].iloc[0]
     assert row["gmv"] == 1.5 and 0 < row["gmv_lo"] < 1.5 < row["gmv_hi"]  # clear of zero

@@ -27,27 +27,53 @@ def nothing_runs(monkeypatch):
     monkeypatch.setattr(twosided, "simulate", simulate)
 
 
-def test_a_variant_too_large_refuses_the_sweep_before_any_variant_runs(tmp_path, capsys,
-                                                                       nothing_runs):
+def test_a_variant_too_large_refuses_the_sweep_before_any_variant_runs(
+    tmp_path, capsys, nothing_runs
+):
     out = tmp_path / "runs"
     status, stdout, stderr = in_process(
-        capsys, "sweep", "--days", "2", "--seeds", "1", "-w", "1", "--out", str(out),
-        "--vary", f"market.buyers=2000,3000,{HUGE},{HUGE // 2}")
-    assert_one_line_error(status, stdout, stderr,
-                          f"variant 2 (market.buyers={HUGE}) of the sweep: too large for")
+        capsys,
+        "sweep",
+        "--days",
+        "2",
+        "--seeds",
+        "1",
+        "-w",
+        "1",
+        "--out",
+        str(out),
+        "--vary",
+        f"market.buyers=2000,3000,{HUGE},{HUGE // 2}",
+    )
+    assert_one_line_error(
+        status, stdout, stderr, f"variant 2 (market.buyers={HUGE}) of the sweep: too large for"
+    )
     assert "GiB of memory" in stderr
     assert not out.exists()
 
 
-def test_the_whom_to_save_study_checks_both_worlds_before_running(tmp_path, capsys,
-                                                                  nothing_runs):
+def test_the_whom_to_save_study_checks_both_worlds_before_running(tmp_path, capsys, nothing_runs):
     huge = apply_overrides(load_scenario("monopoly"), {"market.buyers": HUGE})
     world = tmp_path / "huge_monopoly.toml"
     world.write_text(huge.to_toml())
     out = tmp_path / "runs"
     status, stdout, stderr = in_process(
-        capsys, "experiment", "whom-to-save", "--monopoly", str(world), "--years", "0.01",
-        "--seeds", "1", "--points", "2", "-w", "1", "--out", str(out))
+        capsys,
+        "experiment",
+        "whom-to-save",
+        "--monopoly",
+        str(world),
+        "--years",
+        "0.01",
+        "--seeds",
+        "1",
+        "--points",
+        "2",
+        "-w",
+        "1",
+        "--out",
+        str(out),
+    )
     assert_one_line_error(status, stdout, stderr, "of the sweep: too large for this machine")
     assert f"{HUGE:,} buyers" in stderr
     assert not out.exists()

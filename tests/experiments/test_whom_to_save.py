@@ -6,8 +6,8 @@ from __future__ import annotations
 import html as html_lib
 import math
 import re
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,23 +21,23 @@ from twosided.experiments.whom_to_save import (
     MEASURES,
     Regime,
     answer_line,
-    changes_figure,
-    measures_figure,
-    regime_table,
-    study_findings,
-    study_html,
     buyer_value_budget,
+    changes_figure,
     competition_finding,
     fee_finding,
     horizon_finding,
     leader,
+    measures_figure,
     overtaking_day,
     paired_gap,
-    users_finding,
-    why_finding,
     policy_variants,
     policy_weights,
     regime,
+    regime_table,
+    study_findings,
+    study_html,
+    users_finding,
+    why_finding,
 )
 from twosided.scenario import Ranking
 
@@ -240,14 +240,20 @@ def test_why_with_rivals_weighs_buyers_lost_against_revenue_per_buyer() -> None:
     text = why_finding(reg)
     share_q, share_l = row.loc[0.0, "buyer_share_first_quarter"], row.loc[0.0, "buyer_share"]
     assert share_l < share_q
-    assert f"buyer share {share_q:.1%} in the first quarter → {share_l:.1%} in the last quarter" in text
+    assert (
+        f"buyer share {share_q:.1%} in the first quarter → {share_l:.1%} in the last quarter"
+        in text
+    )
     assert "Revenue-first loses buyers (" in text and "and sellers (" in text
     assert "earns more per buyer" in text
     assert "does not make up for the buyers it loses" in text
     assert "its last quarter revenue is" in text and "lower" in text
 
     text = users_finding(reg)
-    assert "buyer share " + f"{row.loc[0.0, 'buyer_share']:.1%} → {row.loc[1.0, 'buyer_share']:.1%}" in text
+    assert (
+        "buyer share " + f"{row.loc[0.0, 'buyer_share']:.1%} → {row.loc[1.0, 'buyer_share']:.1%}"
+        in text
+    )
     assert "no clear difference" not in text.split(";")[0]
 
 

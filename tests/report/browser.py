@@ -22,13 +22,23 @@ from pathlib import Path
 import pytest
 
 REQUIRE_ENV = "TWOSIDED_REQUIRE_BROWSER"
-NO_BROWSER = ("no Chromium: the report tests are skipped (install it to run them: "
-              "sudo apt-get install chromium)")
+NO_BROWSER = (
+    "no Chromium: the report tests are skipped (install it to run them: "
+    "sudo apt-get install chromium)"
+)
 BROWSERS = ("chromium", "chromium-browser")
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=20000",
 ]
 
 CAPTURE = """<script>
@@ -52,8 +62,10 @@ def chromium() -> str:
         if path:
             return path
     if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"Chromium is needed to test the report and {REQUIRE_ENV}=1 requires "
-                    "those tests (sudo apt-get install chromium)")
+        pytest.fail(
+            f"Chromium is needed to test the report and {REQUIRE_ENV}=1 requires "
+            "those tests (sudo apt-get install chromium)"
+        )
     pytest.skip(NO_BROWSER)
 
 
@@ -72,9 +84,15 @@ def render(page: Path, work: Path, chart_ids: list[str]) -> Rendered:
     copy = work / f"rendered-{page.name}"
     copy.write_text(html.replace("<head>", "<head>" + CAPTURE, 1), encoding="utf-8")
     proc = subprocess.run(
-        [chromium(), *FLAGS, f"--user-data-dir={work / 'chromium-profile'}", "--dump-dom",
-         copy.resolve().as_uri()],
-        capture_output=True, text=True,
+        [
+            chromium(),
+            *FLAGS,
+            f"--user-data-dir={work / 'chromium-profile'}",
+            "--dump-dom",
+            copy.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = proc.stdout
@@ -85,8 +103,21 @@ def render(page: Path, work: Path, chart_ids: list[str]) -> Rendered:
     return Rendered(dom, errors, chart_contents(dom, chart_ids))
 
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 class _Charts(HTMLParser):

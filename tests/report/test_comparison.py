@@ -27,21 +27,26 @@ BASE = apply_overrides(load_scenario("taobao"), {"market.buyers": 2000, "days": 
 def fake_run(scenario, seeds, gmv_cents: float) -> SimpleNamespace:
     """A run with a summary of three platforms whose GMV adds up to ``gmv_cents``."""
     names = [p.name for p in scenario.platforms]
-    frame = pd.DataFrame({
-        "platform_id": range(len(names)), "platform": names,
-        "sessions": [300.0, 100.0, 100.0], "gmv_cents": [gmv_cents / 2, gmv_cents / 4,
-                                                        gmv_cents / 4],
-        "revenue_cents": [5e3, 1e3, 1e3], "monthly_active_buyers": [800.0, 300.0, 400.0],
-        "active_sellers": [40.0, 20.0, 20.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "platform_id": range(len(names)),
+            "platform": names,
+            "sessions": [300.0, 100.0, 100.0],
+            "gmv_cents": [gmv_cents / 2, gmv_cents / 4, gmv_cents / 4],
+            "revenue_cents": [5e3, 1e3, 1e3],
+            "monthly_active_buyers": [800.0, 300.0, 400.0],
+            "active_sellers": [40.0, 20.0, 20.0],
+        }
+    )
     frame["share_sessions"] = frame["sessions"] / frame["sessions"].sum()
     frame["take_rate"] = frame["revenue_cents"] / frame["gmv_cents"]
     return SimpleNamespace(scenario=scenario, seeds=seeds, summary=lambda: frame.copy())
 
 
 def test_differences_are_listed_field_by_field_with_platforms_by_name():
-    b = apply_overrides(BASE, {"days": 90, "platforms.Taobao.ranking.ads": 2.0,
-                               "market.buyers": 50_000})
+    b = apply_overrides(
+        BASE, {"days": 90, "platforms.Taobao.ranking.ads": 2.0, "market.buyers": 50_000}
+    )
     diffs = scenario_differences(BASE, b)
     assert FieldDifference("days", "10", "90") in diffs
     assert FieldDifference("market.buyers", "2000", "50000") in diffs
@@ -88,8 +93,7 @@ def test_the_comparison_page_lists_differences_and_warns(tmp_path):
     import twosided
 
     a = twosided.simulate(BASE, seeds=1)
-    b = twosided.simulate(BASE, days=12, seeds=1,
-                          overrides={"platforms.Taobao.ranking.ads": 2.0})
+    b = twosided.simulate(BASE, days=12, seeds=1, overrides={"platforms.Taobao.ranking.ads": 2.0})
     html = report.build_comparison(a, b)
     text = re.sub(r"<[^>]+>", " ", html)
     assert "What differs" in text and "platforms.Taobao.ranking.ads" in text

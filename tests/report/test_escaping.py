@@ -25,10 +25,14 @@ from .test_report import DAYS, SEEDS, SMALL
 TRAP = "window.__errors.push('injected')"
 NAME = f"<script>{TRAP}</script>"
 DESCRIPTION = f'<img src=x onerror="{TRAP}"> & <b>bold</b>'
-PLATFORMS = [f"<svg onload=\"{TRAP}\">", "<b>B</b>", "</table><i>C</i>"]
-RUN_ID = f"<iframe srcdoc=\"{TRAP}\">"
-EVIL = {**SMALL, "name": NAME, "description": DESCRIPTION,
-        **{f"platforms.{i}.name": name for i, name in enumerate(PLATFORMS)}}
+PLATFORMS = [f'<svg onload="{TRAP}">', "<b>B</b>", "</table><i>C</i>"]
+RUN_ID = f'<iframe srcdoc="{TRAP}">'
+EVIL = {
+    **SMALL,
+    "name": NAME,
+    "description": DESCRIPTION,
+    **{f"platforms.{i}.name": name for i, name in enumerate(PLATFORMS)},
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +61,9 @@ def assert_shown_as_text(page: Path, work: Path, ids: list[str], texts: list[str
 
 def test_the_run_report_shows_every_name_as_text(evil_run, tmp_path):
     page = report.write_report(evil_run, tmp_path / "report.html")
-    assert_shown_as_text(page, tmp_path, report.chart_ids(),
-                         [NAME, DESCRIPTION, RUN_ID, *PLATFORMS])
+    assert_shown_as_text(
+        page, tmp_path, report.chart_ids(), [NAME, DESCRIPTION, RUN_ID, *PLATFORMS]
+    )
 
 
 def test_the_roles_section_escapes_platform_names(evil_run):

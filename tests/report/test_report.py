@@ -54,8 +54,17 @@ def test_every_chart_is_drawn_without_console_errors(rendered):
 
 def test_the_report_names_every_required_chart():
     titles = " | ".join(chart.title for chart in charts.CHARTS)
-    for needed in ("Market share", "Revenue by stream", "Take rate", "Consumer surplus",
-                   "Sellers", "Markup", "quality", "Escrow", "disputes"):
+    for needed in (
+        "Market share",
+        "Revenue by stream",
+        "Take rate",
+        "Consumer surplus",
+        "Sellers",
+        "Markup",
+        "quality",
+        "Escrow",
+        "disputes",
+    ):
         assert needed in titles
 
 
@@ -104,10 +113,14 @@ def test_the_headline_states_the_scenario_and_figures_from_the_data(result, rend
 
 
 def test_user_supplied_names_render_as_text(work):
-    evil = {**SMALL, "name": "</title><b>bold</b>", "platforms.0.name": "<script>",
-            "platforms.1.name": '<img src=x onerror="window.__errors.push(1)">',
-            "platforms.2.name": "<b>JD</b>",
-            "description": "<i>quoted</i> & more"}
+    evil = {
+        **SMALL,
+        "name": "</title><b>bold</b>",
+        "platforms.0.name": "<script>",
+        "platforms.1.name": '<img src=x onerror="window.__errors.push(1)">',
+        "platforms.2.name": "<b>JD</b>",
+        "description": "<i>quoted</i> & more",
+    }
     run = twosided.simulate("taobao", days=DAYS, seeds=SEEDS, overrides=evil)
     page = report.write_report(run, work / "evil.html")
     html = page.read_text()
@@ -137,8 +150,9 @@ def test_several_seeds_draw_a_band_and_one_seed_none(result):
 
 
 def test_a_comparison_draws_both_runs_on_the_same_charts(result, work):
-    run_b = twosided.simulate("taobao", days=DAYS, seeds=SEEDS,
-                              overrides={**SMALL, "platforms.Taobao.ranking.ads": 3.0})
+    run_b = twosided.simulate(
+        "taobao", days=DAYS, seeds=SEEDS, overrides={**SMALL, "platforms.Taobao.ranking.ads": 3.0}
+    )
     _, folder = save_run(run_b, work / "runs")
     b = load_run(folder)
     page = report.write_comparison(result, b, work / "comparison.html")

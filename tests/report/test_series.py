@@ -17,10 +17,17 @@ def synthetic_daily(days: int = 10) -> pd.DataFrame:
         for day in range(days):
             for pid, name in enumerate(["A", "B"]):
                 gmv = (day + 1) * 100 * (seed + 1) if name == "A" else 0
-                rows.append({"seed": seed, "day": day, "platform_id": pid, "platform": name,
-                             "gmv_cents": gmv, "revenue_cents": gmv // 10,
-                             "share_sessions": 0.25 + 0.05 * day if name == "A"
-                             else 0.75 - 0.05 * day})
+                rows.append(
+                    {
+                        "seed": seed,
+                        "day": day,
+                        "platform_id": pid,
+                        "platform": name,
+                        "gmv_cents": gmv,
+                        "revenue_cents": gmv // 10,
+                        "share_sessions": 0.25 + 0.05 * day if name == "A" else 0.75 - 0.05 * day,
+                    }
+                )
     return pd.DataFrame(rows)
 
 

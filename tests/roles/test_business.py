@@ -99,7 +99,9 @@ def test_a_rose_he_keeps_makes_the_boyfriend_the_user():
 
 def test_a_mall_whose_buyers_pay_the_entry_is_paid_by_both_sides():
     data = example_data("mall")
-    data["money"].append({"from": "buyer", "to": "mall", "amount": 20000, "for": "a place to find good, cheap goods"})
+    data["money"].append(
+        {"from": "buyer", "to": "mall", "amount": 20000, "for": "a place to find good, cheap goods"}
+    )
     roles = roles_of(data)
     assert sorted(roles.customers) == ["buyer", "seller"]
     assert sorted(roles.users) == ["buyer"]
@@ -115,9 +117,9 @@ THINGS = ["x", "y", "z"]
 def business_models(draw):
     values = draw(
         st.lists(
-            st.tuples(st.sampled_from(PARTIES), st.sampled_from(PARTIES), st.sampled_from(THINGS)).filter(
-                lambda t: t[0] != t[1]
-            ),
+            st.tuples(
+                st.sampled_from(PARTIES), st.sampled_from(PARTIES), st.sampled_from(THINGS)
+            ).filter(lambda t: t[0] != t[1]),
             min_size=1,
             max_size=6,
         )
@@ -166,32 +168,80 @@ def test_rule_invariants(data, scale):
 # --------------------------------------------------------------------------- malformed
 
 GOOD = example_path("self_media").read_text(encoding="utf-8")
-MORE_ADS = '\n[[money]]\nfrom = "advertiser"\nto = "outlet"\namount = 1e308\nfor = "readers\' attention"\n'
+MORE_ADS = (
+    '\n[[money]]\nfrom = "advertiser"\nto = "outlet"\namount = 1e308\nfor = "readers\' attention"\n'
+)
 MALFORMED = [
     ("name = \n", "invalid TOML"),
     (GOOD.replace('focal = "outlet"', ""), "focal: Field required"),
     (GOOD.replace('focal = "outlet"', 'focal = "newspaper"'), "focal: unknown party 'newspaper'"),
-    (GOOD.replace('from = "advertiser"', 'from = "advertizer"'), "money.0.from: unknown party 'advertizer'"),
-    (GOOD.replace("amount = 30000", "amount = -5"), "money.0.amount: Input should be greater than or equal to 0"),
-    (GOOD.replace("amount = 30000", 'amount = "lots"'), "money.0.amount: Input should be a valid number"),
-    (GOOD.replace('for = "readers\' attention"', 'for = "clicks"'), "money.0.for: 'clicks' is not the 'what'"),
-    (GOOD.replace('what = "articles"', 'what = "articles"\nprice = 3'), "value.0.price: unknown key"),
+    (
+        GOOD.replace('from = "advertiser"', 'from = "advertizer"'),
+        "money.0.from: unknown party 'advertizer'",
+    ),
+    (
+        GOOD.replace("amount = 30000", "amount = -5"),
+        "money.0.amount: Input should be greater than or equal to 0",
+    ),
+    (
+        GOOD.replace("amount = 30000", 'amount = "lots"'),
+        "money.0.amount: Input should be a valid number",
+    ),
+    (
+        GOOD.replace('for = "readers\' attention"', 'for = "clicks"'),
+        "money.0.for: 'clicks' is not the 'what'",
+    ),
+    (
+        GOOD.replace('what = "articles"', 'what = "articles"\nprice = 3'),
+        "value.0.price: unknown key",
+    ),
     (GOOD.replace("amount = 30000", "amount = 0"), "nobody pays the focal business"),
-    (GOOD.replace('to = "reader"', 'to = "outlet"', 1), "value.0: 'from' and 'to' are the same party"),
+    (
+        GOOD.replace('to = "reader"', 'to = "outlet"', 1),
+        "value.0: 'from' and 'to' are the same party",
+    ),
     (GOOD.replace('focal = "outlet"', 'focal = "x\\ny"'), "focal: unknown party 'x\\ny'"),
     # overflowing money: refused, not an empty roles table from inf totals and NaN shares
-    (GOOD.replace("amount = 30000", "amount = 1e308\nperiods = 10"), "money.0: amount × periods (1e+308 × 10) is not a finite number"),
-    (GOOD.replace("amount = 30000", "amount = 1e308") + MORE_ADS, "money.1: the total 'advertiser' pays the focal business is not a finite"),
-    (GOOD.replace("amount = 30000", "amount = 1e308") + MORE_ADS.replace('"advertiser"', '"reader"'), "money.1: the focal business's total income is not a finite"),
+    (
+        GOOD.replace("amount = 30000", "amount = 1e308\nperiods = 10"),
+        "money.0: amount × periods (1e+308 × 10) is not a finite number",
+    ),
+    (
+        GOOD.replace("amount = 30000", "amount = 1e308") + MORE_ADS,
+        "money.1: the total 'advertiser' pays the focal business is not a finite",
+    ),
+    (
+        GOOD.replace("amount = 30000", "amount = 1e308")
+        + MORE_ADS.replace('"advertiser"', '"reader"'),
+        "money.1: the focal business's total income is not a finite",
+    ),
     # strict types: no strings or booleans for numbers, no NaN or inf
-    (GOOD.replace("amount = 30000", 'amount = "30000"'), "money.0.amount: Input should be a valid number"),
-    (GOOD.replace("amount = 30000", "amount = true"), "money.0.amount: Input should be a valid number"),
-    (GOOD.replace("amount = 30000", "amount = 30000\nperiods = inf"), "money.0.periods: Input should be a finite number"),
-    (GOOD.replace('focal = "outlet"', 'focal = "outlet"\nmin_customer_share = nan'), "min_customer_share: Input should be a finite number"),
-    (GOOD.replace('focal = "outlet"', 'focal = 3'), "focal: Input should be a valid string"),
+    (
+        GOOD.replace("amount = 30000", 'amount = "30000"'),
+        "money.0.amount: Input should be a valid number",
+    ),
+    (
+        GOOD.replace("amount = 30000", "amount = true"),
+        "money.0.amount: Input should be a valid number",
+    ),
+    (
+        GOOD.replace("amount = 30000", "amount = 30000\nperiods = inf"),
+        "money.0.periods: Input should be a finite number",
+    ),
+    (
+        GOOD.replace('focal = "outlet"', 'focal = "outlet"\nmin_customer_share = nan'),
+        "min_customer_share: Input should be a finite number",
+    ),
+    (GOOD.replace('focal = "outlet"', "focal = 3"), "focal: Input should be a valid string"),
     # ids and routes that mean nothing
-    (GOOD.replace('reader = "Readers"', 'reader = "Readers"\n"" = "Nobody"'), "parties: a party id is empty"),
-    (GOOD.replace('via = "outlet"', 'via = "reader"'), "value.1.via: 'reader' is the flow's own 'from' or 'to'"),
+    (
+        GOOD.replace('reader = "Readers"', 'reader = "Readers"\n"" = "Nobody"'),
+        "parties: a party id is empty",
+    ),
+    (
+        GOOD.replace('via = "outlet"', 'via = "reader"'),
+        "value.1.via: 'reader' is the flow's own 'from' or 'to'",
+    ),
 ]
 
 
@@ -215,7 +265,9 @@ def test_missing_file_is_one_line():
 def test_folder_is_one_line(tmp_path):
     folder = tmp_path / "model.toml"
     folder.mkdir()
-    with pytest.raises(BusinessModelError, match="model.toml: is a folder, not a business-model file"):
+    with pytest.raises(
+        BusinessModelError, match="model.toml: is a folder, not a business-model file"
+    ):
         load_business_model(folder)
 
 

@@ -104,7 +104,9 @@ def test_payments_are_the_platforms_revenue(base):
     pay = platform_payments(base.flows.assign(run=0))
     got = pay.groupby(["platform", "seed"])["cents"].sum()
     want = base.daily.groupby(["platform", "seed"])["revenue_cents"].sum()
-    pd.testing.assert_series_equal(got.sort_index(), want.sort_index().astype(float), check_names=False)
+    pd.testing.assert_series_equal(
+        got.sort_index(), want.sort_index().astype(float), check_names=False
+    )
 
 
 def test_a_run_folder_gives_the_same_roles(base, tmp_path):
@@ -138,13 +140,29 @@ def ledger(payments: dict[str, callable], sessions: callable, runs=(1.0, 0.5), s
         for seed in range(seeds):
             for day in range(days):
                 s = max(1, int(scale * sessions(seed, day, rng)))
-                daily.append({"seed": seed, "day": day, "platform_id": 0, "platform": PLATFORM,
-                              "sessions": s, "active_sellers": 50})
+                daily.append(
+                    {
+                        "seed": seed,
+                        "day": day,
+                        "platform_id": 0,
+                        "platform": PLATFORM,
+                        "sessions": s,
+                        "active_sellers": 50,
+                    }
+                )
                 for stream, amount in payments.items():
                     src, dst = STREAMS[stream]
-                    flows.append({"seed": seed, "day": day, "platform": PLATFORM, "stream": stream,
-                                  "source": src, "destination": dst,
-                                  "cents": int(amount(s, rng))})
+                    flows.append(
+                        {
+                            "seed": seed,
+                            "day": day,
+                            "platform": PLATFORM,
+                            "stream": stream,
+                            "source": src,
+                            "destination": dst,
+                            "cents": int(amount(s, rng)),
+                        }
+                    )
         out.append(_Tables(pd.DataFrame(daily), pd.DataFrame(flows)))
     return out
 
@@ -159,8 +177,14 @@ def busy(seed, day, rng):
 
 
 def test_payments_that_follow_buyers_make_them_users():
-    runs = ledger({"payment_escrow": lambda s, r: 500 * s, "release": lambda s, r: 500 * s,
-                   "ads": lambda s, r: 20 * s * r.lognormal(0, 0.1)}, busy)
+    runs = ledger(
+        {
+            "payment_escrow": lambda s, r: 500 * s,
+            "release": lambda s, r: 500 * s,
+            "ads": lambda s, r: 20 * s * r.lognormal(0, 0.1),
+        },
+        busy,
+    )
     p = derive_run_roles(runs).platforms[0]
     assert p.customers == ("sellers",)
     assert p.users == {"buyers": "follows"}
@@ -168,8 +192,14 @@ def test_payments_that_follow_buyers_make_them_users():
 
 
 def test_payments_that_ignore_buyers_do_not_make_them_users():
-    runs = ledger({"payment_escrow": lambda s, r: 500 * s, "release": lambda s, r: 500 * s,
-                   "ads": lambda s, r: 20_000 * r.lognormal(0, 0.1)}, busy)
+    runs = ledger(
+        {
+            "payment_escrow": lambda s, r: 500 * s,
+            "release": lambda s, r: 500 * s,
+            "ads": lambda s, r: 20_000 * r.lognormal(0, 0.1),
+        },
+        busy,
+    )
     p = derive_run_roles(runs).platforms[0]
     assert p.customers == ("sellers",)
     assert p.users == {}
@@ -184,9 +214,15 @@ def lumpy_fee(s, rng):
 
 
 def test_lumpy_annual_fees_do_not_hide_per_use_payments_that_follow_buyers():
-    runs = ledger({"payment_escrow": lambda s, r: 500 * s, "release": lambda s, r: 500 * s,
-                   "ads": lambda s, r: 20 * s * r.lognormal(0, 0.1),
-                   "service_fee": lumpy_fee}, busy)
+    runs = ledger(
+        {
+            "payment_escrow": lambda s, r: 500 * s,
+            "release": lambda s, r: 500 * s,
+            "ads": lambda s, r: 20 * s * r.lognormal(0, 0.1),
+            "service_fee": lumpy_fee,
+        },
+        busy,
+    )
     p = derive_run_roles(runs).platforms[0]
     follow = p.follow("sellers", "buyers")
     assert p.streams["sellers"]["service_fee"] > p.streams["sellers"]["ads"]
@@ -195,18 +231,27 @@ def test_lumpy_annual_fees_do_not_hide_per_use_payments_that_follow_buyers():
     assert follow.elasticity.estimate == pytest.approx(1.0, abs=0.1)
     # the fee on its own (and so all payments together) says nothing about buyers
     assert not follow.by_stream["service_fee"].positive
-    everything = platform_payments(pd.concat(
-        [t.flows.assign(run=i) for i, t in enumerate(runs)], ignore_index=True))
+    everything = platform_payments(
+        pd.concat([t.flows.assign(run=i) for i, t in enumerate(runs)], ignore_index=True)
+    )
     daily = pd.concat([t.daily.assign(run=i) for i, t in enumerate(runs)], ignore_index=True)
-    total = _fit(_periodic(everything[everything["payer"] == "sellers"], "cents", "sum", 7, 14),
-                 _periodic(daily, "sessions", "sum", 7, 14))
+    total = _fit(
+        _periodic(everything[everything["payer"] == "sellers"], "cents", "sum", 7, 14),
+        _periodic(daily, "sessions", "sum", 7, 14),
+    )
     assert not total.positive
     assert "service_fee" in follow_text(follow) and "a lump sum" in follow_text(follow)
 
 
 def test_a_customer_paying_only_lump_sums_leaves_users_to_the_route_of_the_money():
-    runs = ledger({"payment_escrow": lambda s, r: 500 * s, "release": lambda s, r: 500 * s,
-                   "service_fee": lumpy_fee}, busy)
+    runs = ledger(
+        {
+            "payment_escrow": lambda s, r: 500 * s,
+            "release": lambda s, r: 500 * s,
+            "service_fee": lumpy_fee,
+        },
+        busy,
+    )
     p = derive_run_roles(runs).platforms[0]
     follow = p.follow("sellers", "buyers")
     assert follow.elasticity is None and follow.per_use == ()
@@ -216,11 +261,19 @@ def test_a_customer_paying_only_lump_sums_leaves_users_to_the_route_of_the_money
 
 def test_escrow_money_paid_to_the_platform_is_the_buyers():
     # buyers' escrowed money that the platform keeps (as a fee) is a payment by buyers
-    runs = ledger({"payment_escrow": lambda s, r: 500 * s, "release": lambda s, r: 400 * s,
-                   "ads": lambda s, r: 20 * s}, busy)
+    runs = ledger(
+        {
+            "payment_escrow": lambda s, r: 500 * s,
+            "release": lambda s, r: 400 * s,
+            "ads": lambda s, r: 20 * s,
+        },
+        busy,
+    )
     for tables in runs:
         fee = tables.flows[tables.flows["stream"] == "payment_escrow"].assign(
-            stream="escrow_fee", source="escrow", destination="platform",
+            stream="escrow_fee",
+            source="escrow",
+            destination="platform",
             cents=lambda f: f["cents"] // 5,
         )
         tables.flows = pd.concat([tables.flows, fee], ignore_index=True)
@@ -234,7 +287,9 @@ def test_routes_trace_escrow_releases_back_to_buyers():
     runs = ledger({"payment_escrow": lambda s, r: 500 * s, "release": lambda s, r: 500 * s}, busy)
     flows = runs[0].flows.assign(run=0)
     r = routes(flows).set_index(["source", "destination"])["cents"]
-    assert r[("households", "sellers")] == pytest.approx(flows.loc[flows["stream"] == "release", "cents"].sum())
+    assert r[("households", "sellers")] == pytest.approx(
+        flows.loc[flows["stream"] == "release", "cents"].sum()
+    )
 
 
 # --------------------------------------------------------------------------- estimator

@@ -135,7 +135,9 @@ def test_twosided_roles_on_a_run_of_the_catalog_exits_0(tmp_path, capsys):
 def test_twosided_roles_on_a_malformed_file_exits_2_with_one_line(tmp_path, capsys):
     path = tmp_path / "model.toml"
     path.write_text(
-        example_path("dance_school").read_text(encoding="utf-8").replace("amount = 4800", "amount = -1"),
+        example_path("dance_school")
+        .read_text(encoding="utf-8")
+        .replace("amount = 4800", "amount = -1"),
         encoding="utf-8",
     )
     status, out, err = run_cli(capsys, str(path))
@@ -170,8 +172,7 @@ def test_console_script_shows_no_traceback_for_a_malformed_file(tmp_path):
     path.write_text("focal = [", encoding="utf-8")
     script = Path(sys.executable).parent / "twosided"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "twosided.cli"]
-    proc = subprocess.run([*cmd, "roles", str(path)], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run([*cmd, "roles", str(path)], capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
     assert "invalid TOML" in proc.stderr

@@ -32,7 +32,9 @@ def _one_day(preset: str, overrides_json: str) -> tuple:
     dims, params = build(apply_overrides(load_scenario(preset), json.loads(overrides_json)))
     with x64():
         state = jax.jit(init_state, static_argnums=1)(jax.random.key(0), dims, params)
-        after, records = jax.jit(day.stages, static_argnums=3)(state, params, jax.random.key(1), dims)
+        after, records = jax.jit(day.stages, static_argnums=3)(
+            state, params, jax.random.key(1), dims
+        )
     return dims, params, state, after, records
 
 

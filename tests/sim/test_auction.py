@@ -129,8 +129,9 @@ def test_vcg_treats_the_reserve_as_a_phantom_bidder():
     # moves the 6 up a slot and gives the second slot to the seller's reserve of 5, so the
     # top pays 6·(1 − 0.5) + 5·0.5 = 5.5 a click (not max(5, 6·0.5) = 5); the second pays
     # the reserve it displaces, 5.
-    winners, prices = position_auction([10.0, 6.0], [1, 1], [1.0, 0.5], reserve=5.0,
-                                       mechanism="vcg")
+    winners, prices = position_auction(
+        [10.0, 6.0], [1, 1], [1.0, 0.5], reserve=5.0, mechanism="vcg"
+    )
     assert winners.tolist() == [0, 1]
     assert prices.tolist() == pytest.approx([5.5, 5.0])
 
@@ -171,11 +172,13 @@ def _brute_force_vcg(bids, quality, slot_clicks, reserve):
 def test_vcg_agrees_with_the_definition_on_small_random_auctions(bids, ctr, reserve, data):
     # quality 1 (textbook values: bid per click) or, without a reserve, any quality
     unit = reserve > 0
-    quality = [1.0] * len(bids) if unit else data.draw(
-        st.lists(st.floats(0.1, 1.0), min_size=len(bids), max_size=len(bids)))
+    quality = (
+        [1.0] * len(bids)
+        if unit
+        else data.draw(st.lists(st.floats(0.1, 1.0), min_size=len(bids), max_size=len(bids)))
+    )
     slot_clicks = sorted(ctr, reverse=True)
-    winners, prices = position_auction(bids, quality, slot_clicks, reserve=reserve,
-                                       mechanism="vcg")
+    winners, prices = position_auction(bids, quality, slot_clicks, reserve=reserve, mechanism="vcg")
     expected = _brute_force_vcg(bids, quality, slot_clicks, reserve)
     got = {int(w): float(p) for w, p in zip(winners, prices) if w >= 0}
     assert got.keys() == expected.keys()
@@ -189,6 +192,11 @@ def test_repeated_calls_of_one_shape_reuse_one_compiled_program():
     position_auction([3.0, 2.0, 1.0], [1, 1, 1], [1.0, 0.5])
     before = auction._compiled._cache_size()
     for k in range(5):
-        position_auction([3.0 + k, 2.0, 1.0], [1, 1, 1], [1.0, 0.5], reserve=0.1 * k,
-                         mechanism="vcg" if k % 2 else "gsp")
+        position_auction(
+            [3.0 + k, 2.0, 1.0],
+            [1, 1, 1],
+            [1.0, 0.5],
+            reserve=0.1 * k,
+            mechanism="vcg" if k % 2 else "gsp",
+        )
     assert auction._compiled._cache_size() == before

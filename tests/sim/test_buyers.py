@@ -39,10 +39,15 @@ def test_harm_is_fraud_then_quality_unless_refunded_then_price():
     ]
     x = np.asarray([c[0] for c in cases])
     signal, harm = buyers.experience(
-        inclusive_value=jnp.zeros(len(cases)), bought=jnp.ones(len(cases), bool),
-        overpay=jnp.asarray(x[:, 0], jnp.float32), quality_gap=jnp.asarray(x[:, 1], jnp.float32),
-        lost_to_fraud=jnp.asarray(x[:, 2] > 0), refunded=jnp.asarray(x[:, 3] > 0),
-        price_sens=jnp.ones(len(cases)), quality_sens=jnp.ones(len(cases)), params=params,
+        inclusive_value=jnp.zeros(len(cases)),
+        bought=jnp.ones(len(cases), bool),
+        overpay=jnp.asarray(x[:, 0], jnp.float32),
+        quality_gap=jnp.asarray(x[:, 1], jnp.float32),
+        lost_to_fraud=jnp.asarray(x[:, 2] > 0),
+        refunded=jnp.asarray(x[:, 3] > 0),
+        price_sens=jnp.ones(len(cases)),
+        quality_sens=jnp.ones(len(cases)),
+        params=params,
     )
     assert np.asarray(harm).tolist() == [c[1] for c in cases]
     # the fraud case's trust signal is the worst; a refund's protection makes up for a fake
@@ -59,21 +64,30 @@ def test_price_sensitive_buyers_compare_prices_more_often():
     # its sessions with price harm is the chance of comparing, compare_probability x
     # β_price / median (capped at 1). Purchases from harmful sellers carry fraud or quality
     # harm first and are left out (the comparison draw is independent of the purchase).
-    scenario = apply_overrides(load_scenario("taobao"), {
-        "market.buyers": 100_000, "market.sessions_per_buyer_per_day": 1.0,
-        "platforms.0.markup_shift": 2.0, "buyers.compare_probability": 0.3,
-    })
+    scenario = apply_overrides(
+        load_scenario("taobao"),
+        {
+            "market.buyers": 100_000,
+            "market.sessions_per_buyer_per_day": 1.0,
+            "platforms.0.markup_shift": 2.0,
+            "buyers.compare_probability": 0.3,
+        },
+    )
     dims, params = build(scenario)
     key = jax.random.key(0)
     state = jax.jit(init_state, static_argnums=1)(key, dims, params)
-    listings = ranking.listing_features(state.sellers, params, state.market.log_ref_price, dims, state.day)
+    listings = ranking.listing_features(
+        state.sellers, params, state.market.log_ref_price, dims, state.day
+    )
     pages = ranking.build_pages(key, listings, params, dims)
     shop = jax.jit(functools.partial(shopping.stage, pages=pages), static_argnums=3)
     _, s = shop(state, params, jax.random.key(1), dims)
     harmful_buy = np.asarray(s.bought) & (np.asarray(s.delivered) != np.asarray(s.claimed))
     honest_buy = (
-        np.asarray(s.online) & (np.asarray(s.platform) == 0)
-        & np.asarray(s.clicked).any(axis=1) & ~harmful_buy
+        np.asarray(s.online)
+        & (np.asarray(s.platform) == 0)
+        & np.asarray(s.clicked).any(axis=1)
+        & ~harmful_buy
     )
     ratio = np.asarray(s.price_sens)[honest_buy] / float(params.buyers.price_sensitivity_median)
     priced = np.asarray(s.harm)[honest_buy] == HARM_PRICE
@@ -91,17 +105,26 @@ def test_price_sensitive_buyers_compare_prices_more_often():
 LEARN_DAYS = 60
 # fresh ratings (no day-0 reviews), no detection and no escrow: harmful sellers stay listed
 # and profitable, so only ratings can steer buyers away from them
-FRESH = {"market.buyers": 20_000, "market.initial_reviews": 0.0,
-         "platforms.0.governance.detection_rate": 0.0}
+FRESH = {
+    "market.buyers": 20_000,
+    "market.initial_reviews": 0.0,
+    "platforms.0.governance.detection_rate": 0.0,
+}
 
 
 def _shares(overrides: dict, preset: str = "no_escrow", days: int = LEARN_DAYS) -> pd.DataFrame:
     """Per seed and 10-day window: harmful sellers' share of orders and of listings."""
     d = cached_run(preset, days, seeds=2, overrides=overrides).daily.copy()
     d["window"] = d["day"] // 10
-    g = d.groupby(["seed", "window"])[["harmful_orders", "orders", "harmful_sellers", "active_sellers"]].sum()
-    return pd.DataFrame({"orders": g["harmful_orders"] / g["orders"],
-                         "sellers": g["harmful_sellers"] / g["active_sellers"]})
+    g = d.groupby(["seed", "window"])[
+        ["harmful_orders", "orders", "harmful_sellers", "active_sellers"]
+    ].sum()
+    return pd.DataFrame(
+        {
+            "orders": g["harmful_orders"] / g["orders"],
+            "sellers": g["harmful_sellers"] / g["active_sellers"],
+        }
+    )
 
 
 def _window(shares: pd.DataFrame, column: str, windows: list[int]) -> pd.Series:
@@ -127,8 +150,11 @@ def test_fake_reviews_slow_the_learning():
 
 def test_harm_fades_over_a_run_under_escrow_even_when_the_platform_turns_a_blind_eye():
     # the reviewer's measurement: escrow_2004 without detection, days 0-29 vs 120-149
-    s = _shares({"market.buyers": 20_000, "platforms.0.governance.detection_rate": 0.0},
-                preset="escrow_2004", days=150)
+    s = _shares(
+        {"market.buyers": 20_000, "platforms.0.governance.detection_rate": 0.0},
+        preset="escrow_2004",
+        days=150,
+    )
     early, late = _window(s, "orders", [0, 1, 2]), _window(s, "orders", [12, 13, 14])
     assert (early > 0.08).all() and (late < 0.3 * early).all(), (early, late)
 
@@ -138,17 +164,31 @@ def test_harm_fades_over_a_run_under_escrow_even_when_the_platform_turns_a_blind
 SWITCH_DAYS = 60
 HARMS = {
     "price": {"platforms.0.markup_shift": 1.0},
-    "quality": {"platforms.0.governance.detection_rate": 0.0, "platforms.0.seller_types": {
-        "honest_share": 0.5, "counterfeiter_share": 0.5, "non_shipper_share": 0.0}},
-    "fraud": {"platforms.0.governance.detection_rate": 0.0, "platforms.0.escrow.enabled": False,
-              "platforms.0.seller_types": {
-                  "honest_share": 0.6, "counterfeiter_share": 0.0, "non_shipper_share": 0.4}},
+    "quality": {
+        "platforms.0.governance.detection_rate": 0.0,
+        "platforms.0.seller_types": {
+            "honest_share": 0.5,
+            "counterfeiter_share": 0.5,
+            "non_shipper_share": 0.0,
+        },
+    },
+    "fraud": {
+        "platforms.0.governance.detection_rate": 0.0,
+        "platforms.0.escrow.enabled": False,
+        "platforms.0.seller_types": {
+            "honest_share": 0.6,
+            "counterfeiter_share": 0.0,
+            "non_shipper_share": 0.4,
+        },
+    },
 }
 
 
 def _reason_shares(overrides: dict) -> pd.DataFrame:
     """Per seed: each harm's share of the harmed buyers' switches away from the incumbent."""
-    run = cached_run("taobao", SWITCH_DAYS, seeds=2, overrides={"market.buyers": 20_000, **overrides})
+    run = cached_run(
+        "taobao", SWITCH_DAYS, seeds=2, overrides={"market.buyers": 20_000, **overrides}
+    )
     sw = run.switches
     out = sw[(sw["from_platform"] == run.platforms[0]) & (sw["reason"] != "none")]
     counts = out.groupby(["seed", "reason"])["buyers"].sum().unstack(fill_value=0)

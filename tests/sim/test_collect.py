@@ -14,8 +14,12 @@ from twosided.sim.state import init_state
 from twosided.sim.streams import revenue_columns
 
 # four buyers, one session each: the records of a real day, with the sessions replaced
-TINY = {"market.buyers": 4, "market.sessions_per_buyer_per_day": 1.0,
-        "market.seller_capacity": 4, "market.initial_sellers": 2}
+TINY = {
+    "market.buyers": 4,
+    "market.sessions_per_buyer_per_day": 1.0,
+    "market.seller_capacity": 4,
+    "market.initial_sellers": 2,
+}
 
 
 def _day():

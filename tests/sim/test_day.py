@@ -34,8 +34,9 @@ def test_a_step_advances_the_day_and_conserves_every_cent():
 
 def test_listings_punished_today_are_not_on_todays_pages():
     # governance runs before the pages: with every harmful listing caught, none is shown
-    dims, params, state = _world({f"platforms.{p}.governance.detection_rate": 1.0
-                                  for p in range(3)})
+    dims, params, state = _world(
+        {f"platforms.{p}.governance.detection_rate": 1.0 for p in range(3)}
+    )
     harmful = np.asarray(state.sellers.honesty) != HONEST
     assert harmful[np.asarray(state.sellers.active)].any()
     _, r = _stages(state, params, jax.random.key(1), dims)
@@ -74,6 +75,10 @@ def test_orders_booked_today_settle_later_or_today_never_twice(preset):
     state, _ = _step(state, params, jax.random.key(1), dims)
     booked = int(np.asarray(state.orders)[..., :4].sum())
     _, r = _stages(state, params, jax.random.key(2), dims)
-    settled = int(sum(np.asarray(getattr(r.orders.due, n)).sum() for n in
-                      ("confirmed", "auto_confirmed", "refunded", "claim_rejected")))
+    settled = int(
+        sum(
+            np.asarray(getattr(r.orders.due, n)).sum()
+            for n in ("confirmed", "auto_confirmed", "refunded", "claim_rejected")
+        )
+    )
     assert settled <= booked + int(np.asarray(r.session.bought).sum())

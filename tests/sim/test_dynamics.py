@@ -32,9 +32,10 @@ def _segment_share(daily: pd.DataFrame, platform: str, segment: str, last: int =
     """Share of a buyer segment's sessions that went to ``platform`` over the last days."""
     col = f"sessions_{segment}"
     recent = daily[daily["day"] > daily["day"].max() - last]
-    return recent[recent["platform"] == platform].groupby("seed")[col].sum() / recent.groupby(
-        "seed"
-    )[col].sum()
+    return (
+        recent[recent["platform"] == platform].groupby("seed")[col].sum()
+        / recent.groupby("seed")[col].sum()
+    )
 
 
 def _harm_effect(overrides: dict, platform: str) -> dict[str, pd.Series]:
@@ -58,7 +59,9 @@ def test_quality_harm_sends_quality_sensitive_buyers_to_the_quality_rival():
     harm = {
         "platforms.0.governance.detection_rate": 0.0,
         "platforms.0.seller_types": {
-            "honest_share": 0.6, "counterfeiter_share": 0.37, "non_shipper_share": 0.03,
+            "honest_share": 0.6,
+            "counterfeiter_share": 0.37,
+            "non_shipper_share": 0.03,
         },
     }
     effect = _harm_effect(harm, "JD")
@@ -78,7 +81,9 @@ def _quarter(d: pd.DataFrame, column: str, first: bool) -> pd.Series:
 
 def test_under_competition_revenue_first_earns_ads_early_and_loses_buyers():
     rev, user = _incumbent("taobao", REVENUE_FIRST), _incumbent("taobao", USER_FIRST)
-    assert (_quarter(rev, "revenue_ads_cents", True) > _quarter(user, "revenue_ads_cents", True)).all()
+    assert (
+        _quarter(rev, "revenue_ads_cents", True) > _quarter(user, "revenue_ads_cents", True)
+    ).all()
     share_rev_end = _quarter(rev, "share_sessions", False)
     assert (share_rev_end < _quarter(rev, "share_sessions", True) - 0.05).all()
     assert (share_rev_end < _quarter(user, "share_sessions", False) - 0.1).all()
@@ -92,7 +97,10 @@ def test_a_monopoly_with_high_switching_costs_keeps_its_buyers_under_revenue_fir
     assert (end > 0.97 * start).all()
     assert (end > 0.97 * _quarter(user, "sessions", False)).all()
     # buyers are worse off, yet the revenue-first monopolist earns more throughout
-    assert (_quarter(rev, "consumer_surplus_cents", False) < _quarter(user, "consumer_surplus_cents", False)).all()
+    assert (
+        _quarter(rev, "consumer_surplus_cents", False)
+        < _quarter(user, "consumer_surplus_cents", False)
+    ).all()
     assert (_quarter(rev, "revenue_cents", False) > _quarter(user, "revenue_cents", False)).all()
 
 
@@ -111,7 +119,9 @@ def test_sellers_follow_buyers_out_with_a_lag():
         a = rev[(rev["seed"] == seed) & (rev["day"] < 365)].set_index("day")
         b = user[(user["seed"] == seed) & (user["day"] < 365)].set_index("day")
         buyers = (a["sessions"] / b["sessions"]).rolling(14, min_periods=1).mean().to_numpy()
-        sellers = (a["active_sellers"] / b["active_sellers"]).rolling(14, min_periods=1).mean().to_numpy()
+        sellers = (
+            (a["active_sellers"] / b["active_sellers"]).rolling(14, min_periods=1).mean().to_numpy()
+        )
         assert sellers[-90:].mean() < 0.9  # the platform that lost buyers lost sellers too
         # buyers start leaving at once; sellers only after losing money for a while
         assert _onset(sellers) > _onset(buyers) + 28, (_onset(sellers), _onset(buyers))

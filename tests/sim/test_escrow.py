@@ -52,8 +52,14 @@ def test_each_order_path_has_exactly_one_terminal_state():
     honesty = jnp.asarray(np.resize([HONEST, COUNTERFEITER, NON_SHIPPER], n), jnp.int8)
     platform = jnp.asarray(np.resize([0, 1, 2], n), jnp.int32)
     fate = escrow.order_fates(
-        u, honesty, platform, jnp.zeros(n, jnp.int32), jnp.full(n, 5000, jnp.int64),
-        jnp.full(n, 0.85), jnp.where(honesty == HONEST, 0.85, 0.1), params,
+        u,
+        honesty,
+        platform,
+        jnp.zeros(n, jnp.int32),
+        jnp.full(n, 5000, jnp.int64),
+        jnp.full(n, 0.85),
+        jnp.where(honesty == HONEST, 0.85, 0.1),
+        params,
     )
     book = np.asarray(fate.book.stack())
     assert (book[:, : len(TERMINAL_STATES)].sum(axis=1) == 1).all()
@@ -93,14 +99,16 @@ def test_stricter_governance_sends_fewer_orders_to_harmful_sellers():
     assert (share_strict < 0.5 * share_lax).all(), (share_lax, share_strict)
 
 
-# --------------------------------------------------------------------------- order_fates in closed form
+# ------------------------------------------------------------------ order_fates in closed form
 
 N_ORDERS = 60_000  # binomial shares below are within 0.01 at this size (about 4 sigma)
 PRICE = 5000
 _order_fates = jax.jit(escrow.order_fates)  # one compile serves every policy below
 
 
-def _fates(policy: dict, honesty_type: int, n: int = N_ORDERS, seed: int = 1) -> dict[str, np.ndarray]:
+def _fates(
+    policy: dict, honesty_type: int, n: int = N_ORDERS, seed: int = 1
+) -> dict[str, np.ndarray]:
     """The paths of ``n`` orders of one honesty type on the one platform of ``no_escrow``
     with its escrow section (enabled, dispute_policy, ...) changed as ``policy`` says."""
     scenario = apply_overrides(
@@ -111,8 +119,14 @@ def _fates(policy: dict, honesty_type: int, n: int = N_ORDERS, seed: int = 1) ->
     honesty = jnp.full(n, honesty_type, jnp.int8)
     delivered = 0.85 if honesty_type == HONEST else (0.15 if honesty_type == COUNTERFEITER else 0.0)
     fate = _order_fates(
-        u, honesty, jnp.zeros(n, jnp.int32), jnp.zeros(n, jnp.int32),
-        jnp.full(n, PRICE, jnp.int64), jnp.full(n, 0.85), jnp.full(n, delivered), params,
+        u,
+        honesty,
+        jnp.zeros(n, jnp.int32),
+        jnp.zeros(n, jnp.int32),
+        jnp.full(n, PRICE, jnp.int64),
+        jnp.full(n, 0.85),
+        jnp.full(n, delivered),
+        params,
     )
     out = {name: np.asarray(getattr(fate.book, name)) for name in ORDER_FIELDS}
     out["params"] = params
@@ -160,8 +174,10 @@ def test_evidence_errors_uphold_false_claims_and_reject_true_ones_at_one_minus_a
 def test_lower_evidence_accuracy_costs_buyers_and_honest_sellers_more():
     def losses(accuracy: float) -> tuple[int, int]:
         policy = {**EVIDENCE, "evidence_accuracy": accuracy}
-        return (_fates(policy, NON_SHIPPER)["fraud_loss_cents"].sum(),
-                _fates(policy, HONEST)["seller_loss_cents"].sum())
+        return (
+            _fates(policy, NON_SHIPPER)["fraud_loss_cents"].sum(),
+            _fates(policy, HONEST)["seller_loss_cents"].sum(),
+        )
 
     fraud, seller = zip(*(losses(a) for a in (1.0, 0.9, 0.7, 0.5)))
     assert fraud[0] == 0 and seller[0] == 0
@@ -170,7 +186,9 @@ def test_lower_evidence_accuracy_costs_buyers_and_honest_sellers_more():
 
 
 def test_buyer_first_upholds_every_claim_whatever_the_accuracy():
-    honest = _fates({"enabled": True, "dispute_policy": "buyer_first", "evidence_accuracy": 0.0}, HONEST)
+    honest = _fates(
+        {"enabled": True, "dispute_policy": "buyer_first", "evidence_accuracy": 0.0}, HONEST
+    )
     assert (honest["refunded"] == honest["claims"]).all() and honest["claims"].sum() > 0
     assert (honest["seller_loss_cents"] == honest["claims"] * PRICE).all()
 
@@ -208,6 +226,8 @@ def test_without_escrow_every_order_still_ends_in_exactly_one_terminal_state():
 def test_without_escrow_false_claims_cost_honest_sellers_only_what_is_recovered():
     honest = _fates({"enabled": False, "recovery_rate": 0.5}, HONEST)
     claims = honest["claims"] == 1
-    assert _rate(claims) == pytest.approx(float(honest["params"].buyers.false_claim_rate), abs=0.003)
+    assert _rate(claims) == pytest.approx(
+        float(honest["params"].buyers.false_claim_rate), abs=0.003
+    )
     assert _rate(honest["refunded"][claims]) == pytest.approx(0.5, abs=0.05)
     assert (honest["seller_loss_cents"] == honest["refunded"] * PRICE).all()

@@ -32,21 +32,31 @@ NON_SHIPPERS = {"honest_share": 0.0, "counterfeiter_share": 0.0, "non_shipper_sh
 
 def platform(name: str, **sections: dict[str, Any]) -> dict[str, Any]:
     """A platform of the tests' shape, with some policy sections changed."""
-    data: dict[str, Any] = {"name": name, "auction": {"slots": FIRST_SLOTS},
-                            "escrow": dict(FIRST_ESCROW)}
+    data: dict[str, Any] = {
+        "name": name,
+        "auction": {"slots": FIRST_SLOTS},
+        "escrow": dict(FIRST_ESCROW),
+    }
     for section, values in sections.items():
         data[section] = {**data.get(section, {}), **values}
     return data
 
 
-def simulate(*platforms: dict[str, Any], market: dict[str, Any] | None = None,
-             sellers: dict[str, Any] | None = None) -> twosided.Result:
+def simulate(
+    *platforms: dict[str, Any],
+    market: dict[str, Any] | None = None,
+    sellers: dict[str, Any] | None = None,
+) -> twosided.Result:
     """Two platforms (or as given), 370 days, 2 seeds; the run's invariants checked."""
-    scenario = scenario_from_dict({
-        "name": "extreme", "days": DAYS, "market": {**MARKET, **(market or {})},
-        "sellers": {**FAST_SELLERS, **(sellers or {})},
-        "platforms": list(platforms) or [platform("A"), platform("B")],
-    })
+    scenario = scenario_from_dict(
+        {
+            "name": "extreme",
+            "days": DAYS,
+            "market": {**MARKET, **(market or {})},
+            "sellers": {**FAST_SELLERS, **(sellers or {})},
+            "platforms": list(platforms) or [platform("A"), platform("B")],
+        }
+    )
     run = twosided.simulate(scenario, seeds=SEEDS)
     check_invariants(run)
     return run
@@ -94,9 +104,12 @@ def test_one_seller_that_is_a_fraud_on_platforms_without_escrow():
     escrow, no recovery, and the platforms take 100% commission. The buyers lose exactly
     what the platforms take; the seller, earning nothing, leaves."""
     harsh = {"fees": {"commission": 1.0}, "escrow": {"enabled": False, "recovery_rate": 0.0}}
-    run = simulate(platform("A", **harsh), platform("B", **harsh),
-                   market={"categories": 1, "seller_capacity": 1, "initial_sellers": 1},
-                   sellers=NON_SHIPPERS)
+    run = simulate(
+        platform("A", **harsh),
+        platform("B", **harsh),
+        market={"categories": 1, "seller_capacity": 1, "initial_sellers": 1},
+        sellers=NON_SHIPPERS,
+    )
     t = totals(run)
     assert (t["harmful_orders"] == t["orders"]).all() and t["orders"].sum() > 0
     assert (t["refunds_cents"] == 0).all()
@@ -106,8 +119,11 @@ def test_one_seller_that_is_a_fraud_on_platforms_without_escrow():
 
 
 def test_one_buyer_in_a_market_without_ad_slots():
-    run = simulate(platform("A", auction={"slots": 0}), platform("B", auction={"slots": 0}),
-                   market={"buyers": 1})
+    run = simulate(
+        platform("A", auction={"slots": 0}),
+        platform("B", auction={"slots": 0}),
+        market={"buyers": 1},
+    )
     d = run.daily
     assert (d["sponsored_clicks"] == 0).all() and (d["revenue_ads_cents"] == 0).all()
     assert d.groupby(["seed", "day"])["sessions"].sum().max() <= 1
@@ -120,8 +136,10 @@ def test_zero_ad_slots_sell_no_sponsored_clicks():
     """No slots: no sponsored listing and, without a weight on bids in the organic ranking,
     no ad revenue at all. With such a weight (B), sellers still pay per click for organic
     positions their bids bought (docs/model.md), so B may earn ad revenue."""
-    run = simulate(platform("A", auction={"slots": 0}, ranking={"ads": 0.0}),
-                   platform("B", auction={"slots": 0}, ranking={"ads": 5.0}))
+    run = simulate(
+        platform("A", auction={"slots": 0}, ranking={"ads": 0.0}),
+        platform("B", auction={"slots": 0}, ranking={"ads": 5.0}),
+    )
     t = totals(run)
     assert (t["sponsored_clicks"] == 0).all()
     assert (t.xs("A", level="platform")["revenue_ads_cents"] == 0).all()
@@ -153,13 +171,17 @@ def test_a_100_percent_commission_leaves_sellers_nothing_and_they_leave():
 
 
 def test_every_seller_a_fraud_under_buyer_first_escrow_costs_buyers_nothing():
-    run = simulate(platform("A", escrow={"dispute_policy": "buyer_first"}),
-                   platform("B", escrow={"dispute_policy": "buyer_first"}), sellers=NON_SHIPPERS)
+    run = simulate(
+        platform("A", escrow={"dispute_policy": "buyer_first"}),
+        platform("B", escrow={"dispute_policy": "buyer_first"}),
+        sellers=NON_SHIPPERS,
+    )
     t = totals(run)
     assert (t["harmful_orders"] == t["orders"]).all() and t["orders"].sum() > 0
     assert (t["fraud_loss_cents"] == 0).all()
-    settled = t[["orders_confirmed", "orders_auto_confirmed", "orders_refunded",
-                 "orders_claim_rejected"]].sum(axis=1)
+    settled = t[
+        ["orders_confirmed", "orders_auto_confirmed", "orders_refunded", "orders_claim_rejected"]
+    ].sum(axis=1)
     assert (t["orders_refunded"] == settled).all()  # every settled order came back
     last = on_day(run, DAYS - 1)
     assert (t["refunds_cents"] + last["escrow_held_cents"] == t["gmv_cents"]).all()
@@ -174,13 +196,16 @@ def test_every_seller_a_fraud_without_escrow_costs_buyers_everything_they_paid()
     assert (t["refunds_cents"] == 0).all()
     assert (t["fraud_loss_cents"] > 0).all()
     assert (t["fraud_loss_cents"] <= t["gmv_cents"]).all()
-    settled = t[["orders_confirmed", "orders_auto_confirmed", "orders_refunded",
-                 "orders_claim_rejected"]].sum(axis=1)
+    settled = t[
+        ["orders_confirmed", "orders_auto_confirmed", "orders_refunded", "orders_claim_rejected"]
+    ].sum(axis=1)
     assert (t["orders_refunded"] == 0).all() and (settled > 0).all()
     # buyers trust a platform that lets them lose their money less than one that refunds
-    protected = simulate(platform("A", escrow={"dispute_policy": "buyer_first"}),
-                         platform("B", escrow={"dispute_policy": "buyer_first"}),
-                         sellers=NON_SHIPPERS)
+    protected = simulate(
+        platform("A", escrow={"dispute_policy": "buyer_first"}),
+        platform("B", escrow={"dispute_policy": "buyer_first"}),
+        sellers=NON_SHIPPERS,
+    )
     week = run.daily["day"] >= DAYS - 7
     assert run.daily[week]["avg_trust"].mean() < protected.daily[week]["avg_trust"].mean()
 
@@ -197,8 +222,12 @@ def test_escrow_off_everywhere_holds_no_money():
 
 def test_everything_at_once():
     """No slots, 100% commission, every seller a fraud, no escrow, on both platforms."""
-    harsh = {"auction": {"slots": 0}, "ranking": {"ads": 0.0}, "fees": {"commission": 1.0},
-             "escrow": {"enabled": False, "recovery_rate": 0.0}}
+    harsh = {
+        "auction": {"slots": 0},
+        "ranking": {"ads": 0.0},
+        "fees": {"commission": 1.0},
+        "escrow": {"enabled": False, "recovery_rate": 0.0},
+    }
     run = simulate(platform("A", **harsh), platform("B", **harsh), sellers=NON_SHIPPERS)
     t = totals(run)
     assert (t["revenue_ads_cents"] == 0).all()
@@ -214,16 +243,24 @@ def test_everything_at_once():
 def test_the_last_days_of_the_longest_valid_run_keep_buyer_memory():
     """Days up to 32,766 (the schema's limit, MAX_DAYS = 32,767): buyers seen today are
     among the month's active buyers and trust does not reset (int16 days hold)."""
-    scenario = scenario_from_dict({
-        "name": "long", "days": twosided.scenario.MAX_DAYS, "market": MARKET,
-        "platforms": [platform("A"), platform("B")],
-    })
+    scenario = scenario_from_dict(
+        {
+            "name": "long",
+            "days": twosided.scenario.MAX_DAYS,
+            "market": MARKET,
+            "platforms": [platform("A"), platform("B")],
+        }
+    )
     dims, params = build(scenario)
     start = scenario.days - DAYS
     states = init_states(jnp.asarray(SEEDS, jnp.uint32), dims, params)
     states = replace(states, day=jnp.full_like(states.day, start))
-    parts = [m for _, _, m in iterate(dims, params, SEEDS, DAYS, scenario.chunk_days,
-                                      states=states, start_day=start)]
+    parts = [
+        m
+        for _, _, m in iterate(
+            dims, params, SEEDS, DAYS, scenario.chunk_days, states=states, start_day=start
+        )
+    ]
     raw = {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
     run = result_from_arrays(scenario, SEEDS, raw, start_day=start)
     d = run.daily
@@ -248,13 +285,22 @@ def test_extremely_sensitive_buyers_give_finite_outcomes():
     """The most price- and quality-sensitive buyers the schema allows: logit weights stay
     finite, so trust and consumer surplus do too (they were NaN before the weights were
     scaled, see shopping.weight_shift)."""
-    scenario = scenario_from_dict({
-        "name": "sensitive", "days": DAYS, "market": MARKET, "sellers": FAST_SELLERS,
-        "buyers": {"price_sensitivity_median": 100.0, "price_sensitivity_sigma": 3.0,
-                   "quality_sensitivity_median": 100.0, "quality_sensitivity_sigma": 3.0,
-                   "sensitivity_correlation": 0.99},
-        "platforms": [platform("A"), platform("B")],
-    })
+    scenario = scenario_from_dict(
+        {
+            "name": "sensitive",
+            "days": DAYS,
+            "market": MARKET,
+            "sellers": FAST_SELLERS,
+            "buyers": {
+                "price_sensitivity_median": 100.0,
+                "price_sensitivity_sigma": 3.0,
+                "quality_sensitivity_median": 100.0,
+                "quality_sensitivity_sigma": 3.0,
+                "sensitivity_correlation": 0.99,
+            },
+            "platforms": [platform("A"), platform("B")],
+        }
+    )
     run = twosided.simulate(scenario, seeds=SEEDS)
     check_invariants(run)  # no NaN or infinity
     assert run.daily["orders"].sum() > 0

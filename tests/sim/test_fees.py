@@ -29,16 +29,22 @@ def _params():
 
 
 def test_listing_changes_charge_new_listings_and_settle_ended_ones():
-    before = jnp.asarray([[1, 1, 1, 0, 0],
-                          [1, 1, 0, 0, 0],
-                          [1, 1, 1, 1, 0]], bool)
-    after = jnp.asarray([[1, 0, 0, 1, 1],     # P0: two end, two new
-                         [0, 1, 1, 0, 0],     # P1: one ends, one new
-                         [0, 0, 0, 0, 0]], bool)  # P2: all four end
-    forfeited = jnp.asarray([[0, 1, 0, 0, 0],
-                             [1, 0, 0, 0, 0],
-                             [1, 0, 1, 0, 0]], bool)
-    got = {k: np.asarray(v).tolist() for k, v in ledger.amounts(fees.listing_changes(before, after, forfeited, _params())).items()}
+    before = jnp.asarray([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]], bool)
+    after = jnp.asarray(
+        [
+            [1, 0, 0, 1, 1],  # P0: two end, two new
+            [0, 1, 1, 0, 0],  # P1: one ends, one new
+            [0, 0, 0, 0, 0],
+        ],
+        bool,
+    )  # P2: all four end
+    forfeited = jnp.asarray([[0, 1, 0, 0, 0], [1, 0, 0, 0, 0], [1, 0, 1, 0, 0]], bool)
+    got = {
+        k: np.asarray(v).tolist()
+        for k, v in ledger.amounts(
+            fees.listing_changes(before, after, forfeited, _params())
+        ).items()
+    }
     d0, d1, d2 = DEPOSIT
     assert got["deposit_paid"] == [2 * d0, d1, 0]
     assert got["service_fee"] == [2 * FEE[0], FEE[1], 0]
@@ -59,9 +65,13 @@ def test_unchanged_listings_cost_nothing():
 # a full market (every slot taken on day 0) where listings lose money and end after one
 # losing period: nearly every entrant takes a slot freed by a seller who left that same day
 CHURN = {
-    "market.buyers": 20_000, "market.seller_capacity": 20, "market.initial_sellers": 20,
-    "sellers.adaptation_period_days": 7, "sellers.exit_after_periods": 1,
-    "sellers.fixed_cost_per_day_cents": 20_000, "sellers.entry_per_thousand_sessions": 5.0,
+    "market.buyers": 20_000,
+    "market.seller_capacity": 20,
+    "market.initial_sellers": 20,
+    "sellers.adaptation_period_days": 7,
+    "sellers.exit_after_periods": 1,
+    "sellers.fixed_cost_per_day_cents": 20_000,
+    "sellers.entry_per_thousand_sessions": 5.0,
     "platforms.0.governance.deposit_cents": 100_000,
     "platforms.0.fees.service_fee_cents": 50_000,
 }
@@ -77,7 +87,11 @@ def test_every_new_listing_pays_deposit_and_fee_even_in_a_slot_freed_the_same_da
     np.testing.assert_array_equal(paid["deposit_paid"], 100_000 * entered)
     np.testing.assert_array_equal(paid["service_fee"], 50_000 * entered)
     # and every listing that ended got its deposit back or forfeited it
-    settled = paid["deposit_returned"] + paid.get("forfeit_to_buyers", 0) + paid.get("forfeit_to_platform", 0)
+    settled = (
+        paid["deposit_returned"]
+        + paid.get("forfeit_to_buyers", 0)
+        + paid.get("forfeit_to_platform", 0)
+    )
     exited = daily["sellers_exited"].reindex(paid.index)
     np.testing.assert_array_equal(settled, 100_000 * exited)
 

@@ -35,13 +35,15 @@ def _honesty() -> jax.Array:
     return jnp.asarray(np.resize([HONEST, COUNTERFEITER, NON_SHIPPER], M), jnp.int8)
 
 
-def test_detection_catches_harmful_listings_at_its_rate_and_honest_ones_at_the_false_positive_rate():
+def test_detection_catches_harmful_listings_at_its_rate_and_honest_ones_at_the_false_alarm_rate():
     params = _params(detection_rate=0.05, false_positive_rate=0.01)
     honesty = _honesty()
     listed = jnp.ones((3, M), bool)
-    caught = np.asarray(governance.detect(
-        jax.random.key(0), listed, honesty, jnp.asarray([True, True, False]), params
-    ))
+    caught = np.asarray(
+        governance.detect(
+            jax.random.key(0), listed, honesty, jnp.asarray([True, True, False]), params
+        )
+    )
     harmful = np.asarray(honesty) != HONEST
     for p in (0, 1):
         assert caught[p, harmful].mean() == pytest.approx(0.05, abs=0.005)
@@ -58,8 +60,9 @@ def test_detection_punishes_only_listings():
 
 def test_a_blind_eye_catches_nobody():
     params = _params(detection_rate=0.0, false_positive_rate=0.0)
-    caught = governance.detect(jax.random.key(2), jnp.ones((3, M), bool), _honesty(),
-                               jnp.ones(3, bool), params)
+    caught = governance.detect(
+        jax.random.key(2), jnp.ones((3, M), bool), _honesty(), jnp.ones(3, bool), params
+    )
     assert not bool(caught.any())
 
 
@@ -125,9 +128,13 @@ def test_forfeited_deposits_paid_to_buyers_are_no_platform_revenue():
 
 
 def test_honest_sellers_lose_deposits_only_to_false_positives():
-    honest = {"sellers.honest_share": 1.0, "sellers.counterfeiter_share": 0.0,
-              "sellers.non_shipper_share": 0.0, "platforms.0.governance.deposit_cents": 100_000,
-              "platforms.0.governance.detection_rate": 0.05}
+    honest = {
+        "sellers.honest_share": 1.0,
+        "sellers.counterfeiter_share": 0.0,
+        "sellers.non_shipper_share": 0.0,
+        "platforms.0.governance.deposit_cents": 100_000,
+        "platforms.0.governance.detection_rate": 0.05,
+    }
     clean = _run(**honest, **{"platforms.0.governance.false_positive_rate": 0.0}).daily
     assert clean["deposits_forfeited_cents"].sum() == 0
     wrong = _run(**honest, **{"platforms.0.governance.false_positive_rate": 0.01}).daily
@@ -142,15 +149,19 @@ def test_honest_sellers_lose_deposits_only_to_false_positives():
 def test_the_governance_stage_delists_the_caught_and_forfeits_their_deposits():
     from .conftest import one_day
 
-    policy = {"platforms.0.governance.detection_rate": 1.0,
-              "platforms.0.governance.false_positive_rate": 0.0}
+    policy = {
+        "platforms.0.governance.detection_rate": 1.0,
+        "platforms.0.governance.false_positive_rate": 0.0,
+    }
     dims, params, state, after, r = one_day("no_escrow", policy)
     before = np.asarray(state.sellers.listed[0] & state.sellers.active)
     harmful = np.asarray(state.sellers.honesty) != HONEST
     punished = np.asarray(r.policing.punished[0])
     assert (punished == (before & harmful)).all() and punished.any()
     assert not (np.asarray(after.sellers.listed[0]) & harmful).any()
-    forfeited = int(r.policing.changes.forfeit_to_buyers[0] + r.policing.changes.forfeit_to_platform[0])
+    forfeited = int(
+        r.policing.changes.forfeit_to_buyers[0] + r.policing.changes.forfeit_to_platform[0]
+    )
     deposit = int(params.platform.governance.deposit_cents[0])
     assert int(r.policing.exits[0]) == punished.sum()
     assert forfeited == punished.sum() * deposit

@@ -102,9 +102,12 @@ def test_daily_revenue_is_the_ledgers_flows(preset_run):
     acc = preset_run.accounts
     for name in preset_run.platforms:
         cash = acc[acc["account"] == f"platform:{name}"].set_index(["seed", "day"])["balance_cents"]
-        cum = preset_run.daily[preset_run.daily["platform"] == name].set_index(["seed", "day"])[
-            "revenue_cents"
-        ].groupby(level="seed").cumsum()
+        cum = (
+            preset_run.daily[preset_run.daily["platform"] == name]
+            .set_index(["seed", "day"])["revenue_cents"]
+            .groupby(level="seed")
+            .cumsum()
+        )
         pd.testing.assert_series_equal(cash.loc[cum.index], cum, check_names=False)
 
 
@@ -122,8 +125,14 @@ def test_every_stream_moves_in_the_audited_run():
     expected = [s for s in ledger.STREAMS if s != "service_fee_refund"]
     assert (moved[expected] > 0).all().all(), moved[expected].T
     totals = run.daily.groupby(["seed", "platform"]).sum(numeric_only=True)
-    for column in ("refunds_cents", "claims", "false_claims", "deposits_forfeited_cents",
-                   "sellers_entered", "sellers_exited"):
+    for column in (
+        "refunds_cents",
+        "claims",
+        "false_claims",
+        "deposits_forfeited_cents",
+        "sellers_entered",
+        "sellers_exited",
+    ):
         assert (totals[column] > 0).all(), column
     # buyers lose money to fraud where claims can fail (evidence disputes, no escrow), and
     # not under escrow with buyer-first claims
@@ -147,6 +156,6 @@ def test_the_ledger_stage_posts_the_stage_records_and_keeps_every_cent():
         moved, np.asarray(ledger.post(np.zeros_like(state.balances), r.flows))
     )
     assert moved.sum() == 0
-    assert int(r.flows[ledger.S["payment_escrow"]].sum() + r.flows[ledger.S["payment_direct"]].sum()) == int(
-        np.asarray(r.session.price).sum()
-    )
+    assert int(
+        r.flows[ledger.S["payment_escrow"]].sum() + r.flows[ledger.S["payment_direct"]].sum()
+    ) == int(np.asarray(r.session.price).sum())

@@ -12,12 +12,15 @@ from twosided.sim.params import RECORDS, SECTIONS, _leaves, build, leaf_dtype, l
 
 
 def _scenario():
-    return apply_overrides(load_scenario("taobao"), {
-        "platforms.1.ranking.ads": 2.5,
-        "platforms.2.fees.commission": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08],
-        "platforms.0.auction.mechanism": "vcg",
-        "market.categories": 8,
-    })
+    return apply_overrides(
+        load_scenario("taobao"),
+        {
+            "platforms.1.ranking.ads": 2.5,
+            "platforms.2.fees.commission": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08],
+            "platforms.0.auction.mechanism": "vcg",
+            "market.categories": 8,
+        },
+    )
 
 
 def test_a_schema_field_lands_at_its_nested_place_stacked_over_platforms():
@@ -36,22 +39,33 @@ def test_a_schema_field_lands_at_its_nested_place_stacked_over_platforms():
 def test_every_numeric_schema_field_is_a_leaf_with_the_schemas_value():
     sc = _scenario()
     _, params = build(sc)
-    sections = {"market": [sc.market], "buyers": [sc.buyers], "sellers": [sc.sellers],
-                "platform": list(sc.platforms)}
+    sections = {
+        "market": [sc.market],
+        "buyers": [sc.buyers],
+        "sellers": [sc.sellers],
+        "platform": list(sc.platforms),
+    }
 
     def check(path, model, values, record):
         for name in _leaves(model):
             want = [getattr(v, name) for v in values]
             got = np.asarray(getattr(record, name))
             assert got.dtype == np.dtype(leaf_dtype(name, model.model_fields[name].annotation))
-            np.testing.assert_allclose(got.reshape(-1), np.asarray(want, np.float64), rtol=1e-6,
-                                       err_msg=f"{path}.{name}")
+            np.testing.assert_allclose(
+                got.reshape(-1), np.asarray(want, np.float64), rtol=1e-6, err_msg=f"{path}.{name}"
+            )
         for name, info in model.model_fields.items():
             sub = info.annotation
-            if isinstance(sub, type) and sub.__name__ in {"Ranking", "Auction", "Fees", "Escrow",
-                                                          "Governance"}:
-                check(f"{path}.{name}", sub, [getattr(v, name) for v in values],
-                      getattr(record, name))
+            if isinstance(sub, type) and sub.__name__ in {
+                "Ranking",
+                "Auction",
+                "Fees",
+                "Escrow",
+                "Governance",
+            }:
+                check(
+                    f"{path}.{name}", sub, [getattr(v, name) for v in values], getattr(record, name)
+                )
 
     for path, model in SECTIONS.items():
         check(path, model, sections[path], getattr(params, path))
@@ -84,8 +98,16 @@ def test_derived_quantities_per_platform_and_category():
 
 
 def test_records_are_generated_from_the_schema():
-    assert set(RECORDS) >= {"market", "buyers", "sellers", "platform", "platform.ranking",
-                            "platform.fees", "platform.escrow", "platform.governance"}
+    assert set(RECORDS) >= {
+        "market",
+        "buyers",
+        "sellers",
+        "platform",
+        "platform.ranking",
+        "platform.fees",
+        "platform.escrow",
+        "platform.governance",
+    }
     _, params = build(load_scenario("monopoly"))
     paths = leaf_paths(params)
     assert "platform.ranking.ads" in paths and "platform.fees.commission" in paths

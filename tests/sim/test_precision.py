@@ -21,12 +21,15 @@ def _engine_precision():
 
 
 def test_importing_twosided_leaves_jaxs_64_bit_flag_alone():
-    code = ("import twosided, twosided.sim, twosided.simulation, twosided.checkpoint, jax; "
-            "print(jax.config.jax_enable_x64)")
+    code = (
+        "import twosided, twosided.sim, twosided.simulation, twosided.checkpoint, jax; "
+        "print(jax.config.jax_enable_x64)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     assert out.stdout.strip() == "False"
 
 

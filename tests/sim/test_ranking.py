@@ -19,13 +19,24 @@ from ..conftest import cached_run
 
 
 def _pages(overrides: dict):
-    sc = apply_overrides(load_scenario("monopoly"), {
-        "market.categories": 1, "market.seller_capacity": 40, "market.initial_sellers": 40,
-        "market.ranking_noise": 0.0, "platforms.0.fees.commission": 0.02, **overrides,
-    })
+    sc = apply_overrides(
+        load_scenario("monopoly"),
+        {
+            "market.categories": 1,
+            "market.seller_capacity": 40,
+            "market.initial_sellers": 40,
+            "market.ranking_noise": 0.0,
+            "platforms.0.fees.commission": 0.02,
+            **overrides,
+        },
+    )
     dims, params = build(sc)
-    state = jax.tree_util.tree_map(lambda x: x[0], init_states(jnp.asarray([0], jnp.uint32), dims, params))
-    listings = ranking.listing_features(state.sellers, params, state.market.log_ref_price, dims, jnp.int32(0))
+    state = jax.tree_util.tree_map(
+        lambda x: x[0], init_states(jnp.asarray([0], jnp.uint32), dims, params)
+    )
+    listings = ranking.listing_features(
+        state.sellers, params, state.market.log_ref_price, dims, jnp.int32(0)
+    )
     pages = ranking.build_pages(jax.random.key(0), listings, params, dims)
     return dims, params, listings, pages
 
@@ -40,11 +51,22 @@ def test_page_has_ads_on_top_then_organic_by_policy_without_repeats():
     assert n_ads == 3 and sponsored[:n_ads].all() and not sponsored[n_ads:].any()
     # organic positions follow the relevance score (no noise, no ad weight)
     cand = np.asarray(listings.candidate[0])
-    rel = np.asarray(ranking.relevance(
-        listings.rating[0], listings.log_rel_price[0],
-        params.platform.fees.commission[0, 0] * listings.price[0].astype(jnp.float32) * listings.attract[0] * params.sellers.conversion_estimate,
-        listings.candidate[0], (params.platform.ranking.quality[0], params.platform.ranking.price[0], params.platform.ranking.commission[0]),
-    ))
+    rel = np.asarray(
+        ranking.relevance(
+            listings.rating[0],
+            listings.log_rel_price[0],
+            params.platform.fees.commission[0, 0]
+            * listings.price[0].astype(jnp.float32)
+            * listings.attract[0]
+            * params.sellers.conversion_estimate,
+            listings.candidate[0],
+            (
+                params.platform.ranking.quality[0],
+                params.platform.ranking.price[0],
+                params.platform.ranking.commission[0],
+            ),
+        )
+    )
     organic = listing[n_ads:]
     assert np.all(np.diff(rel[organic]) <= 1e-6)
     # with no ad weight no organic position pays
@@ -67,8 +89,12 @@ def test_bid_weight_sells_organic_positions_at_the_gsp_price():
 
 def test_organic_price_formula():
     price = ranking.organic_prices(
-        base=jnp.asarray([1.0, 2.0]), next_score=jnp.asarray([1.5, 1.5]), w_ads=jnp.float32(2.0),
-        mean_bid=jnp.float32(100.0), bid=jnp.asarray([80.0, 80.0]), reserve=jnp.float32(10.0),
+        base=jnp.asarray([1.0, 2.0]),
+        next_score=jnp.asarray([1.5, 1.5]),
+        w_ads=jnp.float32(2.0),
+        mean_bid=jnp.float32(100.0),
+        bid=jnp.asarray([80.0, 80.0]),
+        reserve=jnp.float32(10.0),
     )
     # first needs (1.5 − 1.0) × 100 / 2 = 25 cents; the second holds its place on merit
     assert np.asarray(price).tolist() == [25.0, 0.0]

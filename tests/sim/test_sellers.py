@@ -23,31 +23,55 @@ from twosided.sim.pytree import replace
 from twosided.sim.state import HONEST, NON_SHIPPER, Sellers, init_state
 
 SCALE = 50_000.0  # imitation_scale_cents: a profit gap of this size is imitated for sure
-STILL = {"mutation_sd": 0.0, "type_imitation_rate": 0.0, "multihome_rate": 0.0,
-         "imitation_scale_cents": SCALE, "imitation_step": 0.5, "exit_after_periods": 3}
+STILL = {
+    "mutation_sd": 0.0,
+    "type_imitation_rate": 0.0,
+    "multihome_rate": 0.0,
+    "imitation_scale_cents": SCALE,
+    "imitation_step": 0.5,
+    "exit_after_periods": 3,
+}
 _init_state = jax.jit(init_state, static_argnums=1)
 _revise = jax.jit(seller_behaviour.revise, static_argnums=4)
 _enter_jit = jax.jit(seller_behaviour.enter, static_argnums=6)
 
 
 def world(
-    categories: int, capacity: int, platforms: int = 1, sellers: dict[str, Any] | None = None,
+    categories: int,
+    capacity: int,
+    platforms: int = 1,
+    sellers: dict[str, Any] | None = None,
     governance: dict[str, Any] | None = None,
 ) -> tuple[Dims, Params, Sellers]:
     """A small market's dimensions, parameters and day-0 sellers (every slot active)."""
-    scenario = scenario_from_dict({
-        "name": "sellers",
-        "market": {"buyers": 100, "categories": categories, "seller_capacity": capacity,
-                   "initial_sellers": capacity, "page_length": 4},
-        "sellers": {**STILL, "honest_share": 1.0, "counterfeiter_share": 0.0,
-                    "non_shipper_share": 0.0, "initial_platforms_share": 0.0,
-                    **(sellers or {})},
-        "platforms": [
-            {"name": f"P{p}", "initial_seller_share": 1.0 if p == 0 else 0.0,
-             "governance": governance or {}}
-            for p in range(platforms)
-        ],
-    })
+    scenario = scenario_from_dict(
+        {
+            "name": "sellers",
+            "market": {
+                "buyers": 100,
+                "categories": categories,
+                "seller_capacity": capacity,
+                "initial_sellers": capacity,
+                "page_length": 4,
+            },
+            "sellers": {
+                **STILL,
+                "honest_share": 1.0,
+                "counterfeiter_share": 0.0,
+                "non_shipper_share": 0.0,
+                "initial_platforms_share": 0.0,
+                **(sellers or {}),
+            },
+            "platforms": [
+                {
+                    "name": f"P{p}",
+                    "initial_seller_share": 1.0 if p == 0 else 0.0,
+                    "governance": governance or {},
+                }
+                for p in range(platforms)
+            ],
+        }
+    )
     dims, params = build(scenario)
     state = _init_state(jax.random.key(0), dims, params)
     return dims, params, state.sellers
@@ -57,8 +81,9 @@ def first_of_each_category(dims: Dims) -> np.ndarray:
     return np.arange(dims.sellers) % dims.seller_capacity == 0
 
 
-def revise(sellers: Sellers, dims: Dims, params: Params, seed: int = 0,
-           open_: list[bool] | None = None) -> tuple[Sellers, np.ndarray]:
+def revise(
+    sellers: Sellers, dims: Dims, params: Params, seed: int = 0, open_: list[bool] | None = None
+) -> tuple[Sellers, np.ndarray]:
     opened = jnp.asarray(open_ if open_ is not None else [True] * dims.platforms)
     revised, apply = _revise(jax.random.key(seed), sellers, opened, params, dims)
     return revised, np.asarray(apply)
@@ -75,9 +100,11 @@ def _poor_and_rich(gap: float, categories: int = 2000, capacity: int = 4):
     row = poor[None, :]
     s = replace(
         s,
-        markup=jnp.where(row, 0.2, 0.6), ad_intensity=jnp.where(row, 0.1, 0.5),
+        markup=jnp.where(row, 0.2, 0.6),
+        ad_intensity=jnp.where(row, 0.1, 0.5),
         quality=jnp.where(poor, 0.4, 0.8),
-        period_profit=jnp.where(row, 0.0, gap), last_profit=jnp.where(row, 0.0, gap),
+        period_profit=jnp.where(row, 0.0, gap),
+        last_profit=jnp.where(row, 0.0, gap),
         period_orders=jnp.full(s.period_orders.shape, 10.0),
     )
     return dims, params, s, poor
@@ -118,7 +145,9 @@ def test_type_imitation_adopts_the_richer_peers_trade_and_goods():
     turned = poor & (honesty == NON_SHIPPER)
     assert turned.sum() / poor.sum() == pytest.approx(3 / 4, abs=0.04)
     np.testing.assert_allclose(
-        np.asarray(revised.quality)[turned], float(params.sellers.counterfeit_claimed_quality), rtol=1e-6
+        np.asarray(revised.quality)[turned],
+        float(params.sellers.counterfeit_claimed_quality),
+        rtol=1e-6,
     )
 
 
@@ -137,14 +166,23 @@ def test_a_listing_is_withdrawn_after_sustained_losses_or_no_sales():
     # four sellers in one category on two platforms; three periods in a row end a listing
     dims, params, s = world(1, 4, platforms=2)
     listed = jnp.ones((2, 4), bool)
-    profit = jnp.asarray([[-100.0, -100.0, 500.0, 500.0],   # P0
-                          [-100.0, 500.0, 500.0, 500.0]])   # P1
-    orders = jnp.asarray([[5.0, 5.0, 0.0, 5.0],
-                          [5.0, 5.0, 5.0, 5.0]])
-    streak = jnp.asarray([[2, 2, 2, 1],
-                          [2, 0, 2, 2]], jnp.int32)
-    s = replace(s, listed=listed, active=jnp.ones(4, bool), period_profit=profit,
-                last_profit=profit, period_orders=orders, loss_streak=streak)
+    profit = jnp.asarray(
+        [
+            [-100.0, -100.0, 500.0, 500.0],  # P0
+            [-100.0, 500.0, 500.0, 500.0],
+        ]
+    )  # P1
+    orders = jnp.asarray([[5.0, 5.0, 0.0, 5.0], [5.0, 5.0, 5.0, 5.0]])
+    streak = jnp.asarray([[2, 2, 2, 1], [2, 0, 2, 2]], jnp.int32)
+    s = replace(
+        s,
+        listed=listed,
+        active=jnp.ones(4, bool),
+        period_profit=profit,
+        last_profit=profit,
+        period_orders=orders,
+        loss_streak=streak,
+    )
     revised, _ = revise(s, dims, params)
     got = np.asarray(revised.listed)
     # seller 0 lost on both platforms for a third period: it leaves the market
@@ -161,8 +199,12 @@ def test_a_listing_is_withdrawn_after_sustained_losses_or_no_sales():
 
 def test_a_losing_streak_counts_up_before_the_exit():
     dims, params, s = world(1, 4, platforms=1)
-    s = replace(s, period_profit=jnp.full((1, 4), -1.0), period_orders=jnp.full((1, 4), 3.0),
-                loss_streak=jnp.asarray([[0, 1, 2, 0]], jnp.int32))
+    s = replace(
+        s,
+        period_profit=jnp.full((1, 4), -1.0),
+        period_orders=jnp.full((1, 4), 3.0),
+        loss_streak=jnp.asarray([[0, 1, 2, 0]], jnp.int32),
+    )
     revised, _ = revise(s, dims, params)
     assert np.asarray(revised.loss_streak)[0, :3].tolist() == [1, 2, 0]
     assert np.asarray(revised.listed)[0].tolist() == [True, True, False, True]
@@ -170,8 +212,13 @@ def test_a_losing_streak_counts_up_before_the_exit():
 
 def test_losses_on_a_platform_not_yet_open_do_not_count():
     dims, params, s = world(1, 4, platforms=2)
-    s = replace(s, listed=jnp.ones((2, 4), bool), period_profit=jnp.full((2, 4), -1.0),
-                period_orders=jnp.zeros((2, 4)), loss_streak=jnp.full((2, 4), 2, jnp.int32))
+    s = replace(
+        s,
+        listed=jnp.ones((2, 4), bool),
+        period_profit=jnp.full((2, 4), -1.0),
+        period_orders=jnp.zeros((2, 4)),
+        loss_streak=jnp.full((2, 4), 2, jnp.int32),
+    )
     revised, _ = revise(s, dims, params, open_=[True, False])
     assert not np.asarray(revised.listed)[0].any()
     assert np.asarray(revised.listed)[1].all() and bool(revised.active.all())
@@ -180,20 +227,33 @@ def test_losses_on_a_platform_not_yet_open_do_not_count():
 # --------------------------------------------------------------------------- multi-homing
 
 
-def _homing(other_platform_profit: float, rate: float = 1.0, governance: dict | None = None,
-            harmful_single_homers: bool = False):
+def _homing(
+    other_platform_profit: float,
+    rate: float = 1.0,
+    governance: dict | None = None,
+    harmful_single_homers: bool = False,
+):
     """200 categories of 4 sellers; sellers 0-1 list on P0 only and earn 100 a period,
     sellers 2-3 list on both and earn ``other_platform_profit`` per period on P1."""
-    dims, params, s = world(200, 4, platforms=2, sellers={"multihome_rate": rate},
-                            governance=governance)
+    dims, params, s = world(
+        200, 4, platforms=2, sellers={"multihome_rate": rate}, governance=governance
+    )
     slot = np.arange(dims.sellers) % 4
     single = jnp.asarray(slot < 2)
     listed = jnp.stack([jnp.ones(dims.sellers, bool), ~single])
-    profit = jnp.stack([jnp.full(dims.sellers, 100.0),
-                        jnp.where(single, 0.0, other_platform_profit)])
+    profit = jnp.stack(
+        [jnp.full(dims.sellers, 100.0), jnp.where(single, 0.0, other_platform_profit)]
+    )
     honesty = jnp.where(single & harmful_single_homers, NON_SHIPPER, HONEST).astype(jnp.int8)
-    s = replace(s, listed=listed, active=jnp.ones(dims.sellers, bool), period_profit=profit,
-                last_profit=profit, period_orders=jnp.full(profit.shape, 5.0), honesty=honesty)
+    s = replace(
+        s,
+        listed=listed,
+        active=jnp.ones(dims.sellers, bool),
+        period_profit=profit,
+        last_profit=profit,
+        period_orders=jnp.full(profit.shape, 5.0),
+        honesty=honesty,
+    )
     revised, apply = revise(s, dims, params)
     return np.asarray(single), apply, revised
 
@@ -217,21 +277,32 @@ def test_multi_homing_happens_at_its_rate_per_period():
 
 
 def test_verification_keeps_harmful_sellers_from_multi_homing():
-    single, apply, _ = _homing(10_000.0, governance={"verification_rate": 1.0},
-                               harmful_single_homers=True)
+    single, apply, _ = _homing(
+        10_000.0, governance={"verification_rate": 1.0}, harmful_single_homers=True
+    )
     assert single.any() and not apply.any()
 
 
 # --------------------------------------------------------------------------- entry
 
 
-def _enter(sessions: list[float], open_: list[bool], governance: dict | None = None,
-           types: dict | None = None, categories: int = 100, seed: int = 0):
+def _enter(
+    sessions: list[float],
+    open_: list[bool],
+    governance: dict | None = None,
+    types: dict | None = None,
+    categories: int = 100,
+    seed: int = 0,
+):
     """Entrants into an empty market of ``categories`` categories with ample free slots,
     given each platform's daily sessions per category."""
-    dims, params, s = world(categories, 60, platforms=len(sessions),
-                            sellers={"entry_per_thousand_sessions": 0.05, **(types or {})},
-                            governance=governance)
+    dims, params, s = world(
+        categories,
+        60,
+        platforms=len(sessions),
+        sellers={"entry_per_thousand_sessions": 0.05, **(types or {})},
+        governance=governance,
+    )
     s = replace(s, active=jnp.zeros(dims.sellers, bool), listed=jnp.zeros_like(s.listed))
     traffic = jnp.asarray([[x] * categories for x in sessions], jnp.int32)
     log_ref = jnp.full((categories,), 8.0, jnp.float32)
@@ -262,8 +333,9 @@ def test_no_seller_enters_a_platform_that_is_not_open():
 
 def test_verification_keeps_harmful_entrants_out():
     harmful_mix = {"honest_share": 0.5, "counterfeiter_share": 0.25, "non_shipper_share": 0.25}
-    params, entered, new = _enter([40_000, 40_000], [True, True], types=harmful_mix,
-                                  governance={"verification_rate": 1.0})
+    params, entered, new = _enter(
+        [40_000, 40_000], [True, True], types=harmful_mix, governance={"verification_rate": 1.0}
+    )
     honesty = np.asarray(entered.honesty)
     assert new.sum() > 100
     assert (honesty[new.any(axis=0)] == HONEST).all()
@@ -287,7 +359,9 @@ def test_the_accounts_stage_pays_each_live_listing_its_running_costs():
     assert np.asarray(r.accounts.costs.cost_of_goods).tolist() == per_platform.astype(int).tolist()
     # a live listing that sold nothing and bought no clicks made a loss of its overhead
     sold = np.zeros(live.shape, bool)
-    sold[np.asarray(s.platform)[np.asarray(s.bought)], np.asarray(s.listing)[np.asarray(s.bought)]] = True
+    sold[
+        np.asarray(s.platform)[np.asarray(s.bought)], np.asarray(s.listing)[np.asarray(s.bought)]
+    ] = True
     idle = live & ~sold
     assert (np.asarray(r.accounts.profit)[idle] <= 0).all()
 
@@ -295,7 +369,9 @@ def test_the_accounts_stage_pays_each_live_listing_its_running_costs():
 def test_the_turnover_stage_settles_its_listing_changes():
     from .conftest import one_day
 
-    dims, params, state, after, r = one_day("taobao", {"sellers.entry_per_thousand_sessions": 200.0})
+    dims, params, state, after, r = one_day(
+        "taobao", {"sellers.entry_per_thousand_sessions": 200.0}
+    )
     entries = np.asarray(r.turnover.entries)
     assert entries.sum() > 0
     deposit = np.asarray(params.platform.governance.deposit_cents)

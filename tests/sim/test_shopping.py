@@ -64,7 +64,9 @@ def test_click_rates_by_position_follow_the_examination_curve():
     for attract in (1.0, 0.35):
         a = jnp.full((N, L), attract, jnp.float32)
         u = uniform16(jax.random.key(11), (N, L))
-        clicks = np.asarray(shopping.clicks(u, params.buyers.examination, a, jnp.ones((N, L), bool)))
+        clicks = np.asarray(
+            shopping.clicks(u, params.buyers.examination, a, jnp.ones((N, L), bool))
+        )
         _close(clicks.mean(axis=0), e * attract, N)
     # the curve is the power law (k + 1)^(-decay) of the scenario
     decay = load_scenario("taobao").buyers.examination_decay
@@ -81,7 +83,10 @@ def test_platform_choice_matches_closed_form_logit():
     p, b = params.platform, params.buyers
     expected_v = np.array(
         [
-            float(p.brand[i]) + float(b.trust_weight) * t + float(b.assortment_weight) * np.log1p(n) + float(b.switching_cost) * (i == 0)
+            float(p.brand[i])
+            + float(b.trust_weight) * t
+            + float(b.assortment_weight) * np.log1p(n)
+            + float(b.switching_cost) * (i == 0)
             for i, (t, n) in enumerate(zip([1.0, 0.3, 0.5], [40, 20, 10]))
         ]
         + [float(b.offline_utility)]
@@ -106,7 +111,9 @@ def test_closed_platforms_and_empty_markets_are_never_chosen():
 
 def test_categorical_draw_matches_softmax():
     logits = jnp.asarray([0.0, 1.0, -1.0, 2.0])
-    draws = np.asarray(categorical(uniform16(jax.random.key(9), (N,)), jnp.broadcast_to(logits, (N, 4))))
+    draws = np.asarray(
+        categorical(uniform16(jax.random.key(9), (N,)), jnp.broadcast_to(logits, (N, 4)))
+    )
     expected = np.exp(np.asarray(logits)) / np.exp(np.asarray(logits)).sum()
     _close(np.bincount(draws, minlength=4) / N, expected, N)
 
@@ -158,8 +165,11 @@ def test_extremely_sensitive_buyers_keep_finite_logit_weights_with_exact_ratios(
     u = uniform16(jax.random.key(3), (N,))
     bought, position = shopping.choose_listing(u, jnp.broadcast_to(jnp.asarray(w[0]), (N, 3)))
     assert bool(bought.all())
-    _close(np.bincount(np.asarray(position), minlength=3)[:2] / N,
-           np.asarray([np.e, 1.0]) / (1 + np.e), N)
+    _close(
+        np.bincount(np.asarray(position), minlength=3)[:2] / N,
+        np.asarray([np.e, 1.0]) / (1 + np.e),
+        N,
+    )
 
 
 def test_the_shopping_stage_buys_only_what_an_online_buyer_clicked_at_its_page_price():
@@ -174,6 +184,10 @@ def test_the_shopping_stage_buys_only_what_an_online_buyer_clicked_at_its_page_p
     position = np.asarray(s.position)[bought]
     assert np.asarray(s.clicked)[rows, position].all()
     market = np.asarray(s.market)[bought]
-    np.testing.assert_array_equal(np.asarray(s.price)[bought], np.asarray(pages.price)[market, position])
-    np.testing.assert_array_equal(np.asarray(s.listing)[bought], np.asarray(pages.listing)[market, position])
+    np.testing.assert_array_equal(
+        np.asarray(s.price)[bought], np.asarray(pages.price)[market, position]
+    )
+    np.testing.assert_array_equal(
+        np.asarray(s.listing)[bought], np.asarray(pages.listing)[market, position]
+    )
     assert not np.asarray(s.clicked)[~np.asarray(s.online)].any()

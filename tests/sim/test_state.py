@@ -30,14 +30,17 @@ def test_seller_types_follow_the_home_platform_and_category_mix():
         "counterfeiter_share": 0.0,
         "non_shipper_share": [0.0] * 4 + [0.8] * 4,
     }
-    dims, _, state = _state({
-        "market.seller_capacity": 400, "market.initial_sellers": 400,
-        "sellers.initial_platforms_share": 0.0,
-        "platforms.1.seller_types": mix,
-        "platforms.1.initial_seller_share": 1.0,
-        "platforms.0.initial_seller_share": 1.0,
-        "platforms.2.initial_seller_share": 1.0,
-    })
+    dims, _, state = _state(
+        {
+            "market.seller_capacity": 400,
+            "market.initial_sellers": 400,
+            "sellers.initial_platforms_share": 0.0,
+            "platforms.1.seller_types": mix,
+            "platforms.1.initial_seller_share": 1.0,
+            "platforms.0.initial_seller_share": 1.0,
+            "platforms.2.initial_seller_share": 1.0,
+        }
+    )
     honesty = np.asarray(state.sellers.honesty)
     listed = np.asarray(state.sellers.listed)
     category = np.asarray(category_of(dims))
@@ -69,10 +72,14 @@ def test_type_shares_must_sum_to_one_per_category():
     with pytest.raises(ScenarioError, match="must be 1"):
         apply_overrides(load_scenario("taobao"), {"sellers.counterfeiter_share": 0.5})
     with pytest.raises(ScenarioError, match="market.categories"):
-        apply_overrides(load_scenario("taobao"), {
-            "sellers.honest_share": [0.9, 0.9], "sellers.counterfeiter_share": [0.1, 0.1],
-            "sellers.non_shipper_share": 0.0,
-        })
+        apply_overrides(
+            load_scenario("taobao"),
+            {
+                "sellers.honest_share": [0.9, 0.9],
+                "sellers.counterfeiter_share": [0.1, 0.1],
+                "sellers.non_shipper_share": 0.0,
+            },
+        )
 
 
 def test_buyer_sensitivities_are_correlated_log_normals():

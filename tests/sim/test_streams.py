@@ -19,7 +19,9 @@ def test_the_ledger_and_the_roles_follow_the_registry():
     assert set(PER_USE_STREAMS) == {"ads", "commission", "affiliate"}
     assert set(LUMP_SUM_STREAMS) == {"service_fee", "forfeits"}
     assert streams.revenue_columns("per_use") == (
-        "revenue_ads_cents", "revenue_commission_cents", "revenue_affiliate_cents"
+        "revenue_ads_cents",
+        "revenue_commission_cents",
+        "revenue_affiliate_cents",
     )
 
 
@@ -30,8 +32,13 @@ def test_revenue_is_the_platforms_streams_net_of_its_refunds():
     flows = ledger.add(flows, "ads", jnp.asarray([0, 7]))
     flows = ledger.add(flows, "release", jnp.asarray([1000, 1000]))  # not revenue
     revenue = {k: v.tolist() for k, v in ledger.revenue(flows).items()}
-    assert revenue == {"ads": [0, 7], "commission": [0, 0], "service_fee": [300, 0],
-                       "affiliate": [0, 0], "forfeits": [0, 0]}
+    assert revenue == {
+        "ads": [0, 7],
+        "commission": [0, 0],
+        "service_fee": [300, 0],
+        "affiliate": [0, 0],
+        "forfeits": [0, 0],
+    }
 
 
 def test_a_flow_record_naming_no_stream_fails_when_declared():

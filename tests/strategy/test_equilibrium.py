@@ -26,8 +26,16 @@ def duopoly() -> Scenario:
 def _iterate(sc: Scenario, steps: list | None = None):
     spaces = [search_space(sc, i, ["rank_ads"], {"rank_ads": (0.0, 5.0)}) for i in range(2)]
     return best_responses(
-        sc, spaces, seeds=[0, 1], eval_seeds=[5, 6], rounds=ROUNDS, tol=0.05, generations=2,
-        batch=4, periods=2, report=None if steps is None else steps.append,
+        sc,
+        spaces,
+        seeds=[0, 1],
+        eval_seeds=[5, 6],
+        rounds=ROUNDS,
+        tol=0.05,
+        generations=2,
+        batch=4,
+        periods=2,
+        report=None if steps is None else steps.append,
     )
 
 

@@ -95,8 +95,9 @@ def _usage_error_types() -> tuple[type[BaseException], type[BaseException]]:
 
 def input_errors() -> tuple[type[BaseException], ...]:
     """The exception classes that mean bad input, among the modules loaded so far."""
-    loaded = [getattr(sys.modules[module], name) for module, name in INPUT_ERRORS
-              if module in sys.modules]
+    loaded = [
+        getattr(sys.modules[module], name) for module, name in INPUT_ERRORS if module in sys.modules
+    ]
     return (ScenarioError, *loaded)
 
 

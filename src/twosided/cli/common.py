@@ -45,8 +45,18 @@ INTERRUPT_EXIT = 130
 COMPARISONS = "comparisons"
 
 # the order of ``twosided --help`` (commands not named here follow, as registered)
-HELP_ORDER = ("run", "presets", "show", "runs", "report", "compare", "roles", "sweep",
-              "experiment", "optimize")
+HELP_ORDER = (
+    "run",
+    "presets",
+    "show",
+    "runs",
+    "report",
+    "compare",
+    "roles",
+    "sweep",
+    "experiment",
+    "optimize",
+)
 
 
 class OrderedCommands(TyperGroup):
@@ -77,7 +87,9 @@ OUT_OPTION = typer.Option(
     "--out", "-o", help="Folder of run folders and the results catalog (catalog.duckdb)."
 )
 SET_OPTION = typer.Option(
-    "--set", "-s", metavar="KEY.PATH=VALUE",
+    "--set",
+    "-s",
+    metavar="KEY.PATH=VALUE",
     help="Override a scenario field, e.g. market.buyers=50000 or "
     "platforms.Taobao.fees.commission=0.03 (repeatable; values are TOML).",
 )
@@ -101,8 +113,11 @@ def scenario_from(ref: str, sets: Sequence[str] | None = None, days: int | None 
         scenario = load_scenario(ref)
     except ScenarioError as err:
         message = str(err)
-        if (ref.endswith(".toml") or Path(ref).is_file()) and f"'{ref}'" not in message \
-                and not message.startswith(ref):
+        if (
+            (ref.endswith(".toml") or Path(ref).is_file())
+            and f"'{ref}'" not in message
+            and not message.startswith(ref)
+        ):
             message = f"{ref}: {message}"
         raise ScenarioError(message) from None
     if sets:
@@ -134,8 +149,9 @@ def check_out(out: Path) -> None:
     try:
         store.probe_writable(out)
     except OSError as err:
-        raise typer.BadParameter(f"{out}: cannot write there ({err.strerror or err})",
-                                 param_hint="'--out'") from None
+        raise typer.BadParameter(
+            f"{out}: cannot write there ({err.strerror or err})", param_hint="'--out'"
+        ) from None
     if (out / store.CATALOG_NAME).exists():
         try:
             Catalog(out, read_only=True).close()
@@ -143,14 +159,14 @@ def check_out(out: Path) -> None:
             raise typer.BadParameter(str(err), param_hint="'--out'") from None
 
 
-def print_grid(header: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None,
-               left: int = 1) -> None:
+def print_grid(
+    header: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None, left: int = 1
+) -> None:
     """Print a table: the first ``left`` columns left-aligned (labels), the rest right-aligned.
     Cells are shown as plain text (no Rich markup is interpreted)."""
     table = Table(title=title and plain(title), title_justify="left", header_style="bold")
     for i, name in enumerate(header):
-        table.add_column(plain(str(name)), justify="left" if i < left else "right",
-                         no_wrap=i == 0)
+        table.add_column(plain(str(name)), justify="left" if i < left else "right", no_wrap=i == 0)
     for row in rows:
         table.add_row(*(plain("" if cell is None else str(cell)) for cell in row))
     stdout.print(table)
@@ -173,9 +189,14 @@ def progress_bar(unit: str) -> Progress:
     """The command line's progress bar on stderr: what it is doing, done of total ``unit``
     (days, variants), and the time spent."""
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description:<11}"), BarColumn(),
-        MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn(),
-        console=stderr, transient=False,
+        SpinnerColumn(),
+        TextColumn("{task.description:<11}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=False,
     )
 
 
@@ -183,8 +204,6 @@ def resume_command(run_id: str, out: Path) -> str:
     """The command that continues unfinished run ``run_id`` under ``out``."""
     where = "" if out == DEFAULT_ROOT else f" --out {out}"
     return f"twosided run --resume {run_id}{where}"
-
-
 
 
 NATIVE_LOG = "xla.log"  # in a run folder: what native code (XLA) printed while it ran
@@ -234,8 +253,13 @@ def native_messages_kept() -> Iterator[NativeLog]:
     os.dup2(handle, 2)
     os.close(handle)
     if swap:
-        sys.stderr = os.fdopen(os.dup(saved), "w", encoding=previous.encoding or "utf-8",
-                               errors=previous.errors or "backslashreplace", buffering=1)
+        sys.stderr = os.fdopen(
+            os.dup(saved),
+            "w",
+            encoding=previous.encoding or "utf-8",
+            errors=previous.errors or "backslashreplace",
+            buffering=1,
+        )
     log = NativeLog(Path(name))
     failed = False
     try:

@@ -15,13 +15,22 @@ from twosided.roles.business import example_names
 
 @app.command("roles")
 def roles_command(
-    target: Annotated[str, typer.Argument(
-        metavar="FILE|RUN",
-        help="A business-model TOML file or a shipped example "
-        f"({', '.join(example_names())}), or a run: {RUN_HELP}")],
-    probe: Annotated[bool, typer.Option(
-        "--probe", help="For a run: also run its scenario and seeds with half the buyers, "
-        "so that the elasticities behind the users are identified.")] = False,
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|RUN",
+            help="A business-model TOML file or a shipped example "
+            f"({', '.join(example_names())}), or a run: {RUN_HELP}",
+        ),
+    ],
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="For a run: also run its scenario and seeds with half the buyers, "
+            "so that the elasticities behind the users are identified.",
+        ),
+    ] = False,
     out: Out = DEFAULT_ROOT,
 ) -> None:
     """Who is the customer and who is the user, from a business model's or a run's money."""
@@ -37,5 +46,3 @@ def roles_command(
             roles.show_roles(data, stdout, with_probe=True)
         return
     roles.show_roles(data, stdout)
-
-

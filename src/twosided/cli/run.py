@@ -64,8 +64,9 @@ NOTHING_WRITTEN = "interrupted: no run folder was written"
 
 
 @contextmanager
-def exit_on_interrupt(before_exit: Callable[[], None], message: str = NOTHING_WRITTEN
-                      ) -> Iterator[None]:
+def exit_on_interrupt(
+    before_exit: Callable[[], None], message: str = NOTHING_WRITTEN
+) -> Iterator[None]:
     """While no run folder is being written, Ctrl-C exits at once with status 130.
 
     The simulation runs in compiled code that may not return to Python for many seconds,
@@ -95,19 +96,30 @@ def exit_on_interrupt(before_exit: Callable[[], None], message: str = NOTHING_WR
 
 def _given(ctx: typer.Context, names: Sequence[str]) -> list[str]:
     """The command-line parameters among ``names`` that the user set explicitly."""
-    return [name for name in names
-            if (source := ctx.get_parameter_source(name)) is not None
-            and source.name not in ("DEFAULT", "DEFAULT_MAP")]
+    return [
+        name
+        for name in names
+        if (source := ctx.get_parameter_source(name)) is not None
+        and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    ]
 
 
 def _alone(ctx: typer.Context, flag: str, names: Sequence[str]) -> None:
     """Refuse ``flag`` together with any of ``names`` (their command-line spellings)."""
-    spelled = {"scenario": "a SCENARIO", "days": "--days", "seeds": "--seeds", "seed": "--seed",
-               "sets": "--set", "from_run": "--from", "resume": "--resume"}
+    spelled = {
+        "scenario": "a SCENARIO",
+        "days": "--days",
+        "seeds": "--seeds",
+        "seed": "--seed",
+        "sets": "--set",
+        "from_run": "--from",
+        "resume": "--resume",
+    }
     clash = _given(ctx, names)
     if clash:
-        raise typer.BadParameter(f"cannot be combined with {spelled[clash[0]]}",
-                                 param_hint=f"'{flag}'")
+        raise typer.BadParameter(
+            f"cannot be combined with {spelled[clash[0]]}", param_hint=f"'{flag}'"
+        )
 
 
 def reproduction(ref: str, out: Path) -> tuple[Scenario, list[int], dict[str, Any]]:
@@ -120,12 +132,20 @@ def reproduction(ref: str, out: Path) -> tuple[Scenario, list[int], dict[str, An
     except StoreError as err:
         raise StoreError(f"--from: {err}") from None
     now = environment()
-    changed = [f"{key} {source.meta.get(key)} -> {now[key]}" for key in REPRODUCIBLE
-               if key in source.meta and source.meta[key] != now[key]]
+    changed = [
+        f"{key} {source.meta.get(key)} -> {now[key]}"
+        for key in REPRODUCIBLE
+        if key in source.meta and source.meta[key] != now[key]
+    ]
     if changed:
-        stderr.print(plain(f"note: {source.run_id} ran with other versions or device "
-                           f"({'; '.join(changed)}): its tables may differ from this run's "
-                           "(see docs/reproducibility.md)"), soft_wrap=True)
+        stderr.print(
+            plain(
+                f"note: {source.run_id} ran with other versions or device "
+                f"({'; '.join(changed)}): its tables may differ from this run's "
+                "(see docs/reproducibility.md)"
+            ),
+            soft_wrap=True,
+        )
     return source.scenario, list(source.seeds), {"reproduces": source.run_id}
 
 
@@ -133,26 +153,49 @@ def reproduction(ref: str, out: Path) -> tuple[Scenario, list[int], dict[str, An
 def run(
     ctx: typer.Context,
     scenario: ScenarioRef = DEFAULT_PRESET,
-    days: Annotated[int | None, typer.Option(
-        "--days", "-d", min=1, help="Days to simulate (default: the scenario's).")] = None,
-    seeds: Annotated[int, typer.Option(
-        "--seeds", "-n", min=1, help="How many seeds (run together).")] = 1,
-    seed: Annotated[int | None, typer.Option(
-        "--seed", min=0, max=2**31 - 1, help="First seed (default: the scenario's).")] = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", "-d", min=1, help="Days to simulate (default: the scenario's)."),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", "-n", min=1, help="How many seeds (run together).")
+    ] = 1,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, max=2**31 - 1, help="First seed (default: the scenario's)."),
+    ] = None,
     out: Out = DEFAULT_ROOT,
     sets: Sets = None,
-    from_run: Annotated[str | None, typer.Option(
-        "--from", metavar="RUN", help="Run a past run again: its resolved scenario and "
-        "seeds (the same tables, bit for bit, on the same device and versions). "
-        + RUN_HELP)] = None,
-    checkpoint_every: Annotated[int | None, typer.Option(
-        "--checkpoint-every", metavar="DAYS", min=1, help="Save the simulation's state every "
-        "DAYS simulated days (under OUT/.partial-RUN_ID), so that a crashed or killed run "
-        "can continue with --resume.")] = None,
-    resume: Annotated[str | None, typer.Option(
-        "--resume", metavar="RUN", help="Continue an unfinished run started with "
-        "--checkpoint-every from its last checkpoint (its id, an id prefix or 'latest'); "
-        "the tables are exactly those of an uninterrupted run.")] = None,
+    from_run: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="RUN",
+            help="Run a past run again: its resolved scenario and "
+            "seeds (the same tables, bit for bit, on the same device and versions). " + RUN_HELP,
+        ),
+    ] = None,
+    checkpoint_every: Annotated[
+        int | None,
+        typer.Option(
+            "--checkpoint-every",
+            metavar="DAYS",
+            min=1,
+            help="Save the simulation's state every "
+            "DAYS simulated days (under OUT/.partial-RUN_ID), so that a crashed or killed run "
+            "can continue with --resume.",
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Continue an unfinished run started with "
+            "--checkpoint-every from its last checkpoint (its id, an id prefix or 'latest'); "
+            "the tables are exactly those of an uninterrupted run.",
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario, print a summary per platform and write a run folder with a report."""
     from twosided import checkpoint, memory
@@ -176,18 +219,27 @@ def run(
         sc = scenario_from(scenario, sets, days)
         seed_list = resolve_seeds(sc, seeds, seed)
     every = partial.every if partial is not None else checkpoint_every
-    chunk = sc.chunk_days if every is None else checkpoint.checkpoint_chunk(
-        sc.days, sc.chunk_days, every)
+    chunk = (
+        sc.chunk_days
+        if every is None
+        else checkpoint.checkpoint_chunk(sc.days, sc.chunk_days, every)
+    )
     memory.check_scenario(sc, len(seed_list), chunk)  # before anything is compiled
     if partial is None and checkpoint_every is not None:
         partial = checkpoint.Partial.create(
-            out, sc, seed_list, checkpoint_every, {**meta, "checkpoint_every": checkpoint_every})
+            out, sc, seed_list, checkpoint_every, {**meta, "checkpoint_every": checkpoint_every}
+        )
     with partial.locked() if partial is not None else nullcontext():
         simulate_and_save(sc, seed_list, out, meta, partial)
 
 
-def simulate_and_save(sc: Scenario, seeds: list[int], out: Path, meta: dict[str, Any],
-                      partial: checkpoint.Partial | None) -> None:
+def simulate_and_save(
+    sc: Scenario,
+    seeds: list[int],
+    out: Path,
+    meta: dict[str, Any],
+    partial: checkpoint.Partial | None,
+) -> None:
     """Simulate (from the last checkpoint of ``partial``, if any), write the run folder and
     its report, print the summary; then remove the checkpoints."""
     from twosided import checkpoint, report
@@ -197,8 +249,10 @@ def simulate_and_save(sc: Scenario, seeds: list[int], out: Path, meta: dict[str,
     started = time.monotonic()
     message = NOTHING_WRITTEN
     if partial is not None:
-        message = (f"interrupted: continue from the last checkpoint with "
-                   f"'{resume_command(partial.run_id, out)}'")
+        message = (
+            f"interrupted: continue from the last checkpoint with "
+            f"'{resume_command(partial.run_id, out)}'"
+        )
         done = out / partial.run_id
         if (done / "daily.parquet").exists():  # finished, killed before cleaning up
             partial.remove()
@@ -221,8 +275,11 @@ def simulate_and_save(sc: Scenario, seeds: list[int], out: Path, meta: dict[str,
             with stderr.status("writing the run folder and its report"):
                 meta = {**meta, "simulate_seconds": round(time.monotonic() - started, 3)}
                 run_id, folder = save_run(
-                    result, out, meta=meta,
-                    run_id=partial.run_id if partial is not None else None, extra=extra,
+                    result,
+                    out,
+                    meta=meta,
+                    run_id=partial.run_id if partial is not None else None,
+                    extra=extra,
                     note=lambda line: stderr.print(plain(line), soft_wrap=True),
                 )
     except KeyboardInterrupt:
@@ -258,5 +315,3 @@ def show(
     """Print a scenario as TOML with every field, each under its description as a comment
     (copy it, edit it, run it)."""
     sys.stdout.write(scenario_from(scenario, sets).to_toml(comments=True))
-
-

@@ -34,16 +34,31 @@ if TYPE_CHECKING:
 @app.command()
 def runs(
     out: Out = DEFAULT_ROOT,
-    sql: Annotated[str | None, typer.Option(
-        "--sql", help="A SQL query over the catalog: table runs; views daily, accounts, "
-        "flows, switches (each with run_id).")] = None,
-    limit: Annotated[int, typer.Option(
-        "--limit", min=0,
-        help="Rows of the table to print at most (0: all); --csv prints every row.")] = 100,
+    sql: Annotated[
+        str | None,
+        typer.Option(
+            "--sql",
+            help="A SQL query over the catalog: table runs; views daily, accounts, "
+            "flows, switches (each with run_id).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            min=0,
+            help="Rows of the table to print at most (0: all); --csv prints every row.",
+        ),
+    ] = 100,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
-    rebuild_index: Annotated[bool, typer.Option(
-        "--rebuild-index", help="Build the catalog again from the run folders under OUT "
-        "(after copying or moving runs, or losing the catalog).")] = False,
+    rebuild_index: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-index",
+            help="Build the catalog again from the run folders under OUT "
+            "(after copying or moving runs, or losing the catalog).",
+        ),
+    ] = False,
 ) -> None:
     """List past runs from the results catalog, or query it with --sql."""
     from twosided import checkpoint, store
@@ -83,8 +98,11 @@ def runs(
     total = len(frame) if total is None else total
     shown = frame if limit == 0 else frame.head(limit)
     if sql is None:
-        shown = shown.assign(changes=[preset_changes(name, Path(path)) for name, path
-                                      in zip(shown["name"], shown["path"])]).drop(columns="path")
+        shown = shown.assign(
+            changes=[
+                preset_changes(name, Path(path)) for name, path in zip(shown["name"], shown["path"])
+            ]
+        ).drop(columns="path")
     print_grid(list(shown.columns), cells(shown), left=1 if sql else len(shown.columns))
     if len(shown) < total:
         say(f"... {total - len(shown)} more rows (use --limit 0 or --csv)")
@@ -144,8 +162,9 @@ def report_command(
     try:
         store.probe_writable(data.folder)
     except OSError as err:
-        raise StoreError(f"RUN {data.folder}: cannot write its report there "
-                         f"({err.strerror or err})") from None
+        raise StoreError(
+            f"RUN {data.folder}: cannot write its report there ({err.strerror or err})"
+        ) from None
     path = report.write_report(data, data.folder / REPORT_FILE)
     say(f"Report: {path}")
 
@@ -172,30 +191,39 @@ def compare(
 
     check_out(out)
     if (out / COMPARISONS).exists() and not (out / COMPARISONS).is_dir():
-        raise typer.BadParameter(f"{out / COMPARISONS} is not a folder (comparison reports "
-                                 "go there)", param_hint="'--out'")
+        raise typer.BadParameter(
+            f"{out / COMPARISONS} is not a folder (comparison reports go there)",
+            param_hint="'--out'",
+        )
     a, b = open_run(run_a, out), open_run(run_b, out)
     say(f"A: {a.run_id} ({a.scenario.name})")
     say(f"B: {b.run_id} ({b.scenario.name})")
     fields = scenario_differences(a.scenario, b.scenario)
     if fields:
-        print_grid(["field", "A", "B"], [[f.key, f.a, f.b] for f in fields],
-                   title="What differs", left=1)
+        print_grid(
+            ["field", "A", "B"], [[f.key, f.a, f.b] for f in fields], title="What differs", left=1
+        )
     else:
         say("The two scenarios are the same, field by field.")
     for warning in comparability_warnings(a, b):
         say(warning)
     header = ["platform", "outcome", "A", "B", "change (B - A)"]
-    print_grid(header, _rows(outcome_differences(a.summary(), b.summary())), left=2,
-               title="Totals over each run (means over seeds)")
+    print_grid(
+        header,
+        _rows(outcome_differences(a.summary(), b.summary())),
+        left=2,
+        title="Totals over each run (means over seeds)",
+    )
     if needs_normalising(a, b):
-        print_grid(header, _rows(normalised_differences(a, b)), left=2,
-                   title=f"Per day and per {PER_BUYERS:,} buyers")
+        print_grid(
+            header,
+            _rows(normalised_differences(a, b)),
+            left=2,
+            title=f"Per day and per {PER_BUYERS:,} buyers",
+        )
     path = out / COMPARISONS / f"{a.file_id}--vs--{b.file_id}.html"
     report.write_comparison(a, b, path)
     say(f"Comparison report: {path}")
-
-
 
 
 def _rows(diffs: Any) -> list[list[str]]:

@@ -39,7 +39,8 @@ def _register() -> None:
         return
     if ENV_ID not in gymnasium.registry:
         gymnasium.register(
-            id=ENV_ID, entry_point="twosided.env.gym:PlatformEnv",
+            id=ENV_ID,
+            entry_point="twosided.env.gym:PlatformEnv",
             vector_entry_point="twosided.env.gym:PlatformVectorEnv",
         )
 
@@ -47,6 +48,15 @@ def _register() -> None:
 _register()
 
 __all__ = [
-    "ACTION_FIELDS", "ACTION_NAMES", "ENV_ID", "OBJECTIVES", "EnvParams", "EnvState",
-    "MarketEnv", "day_root", "episode_keys", "make", "scenario_action",
+    "ACTION_FIELDS",
+    "ACTION_NAMES",
+    "ENV_ID",
+    "OBJECTIVES",
+    "EnvParams",
+    "EnvState",
+    "MarketEnv",
+    "day_root",
+    "episode_keys",
+    "make",
+    "scenario_action",
 ]

@@ -161,8 +161,13 @@ class MarketEnv:
 def _zero_period(P: int) -> Period:
     z = jnp.zeros((P,), jnp.int64)
     return Period(
-        sessions=z, gmv_cents=z, revenue={name: z for name in REVENUE_NAMES},
-        revenue_cents=z, profit_cents=z, consumer_surplus_cents=jnp.zeros((P,), F64), orders=z,
+        sessions=z,
+        gmv_cents=z,
+        revenue={name: z for name in REVENUE_NAMES},
+        revenue_cents=z,
+        profit_cents=z,
+        consumer_surplus_cents=jnp.zeros((P,), F64),
+        orders=z,
     )
 
 
@@ -172,11 +177,15 @@ def apply_action(sim: Params, action: jax.Array, base_commission: jax.Array) -> 
     a = {name: action[:, i] for i, name in enumerate(pol.ACTION_NAMES)}
     plat = sim.platform
     ranking = replace(
-        plat.ranking, quality=a["rank_quality"], price=a["rank_price"],
-        commission=a["rank_commission"], ads=a["rank_ads"],
+        plat.ranking,
+        quality=a["rank_quality"],
+        price=a["rank_price"],
+        commission=a["rank_commission"],
+        ads=a["rank_ads"],
     )
-    rates = jnp.clip(base_commission * a["commission_scale"][:, None], 0.0,
-                     pol.MAX_COMMISSION_RATE).astype(plat.fees.commission.dtype)
+    rates = jnp.clip(
+        base_commission * a["commission_scale"][:, None], 0.0, pol.MAX_COMMISSION_RATE
+    ).astype(plat.fees.commission.dtype)
     fees = replace(plat.fees, commission=rates)
     reserve = a["reserve_cents"].astype(plat.auction.reserve_cents.dtype)
     auction = replace(plat.auction, reserve_cents=reserve)

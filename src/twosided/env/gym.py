@@ -118,7 +118,8 @@ class PlatformVectorEnv(gym.vector.VectorEnv):
     following the previous ones."""
 
     metadata: ClassVar[dict[str, Any]] = {
-        "render_modes": [], "autoreset_mode": gym.vector.AutoresetMode.SAME_STEP,
+        "render_modes": [],
+        "autoreset_mode": gym.vector.AutoresetMode.SAME_STEP,
     }
 
     def __init__(self, num_envs: int = 4, **kwargs: Any) -> None:
@@ -155,8 +156,9 @@ class PlatformVectorEnv(gym.vector.VectorEnv):
         """Start every copy: seeds ``seed, seed + 1, ...`` (or the list; or drawn)."""
         if seed is None:
             seed = int(np.random.default_rng().integers(0, MAX_SEED - self.num_envs))
-        seeds = np.asarray(seed if isinstance(seed, list) else
-                           [seed + i for i in range(self.num_envs)])
+        seeds = np.asarray(
+            seed if isinstance(seed, list) else [seed + i for i in range(self.num_envs)]
+        )
         return self._start(seeds), {"seed": self._seeds.copy()}
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -173,8 +175,11 @@ class PlatformVectorEnv(gym.vector.VectorEnv):
         i = self.single.index
         obs, reward = np.asarray(obs)[:, i], np.asarray(reward)[:, i].astype(np.float64)
         term, trunc = np.asarray(term, bool), np.asarray(trunc, bool)
-        infos = {k: np.asarray(v)[:, i] for k, v in jax.device_get(info).items()
-                 if k in ("revenue_cents", "consumer_surplus_cents", "gmv_cents", "sessions")}
+        infos = {
+            k: np.asarray(v)[:, i]
+            for k, v in jax.device_get(info).items()
+            if k in ("revenue_cents", "consumer_surplus_cents", "gmv_cents", "sessions")
+        }
         if (term | trunc).all():
             infos["final_obs"] = obs
             obs = self._start(self._seeds + self.num_envs)

@@ -125,8 +125,13 @@ def summarize_windows(
                 seeds[o.column] = seeds[o.column] / CENTS_PER_YUAN
         changes = None
         if keys:
-            changes = paired_differences(seeds.drop(columns="variant"), keys[0], base,
-                                         [*keys, "platform_id", "platform"], columns)
+            changes = paired_differences(
+                seeds.drop(columns="variant"),
+                keys[0],
+                base,
+                [*keys, "platform_id", "platform"],
+                columns,
+            )
         out[window.name] = WindowSummary(percentile_intervals(seeds, by, columns), changes)
     return out
 
@@ -140,14 +145,24 @@ def _x_values(line: pd.DataFrame, x_key: str) -> pd.Series:
     return line[x_key].map(safe_text) if line[x_key].dtype == object else line[x_key]
 
 
-def _trace(line: pd.DataFrame, x_key: str, outcome: Outcome, name: str, color: str,
-           legend: bool) -> go.Scatter:
+def _trace(
+    line: pd.DataFrame, x_key: str, outcome: Outcome, name: str, color: str, legend: bool
+) -> go.Scatter:
     m, lo, hi = (line[outcome.column + s] for s in ("", "_lo", "_hi"))
     return go.Scatter(
-        x=_x_values(line, x_key), y=m, mode="lines+markers", name=name, legendgroup=name,
-        showlegend=legend, line={"color": color},
-        error_y={"type": "data", "array": (hi - m).fillna(0), "arrayminus": (m - lo).fillna(0),
-                 "visible": bool(hi.notna().any())},
+        x=_x_values(line, x_key),
+        y=m,
+        mode="lines+markers",
+        name=name,
+        legendgroup=name,
+        showlegend=legend,
+        line={"color": color},
+        error_y={
+            "type": "data",
+            "array": (hi - m).fillna(0),
+            "arrayminus": (m - lo).fillna(0),
+            "visible": bool(hi.notna().any()),
+        },
     )
 
 
@@ -155,8 +170,13 @@ def _x_ticks(fig: go.Figure, frame: pd.DataFrame, x_key: str, row: int, col: int
     """Ticks at the varied values themselves (never at values no variant has)."""
     values = sorted(frame[x_key].dropna().unique())
     if values and all(isinstance(v, (int, float, np.number)) for v in values):
-        fig.update_xaxes(tickmode="array", tickvals=values, ticktext=[number(v) for v in values],
-                         row=row, col=col)
+        fig.update_xaxes(
+            tickmode="array",
+            tickvals=values,
+            ticktext=[number(v) for v in values],
+            row=row,
+            col=col,
+        )
 
 
 def integer_ticks(fig: go.Figure, low: float, high: float, row: int, col: int) -> None:
@@ -167,14 +187,19 @@ def integer_ticks(fig: go.Figure, low: float, high: float, row: int, col: int) -
     fig.update_yaxes(tickformat=",d", row=row, col=col)
 
 
-def _y_axes(fig: go.Figure, outcome: Outcome, frames: Sequence[pd.DataFrame], row: int,
-            cols: int, change: bool) -> None:
+def _y_axes(
+    fig: go.Figure,
+    outcome: Outcome,
+    frames: Sequence[pd.DataFrame],
+    row: int,
+    cols: int,
+    change: bool,
+) -> None:
     values = pd.concat([f[[outcome.column + s for s in ("", "_lo", "_hi")]] for f in frames])
     low, high = float(np.nanmin(values.to_numpy())), float(np.nanmax(values.to_numpy()))
     for col in range(1, cols + 1):
         if outcome.unit in (SHARE, PERCENT):
-            fig.update_yaxes(tickformat="+.1%" if change else outcome.tickformat, row=row,
-                             col=col)
+            fig.update_yaxes(tickformat="+.1%" if change else outcome.tickformat, row=row, col=col)
         elif outcome.unit == COUNT:
             integer_ticks(fig, low, high, row, col)
         else:
@@ -197,10 +222,17 @@ def outcome_figure(
     rows = 2 if keys else 1
     titles = [w.label for w in windows]
     if keys:
-        titles += [f"change from {safe_text(x_key)} = {safe_text(value_text(base))}, seed by seed"
-                   for _ in windows]
-    fig = make_subplots(rows=rows, cols=len(windows), shared_yaxes="rows",
-                        subplot_titles=titles, vertical_spacing=0.14)
+        titles += [
+            f"change from {safe_text(x_key)} = {safe_text(value_text(base))}, seed by seed"
+            for _ in windows
+        ]
+    fig = make_subplots(
+        rows=rows,
+        cols=len(windows),
+        shared_yaxes="rows",
+        subplot_titles=titles,
+        vertical_spacing=0.14,
+    )
     for col, window in enumerate(windows, start=1):
         summary = summaries[window.name]
         parts = [(1, summary.levels), *([(2, summary.changes)] if keys else [])]
@@ -210,8 +242,11 @@ def outcome_figure(
                 line = line.sort_values(x_key)
                 name = _line_name(line.iloc[0], other)
                 color = PLATFORM_COLORS[i % len(PLATFORM_COLORS)]
-                fig.add_trace(_trace(line, x_key, outcome, name, color, col == 1 and row == 1),
-                              row=row, col=col)
+                fig.add_trace(
+                    _trace(line, x_key, outcome, name, color, col == 1 and row == 1),
+                    row=row,
+                    col=col,
+                )
             _x_ticks(fig, frame, x_key, row, col)
         fig.update_xaxes(title_text=safe_text(x_key), row=rows, col=col)
     _y_axes(fig, outcome, [s.levels for s in summaries.values()], 1, len(windows), False)
@@ -242,8 +277,10 @@ def numbers_table(
             continue
         for _, r in frame.iterrows():
             cells = [window.name, *(str(r[k]) for k in keys), str(r["platform"])]
-            cells += [o.with_interval(r[o.column], r[o.column + "_lo"], r[o.column + "_hi"])
-                      for o in outcomes]
+            cells += [
+                o.with_interval(r[o.column], r[o.column + "_lo"], r[o.column + "_hi"])
+                for o in outcomes
+            ]
             rows.append(cells)
     return table(header, rows, left=2 + len(keys))
 
@@ -285,20 +322,32 @@ def sweep_report_html(result: SweepResult) -> str:
             "interval of those paired differences: a change whose interval excludes zero is "
             "clear, however wide the levels' intervals above look."
         )
-    caption = (f"against {keys[0] if keys else 'the variant'}; one line per platform"
-               + (f" and value of {', '.join(keys[1:])}" if len(keys) > 1 else ""))
+    caption = f"against {keys[0] if keys else 'the variant'}; one line per platform" + (
+        f" and value of {', '.join(keys[1:])}" if len(keys) > 1 else ""
+    )
     sections = [
-        section(o.title, figure_html(outcome_figure(summaries, windows, o, keys, base),
-                                     chart_id(o)), caption)
+        section(
+            o.title,
+            figure_html(outcome_figure(summaries, windows, o, keys, base), chart_id(o)),
+            caption,
+        )
         for o in outcomes
     ]
-    sections.append(section("Numbers", numbers_table(summaries, windows, outcomes, keys),
-                            "mean over seeds [95% percentile interval]"))
+    sections.append(
+        section(
+            "Numbers",
+            numbers_table(summaries, windows, outcomes, keys),
+            "mean over seeds [95% percentile interval]",
+        )
+    )
     if keys:
-        sections.append(section(
-            f"Changes from {keys[0]} = {value_text(base)}",
-            numbers_table(summaries, windows, outcomes, keys, changes=True),
-            "mean of the seed-by-seed differences [95% Student-t interval]"))
+        sections.append(
+            section(
+                f"Changes from {keys[0]} = {value_text(base)}",
+                numbers_table(summaries, windows, outcomes, keys, changes=True),
+                "mean of the seed-by-seed differences [95% Student-t interval]",
+            )
+        )
     return page(
         f"twosided sweep: {plan.base.name}",
         headline,

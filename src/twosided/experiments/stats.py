@@ -143,8 +143,9 @@ def percentile_interval(values: Sequence[float] | np.ndarray) -> tuple[float, fl
     return mean, float(min(lo, mean)), float(max(hi, mean))
 
 
-def percentile_intervals(frame: pd.DataFrame, by: Sequence[str], columns: Sequence[str]
-                         ) -> pd.DataFrame:
+def percentile_intervals(
+    frame: pd.DataFrame, by: Sequence[str], columns: Sequence[str]
+) -> pd.DataFrame:
     """``intervals`` with ``percentile_interval`` (bounds within the seeds' values)."""
     return intervals(frame, by, columns, percentile_interval)
 

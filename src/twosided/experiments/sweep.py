@@ -163,8 +163,9 @@ def check_memory(plan: SweepPlan, variants: Sequence[Variant], processes: int = 
             memory.check_scenario(plan.scenarios[index], len(plan.seeds), processes=processes)
         except memory.TooLargeError as err:
             labels = ", ".join(f"{k}={v}" for k, v in plan.variants[index].labels.items())
-            raise memory.TooLargeError(f"variant {index} ({labels or 'the base scenario'}) of "
-                                       f"the sweep: {err}") from None
+            raise memory.TooLargeError(
+                f"variant {index} ({labels or 'the base scenario'}) of the sweep: {err}"
+            ) from None
 
 
 def plan_sweep(
@@ -311,8 +312,11 @@ def run_sweep(
     variants found done) and after each variant is stored."""
     out = Path(out)
     with executor_session(executor, workers, address):
-        waiting = [v for v in plan.variants
-                   if not (variant_folder(plan.folder(out), v) / DAILY_FILE).is_file()]
+        waiting = [
+            v
+            for v in plan.variants
+            if not (variant_folder(plan.folder(out), v) / DAILY_FILE).is_file()
+        ]
         if executor == "local" and len(waiting) > 1 and workers != 1:
             at_once = min(len(waiting), workers or default_workers(len(waiting)))
             if at_once > 1:  # fresh worker processes, each needing its variant's memory
@@ -324,8 +328,10 @@ def run_sweep(
             total = len(plan.variants)
             if progress is not None:
                 progress(len(done), total)
-            tasks = [Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds)
-                     for v in todo]
+            tasks = [
+                Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds)
+                for v in todo
+            ]
             ran: list[int] = []
             if tasks:
                 for index, daily in run_tasks(tasks, executor, workers, address):

@@ -51,9 +51,11 @@ def summary_caption(run: Result) -> str:
     """What the summary table's figures are."""
     seeds = len(run.seeds)
     spread = f"; ± is the 95% interval of the mean over the {seeds} seeds" if seeds > 1 else ""
-    return ("Totals over the run (means over seeds); levels on the last day" + spread + ". "
-            "The Market column adds what can be added: seller listings are counted per "
-            "platform, and buyers active on several platforms are no sum of platforms.")
+    return (
+        "Totals over the run (means over seeds); levels on the last day" + spread + ". "
+        "The Market column adds what can be added: seller listings are counted per "
+        "platform, and buyers active on several platforms are no sum of platforms."
+    )
 
 
 def build_report(run: Result, extra_sections: Sequence[page.Section] = ()) -> str:
@@ -64,7 +66,9 @@ def build_report(run: Result, extra_sections: Sequence[page.Section] = ()) -> st
     run_id = _run_id(run)
     footer = [f"run {run_id}"] if run_id else []
     return page.page(
-        f"twosided report: {run.scenario.name}", headline(run), summary,
+        f"twosided report: {run.scenario.name}",
+        headline(run),
+        summary,
         [*_chart_sections([("", run)]), *_extra([roles_section(run)]), *_extra(extra_sections)],
         footer,
     )
@@ -79,38 +83,56 @@ def parameters_section(run_a: Result, run_b: Result, labels: tuple[str, str]) ->
     """The scenario fields that differ between the two runs, A's value beside B's."""
     fields = scenario_differences(run_a.scenario, run_b.scenario)
     if not fields:
-        return page.section("What differs", "<p>The two scenarios are the same, field by "
-                            "field.</p>")
+        return page.section(
+            "What differs", "<p>The two scenarios are the same, field by field.</p>"
+        )
     rows = [[f.key, f.a, f.b] for f in fields]
-    return page.section("What differs", page.table(["field", *labels], rows),
-                        f"{len(fields)} field(s) of the resolved scenarios differ.")
+    return page.section(
+        "What differs",
+        page.table(["field", *labels], rows),
+        f"{len(fields)} field(s) of the resolved scenarios differ.",
+    )
 
 
-def build_comparison(run_a: Result, run_b: Result, labels: tuple[str, str] = ("A", "B"),
-                     extra_sections: Sequence[page.Section] = ()) -> str:
+def build_comparison(
+    run_a: Result,
+    run_b: Result,
+    labels: tuple[str, str] = ("A", "B"),
+    extra_sections: Sequence[page.Section] = (),
+) -> str:
     """Two runs on the same charts (A solid, B dashed): first what differs between their
     scenarios (and a warning when days, buyers or seeds differ), then their key outcomes
     side by side, as totals and, where days or buyers differ, per day and per 1,000
     buyers."""
     runs = [(labels[0], run_a), (labels[1], run_b)]
     diffs = outcome_differences(run_a.summary(), run_b.summary())
-    tables = [parameters_section(run_a, run_b, labels),
-              page.section("Key outcomes", _differences_table(diffs, labels),
-                           f"Totals over each run (means over seeds). {labels[0]} is drawn "
-                           f"solid, {labels[1]} dashed.")]
+    tables = [
+        parameters_section(run_a, run_b, labels),
+        page.section(
+            "Key outcomes",
+            _differences_table(diffs, labels),
+            f"Totals over each run (means over seeds). {labels[0]} is drawn "
+            f"solid, {labels[1]} dashed.",
+        ),
+    ]
     if needs_normalising(run_a, run_b):
-        tables.append(page.section(
-            f"Key outcomes per day and per {PER_BUYERS:,} buyers",
-            _differences_table(normalised_differences(run_a, run_b), labels),
-            "Flows (sessions, money, listings entered) per day and per "
-            f"{PER_BUYERS:,} buyers of the market; levels on the last day (buyers, listings) "
-            f"per {PER_BUYERS:,} buyers; shares and rates as they are."))
+        tables.append(
+            page.section(
+                f"Key outcomes per day and per {PER_BUYERS:,} buyers",
+                _differences_table(normalised_differences(run_a, run_b), labels),
+                "Flows (sessions, money, listings entered) per day and per "
+                f"{PER_BUYERS:,} buyers of the market; levels on the last day (buyers, listings) "
+                f"per {PER_BUYERS:,} buyers; shares and rates as they are.",
+            )
+        )
     ids = [f"{label}: {_run_id(run) or run.scenario.name}" for label, run in runs]
     headline = [*comparability_warnings(run_a, run_b, labels), *comparison_headline(runs)]
     return page.page(
         f"twosided comparison: {run_a.scenario.name} vs {run_b.scenario.name}",
-        headline, "".join(tables),
-        [*_chart_sections(runs), *_extra(extra_sections)], ids,
+        headline,
+        "".join(tables),
+        [*_chart_sections(runs), *_extra(extra_sections)],
+        ids,
     )
 
 
@@ -125,7 +147,8 @@ def write_report(run: Result, path: Path, extra_sections: Sequence[page.Section]
     return _write(build_report(run, extra_sections), path)
 
 
-def write_comparison(run_a: Result, run_b: Result, path: Path,
-                     labels: tuple[str, str] = ("A", "B")) -> Path:
+def write_comparison(
+    run_a: Result, run_b: Result, path: Path, labels: tuple[str, str] = ("A", "B")
+) -> Path:
     """Write (or atomically replace) a comparison report at ``path``."""
     return _write(build_comparison(run_a, run_b, labels), path)

@@ -88,8 +88,10 @@ def _layout(fig: go.Figure, title: str | None = None) -> go.Figure:
 def line_panels(runs: Sequence[Labeled], panels: Sequence[Panel]) -> go.Figure:
     """One subplot per panel, one line per platform and run, a band over seeds."""
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p.title for p in panels])
-    colors = {name: PLATFORM_COLORS[i % len(PLATFORM_COLORS)]
-              for i, name in enumerate(platform_order(runs))}
+    colors = {
+        name: PLATFORM_COLORS[i % len(PLATFORM_COLORS)]
+        for i, name in enumerate(platform_order(runs))
+    }
     for col, panel in enumerate(panels, start=1):
         for r, (label, run) in enumerate(runs):
             data = S.series(run.daily, panel.metric)
@@ -99,16 +101,33 @@ def line_panels(runs: Sequence[Labeled], panels: Sequence[Panel]) -> go.Figure:
                 color, group = colors[name], f"{label}/{name}"
                 days = rows["day"].tolist()
                 if several:
-                    fig.add_trace(go.Scatter(
-                        x=days + days[::-1], y=rows["hi"].tolist() + rows["lo"].tolist()[::-1],
-                        fill="toself", fillcolor=_rgba(color, BAND_OPACITY), line={"width": 0},
-                        hoverinfo="skip", showlegend=False, legendgroup=group,
-                    ), row=1, col=col)
-                fig.add_trace(go.Scatter(
-                    x=days, y=rows["mean"], mode="lines", name=_trace_name(name, label),
-                    line={"color": color, "dash": RUN_DASHES[r % len(RUN_DASHES)], "width": 2},
-                    legendgroup=group, showlegend=col == 1,
-                ), row=1, col=col)
+                    fig.add_trace(
+                        go.Scatter(
+                            x=days + days[::-1],
+                            y=rows["hi"].tolist() + rows["lo"].tolist()[::-1],
+                            fill="toself",
+                            fillcolor=_rgba(color, BAND_OPACITY),
+                            line={"width": 0},
+                            hoverinfo="skip",
+                            showlegend=False,
+                            legendgroup=group,
+                        ),
+                        row=1,
+                        col=col,
+                    )
+                fig.add_trace(
+                    go.Scatter(
+                        x=days,
+                        y=rows["mean"],
+                        mode="lines",
+                        name=_trace_name(name, label),
+                        line={"color": color, "dash": RUN_DASHES[r % len(RUN_DASHES)], "width": 2},
+                        legendgroup=group,
+                        showlegend=col == 1,
+                    ),
+                    row=1,
+                    col=col,
+                )
         fig.update_yaxes(tickformat=panel.tickformat, row=1, col=col)
     return _layout(fig)
 
@@ -122,22 +141,37 @@ def revenue_by_stream(runs: Sequence[Labeled]) -> go.Figure:
     several_runs = len(runs) > 1
     several_seeds = any(len(run.seeds) > 1 for _, run in runs)
     streams = revenue_stream_columns(runs[0][1].daily.columns)
-    totals = [(r, label, S.totals_by_platform(run.daily, streams))
-              for r, (label, run) in enumerate(runs)]
+    totals = [
+        (r, label, S.totals_by_platform(run.daily, streams)) for r, (label, run) in enumerate(runs)
+    ]
     order = {name: i for i, name in enumerate(platform_order(runs))}
     for s, column in enumerate(streams):
         bars = sorted(
-            (order[row.platform], r, _trace_name(row.platform, label if several_runs else ""),
-             row.mean * YUAN, (row.hi - row.mean) * YUAN, (row.mean - row.lo) * YUAN)
+            (
+                order[row.platform],
+                r,
+                _trace_name(row.platform, label if several_runs else ""),
+                row.mean * YUAN,
+                (row.hi - row.mean) * YUAN,
+                (row.mean - row.lo) * YUAN,
+            )
             for r, label, frame in totals
             for row in frame[frame["column"] == column].itertuples()
         )
-        fig.add_trace(go.Bar(
-            x=[b[2] for b in bars], y=[b[3] for b in bars], name=stream_name(column),
-            marker_color=STREAM_COLORS[s % len(STREAM_COLORS)],
-            error_y={"type": "data", "array": [b[4] for b in bars],
-                     "arrayminus": [b[5] for b in bars], "visible": several_seeds},
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=[b[2] for b in bars],
+                y=[b[3] for b in bars],
+                name=stream_name(column),
+                marker_color=STREAM_COLORS[s % len(STREAM_COLORS)],
+                error_y={
+                    "type": "data",
+                    "array": [b[4] for b in bars],
+                    "arrayminus": [b[5] for b in bars],
+                    "visible": several_seeds,
+                },
+            )
+        )
     fig.update_layout(barmode="stack", hovermode="closest")
     _layout(fig)
     fig.update_xaxes(title_text=None)
@@ -147,61 +181,86 @@ def revenue_by_stream(runs: Sequence[Labeled]) -> go.Figure:
 
 CHARTS: tuple[Chart, ...] = (
     Chart(
-        "chart-share", "Market share",
+        "chart-share",
+        "Market share",
         f"Each platform's share of shopping sessions and of GMV ({S.SMOOTH_DAYS}-day mean).",
-        lambda runs: line_panels(runs, [
-            Panel("share of sessions", S.smoothed("share_sessions"), ".0%"),
-            Panel("share of GMV", S.smoothed("share_gmv"), ".0%"),
-        ]),
+        lambda runs: line_panels(
+            runs,
+            [
+                Panel("share of sessions", S.smoothed("share_sessions"), ".0%"),
+                Panel("share of GMV", S.smoothed("share_gmv"), ".0%"),
+            ],
+        ),
     ),
     Chart(
-        "chart-revenue", "Revenue by stream",
+        "chart-revenue",
+        "Revenue by stream",
         "What each platform earned over the run, by money stream (service fees net of refunds).",
         revenue_by_stream,
     ),
     Chart(
-        "chart-take-rate", "Take rate",
+        "chart-take-rate",
+        "Take rate",
         f"Platform revenue over GMV, trailing {S.RATE_WINDOW_DAYS} days.",
-        lambda runs: line_panels(runs, [
-            Panel("revenue / GMV", S.ratio_of_sums("revenue_cents", "gmv_cents"), ".1%"),
-        ]),
+        lambda runs: line_panels(
+            runs,
+            [
+                Panel("revenue / GMV", S.ratio_of_sums("revenue_cents", "gmv_cents"), ".1%"),
+            ],
+        ),
     ),
     Chart(
-        "chart-surplus", "Consumer surplus and seller profit",
+        "chart-surplus",
+        "Consumer surplus and seller profit",
         f"What buyers gained above buying nothing, and sellers' profit, per day "
         f"(yuan, {S.SMOOTH_DAYS}-day mean).",
-        lambda runs: line_panels(runs, [
-            Panel("consumer surplus per day", S.smoothed("consumer_surplus_cents", YUAN)),
-            Panel("seller profit per day", S.smoothed("seller_profit_cents", YUAN)),
-        ]),
+        lambda runs: line_panels(
+            runs,
+            [
+                Panel("consumer surplus per day", S.smoothed("consumer_surplus_cents", YUAN)),
+                Panel("seller profit per day", S.smoothed("seller_profit_cents", YUAN)),
+            ],
+        ),
     ),
     Chart(
-        "chart-sellers", "Sellers",
+        "chart-sellers",
+        "Sellers",
         "Active sellers on each platform, and how many entered and exited since day 0.",
-        lambda runs: line_panels(runs, [
-            Panel("active sellers", S.level("active_sellers")),
-            Panel("entered (cumulative)", S.cumulative("sellers_entered")),
-            Panel("exited (cumulative)", S.cumulative("sellers_exited")),
-        ]),
+        lambda runs: line_panels(
+            runs,
+            [
+                Panel("active sellers", S.level("active_sellers")),
+                Panel("entered (cumulative)", S.cumulative("sellers_entered")),
+                Panel("exited (cumulative)", S.cumulative("sellers_exited")),
+            ],
+        ),
     ),
     Chart(
-        "chart-markup-quality", "Markup and delivered quality",
+        "chart-markup-quality",
+        "Markup and delivered quality",
         f"Average markup over unit cost of active sellers, and the average quality buyers "
         f"actually received per order ({S.SMOOTH_DAYS}-day mean).",
-        lambda runs: line_panels(runs, [
-            Panel("average markup", S.smoothed("avg_markup"), ".0%"),
-            Panel("delivered quality", S.smoothed("avg_delivered_quality"), ".2f"),
-        ]),
+        lambda runs: line_panels(
+            runs,
+            [
+                Panel("average markup", S.smoothed("avg_markup"), ".0%"),
+                Panel("delivered quality", S.smoothed("avg_delivered_quality"), ".2f"),
+            ],
+        ),
     ),
     Chart(
-        "chart-escrow", "Escrow and disputes",
+        "chart-escrow",
+        "Escrow and disputes",
         f"Buyers' money held in escrow (yuan), claims filed per day and refunds per day "
         f"(yuan; {S.SMOOTH_DAYS}-day means).",
-        lambda runs: line_panels(runs, [
-            Panel("escrow balance", S.level("escrow_balance_cents", YUAN)),
-            Panel("claims per day", S.smoothed("claims"), ",.1f"),
-            Panel("refunds per day", S.smoothed("refunds_cents", YUAN)),
-        ]),
+        lambda runs: line_panels(
+            runs,
+            [
+                Panel("escrow balance", S.level("escrow_balance_cents", YUAN)),
+                Panel("claims per day", S.smoothed("claims"), ",.1f"),
+                Panel("refunds per day", S.smoothed("refunds_cents", YUAN)),
+            ],
+        ),
     ),
 )
 
@@ -214,7 +273,8 @@ def chart_ids() -> list[str]:
 def figure_html(fig: go.Figure, div_id: str) -> str:
     """A figure as an HTML fragment (the page inlines plotly.js once)."""
     return fig.to_html(
-        full_html=False, include_plotlyjs=False, div_id=div_id,
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
         config={"displaylogo": False, "responsive": True},
     )
-

@@ -79,17 +79,23 @@ def comparability_warnings(a: Any, b: Any, labels: tuple[str, str] = ("A", "B"))
     la, lb = labels
     out = []
     if a.scenario.days != b.scenario.days:
-        out.append(f"Warning: {la} ran {a.scenario.days:,} days and {lb} "
-                   f"{b.scenario.days:,}: totals over the run do not compare; read the figures "
-                   f"per day and per {PER_BUYERS:,} buyers.")
+        out.append(
+            f"Warning: {la} ran {a.scenario.days:,} days and {lb} "
+            f"{b.scenario.days:,}: totals over the run do not compare; read the figures "
+            f"per day and per {PER_BUYERS:,} buyers."
+        )
     if a.scenario.market.buyers != b.scenario.market.buyers:
-        out.append(f"Warning: {la} has {a.scenario.market.buyers:,} buyers and {lb} "
-                   f"{b.scenario.market.buyers:,}: counts and money scale with the market; read "
-                   f"the figures per day and per {PER_BUYERS:,} buyers.")
+        out.append(
+            f"Warning: {la} has {a.scenario.market.buyers:,} buyers and {lb} "
+            f"{b.scenario.market.buyers:,}: counts and money scale with the market; read "
+            f"the figures per day and per {PER_BUYERS:,} buyers."
+        )
     if list(a.seeds) != list(b.seeds):
-        out.append(f"Warning: {la} ran seeds {_seeds(a.seeds)} and {lb} seeds "
-                   f"{_seeds(b.seeds)}: their differences include other random draws, "
-                   "not only the scenario's.")
+        out.append(
+            f"Warning: {la} ran seeds {_seeds(a.seeds)} and {lb} seeds "
+            f"{_seeds(b.seeds)}: their differences include other random draws, "
+            "not only the scenario's."
+        )
     return out
 
 
@@ -100,8 +106,9 @@ def _seeds(seeds: Iterable[int]) -> str:
 
 def needs_normalising(a: Any, b: Any) -> bool:
     """Whether the runs differ in days or buyers (their totals do not compare)."""
-    return (a.scenario.days != b.scenario.days
-            or a.scenario.market.buyers != b.scenario.market.buyers)
+    return (
+        a.scenario.days != b.scenario.days or a.scenario.market.buyers != b.scenario.market.buyers
+    )
 
 
 def normalised(summary: pd.DataFrame, days: int, buyers: int) -> pd.DataFrame:
@@ -113,8 +120,11 @@ def normalised(summary: pd.DataFrame, days: int, buyers: int) -> pd.DataFrame:
     for column in summary.columns:
         if column in LEVELS:
             out[column] = summary[column] / scale
-        elif column not in ("platform_id", "platform") and not column.startswith("share_") \
-                and column not in ("take_rate", "avg_trust"):
+        elif (
+            column not in ("platform_id", "platform")
+            and not column.startswith("share_")
+            and column not in ("take_rate", "avg_trust")
+        ):
             out[column] = summary[column] / (days * scale)
     return out
 
@@ -124,5 +134,7 @@ def normalised_differences(a: Any, b: Any) -> list[Difference]:
     with three significant digits)."""
     na = normalised(a.summary(), a.scenario.days, a.scenario.market.buyers)
     nb = normalised(b.summary(), b.scenario.days, b.scenario.market.buyers)
-    return [dataclasses.replace(d, outcome=dataclasses.replace(d.outcome, precise=True))
-            for d in outcome_differences(na, nb)]
+    return [
+        dataclasses.replace(d, outcome=dataclasses.replace(d.outcome, precise=True))
+        for d in outcome_differences(na, nb)
+    ]

@@ -96,8 +96,11 @@ def comparison_headline(runs: Sequence[tuple[str, Result]]) -> list[str]:
     lines = [f"{label}: {scenario_line(run)}" for label, run in runs]
     (label_a, a), (label_b, b) = runs[0], runs[1]
     sa, sb = a.summary(), b.summary()
-    for column, what in (("gmv_cents", "Market GMV"), ("revenue_cents", "Platform revenue"),
-                         ("consumer_surplus_cents", "Consumer surplus")):
+    for column, what in (
+        ("gmv_cents", "Market GMV"),
+        ("revenue_cents", "Platform revenue"),
+        ("consumer_surplus_cents", "Consumer surplus"),
+    ):
         va, vb = sa[column].sum(), sb[column].sum()
         change = f" ({(vb - va) / abs(va):+.1%})" if va else ""
         lines.append(f"{what}: {_yuan(va)} in {label_a}, {_yuan(vb)} in {label_b}{change}.")

@@ -46,13 +46,15 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -
 
     def cells(tag: str, row: Sequence[str]) -> str:
         return "".join(
-            f'<{tag}{" class=label" if i < left else ""}>{esc(c)}</{tag}>'
+            f"<{tag}{' class=label' if i < left else ''}>{esc(c)}</{tag}>"
             for i, c in enumerate(row)
         )
 
     body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
-    return (f'<table class="figures"><thead><tr>{cells("th", header)}</tr></thead>'
-            f"<tbody>{body}</tbody></table>")
+    return (
+        f'<table class="figures"><thead><tr>{cells("th", header)}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
 
 
 def section(title: str, body: str, caption: str = "") -> str:
@@ -61,16 +63,21 @@ def section(title: str, body: str, caption: str = "") -> str:
     return f"<section><h2>{esc(title)}</h2>{note}{body}</section>"
 
 
-def page(title: str, headline: Sequence[str], summary_html: str, sections: Sequence[str],
-         footer: Sequence[str]) -> str:
+def page(
+    title: str,
+    headline: Sequence[str],
+    summary_html: str,
+    sections: Sequence[str],
+    footer: Sequence[str],
+) -> str:
     """The whole HTML document."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     foot = [*footer, f"twosided {twosided.__version__}, written {stamp}"]
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(title)}</title><style>{STYLE}</style>"
-        f"<script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
-        f"<h1>{esc(title)}</h1><div class=\"headline\">{paragraphs(headline)}</div>"
+        f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
+        f'<h1>{esc(title)}</h1><div class="headline">{paragraphs(headline)}</div>'
         f"{summary_html}{''.join(sections)}"
         f"<footer>{'<br>'.join(esc(line) for line in foot)}</footer></body></html>\n"
     )

@@ -27,9 +27,16 @@ def series(daily: pd.DataFrame, metric: Metric) -> pd.DataFrame:
     ordered = daily.sort_values(["seed", "platform_id", "day"])
     for (_, pid, name), rows in ordered.groupby(["seed", "platform_id", "platform"], sort=False):
         values = np.asarray(metric(rows), dtype=np.float64)
-        parts.append(pd.DataFrame(
-            {"platform_id": pid, "platform": name, "day": rows["day"].to_numpy(), "value": values}
-        ))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "platform_id": pid,
+                    "platform": name,
+                    "day": rows["day"].to_numpy(),
+                    "value": values,
+                }
+            )
+        )
     frame = pd.concat(parts, ignore_index=True)
     stats = frame.groupby(["platform_id", "platform", "day"], sort=True)["value"]
     return stats.agg(mean="mean", lo="min", hi="max").reset_index()
@@ -71,15 +78,18 @@ def totals_by_platform(daily: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return stats.agg(mean="mean", lo="min", hi="max").reset_index()
 
 
-def share_change(daily: pd.DataFrame, column: str = "share_sessions",
-                 window: int = SMOOTH_DAYS) -> pd.DataFrame:
+def share_change(
+    daily: pd.DataFrame, column: str = "share_sessions", window: int = SMOOTH_DAYS
+) -> pd.DataFrame:
     """Mean share per platform over the first and the last ``window`` days (over seeds)."""
     first_day, last_day = daily["day"].min(), daily["day"].max()
     first = daily[daily["day"] < first_day + window]
     last = daily[daily["day"] > last_day - window]
-    out = pd.DataFrame({
-        "start": first.groupby(["platform_id", "platform"])[column].mean(),
-        "end": last.groupby(["platform_id", "platform"])[column].mean(),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "start": first.groupby(["platform_id", "platform"])[column].mean(),
+            "end": last.groupby(["platform_id", "platform"])[column].mean(),
+        }
+    ).reset_index()
     out["change"] = out["end"] - out["start"]
     return out

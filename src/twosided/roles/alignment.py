@@ -83,7 +83,9 @@ def revenue_classes(daily: pd.DataFrame) -> pd.DataFrame:
     """Revenue by class per seed and platform (cents), summed over the days given."""
     missing = [c for c in ALIGNMENT_COLUMNS if c not in daily.columns]
     if missing:
-        raise AlignmentError(f"daily table lacks {', '.join(missing)} (a run from an older engine?)")
+        raise AlignmentError(
+            f"daily table lacks {', '.join(missing)} (a run from an older engine?)"
+        )
     sums = daily.groupby(["platform", "seed"], sort=False)[list(ALIGNMENT_COLUMNS)].sum()
     due = sums["commission_due_cents"].astype(float)
     part = np.where(due > 0, sums["commission_misaligned_cents"] / due.where(due > 0, 1.0), 0.0)
@@ -102,7 +104,9 @@ def revenue_classes(daily: pd.DataFrame) -> pd.DataFrame:
             "fixed_cents": fixed,
             "ads_misaligned_cents": sums["revenue_ads_misaligned_cents"],
             "commission_misaligned_cents": commission_misaligned,
-            "alignment": np.where(revenue > 0, 1.0 - at_expense / revenue.where(revenue > 0, 1.0), np.nan),
+            "alignment": np.where(
+                revenue > 0, 1.0 - at_expense / revenue.where(revenue > 0, 1.0), np.nan
+            ),
         }
     ).reset_index()
 

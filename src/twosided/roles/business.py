@@ -341,4 +341,3 @@ def derive_roles(model: BusinessModel) -> BusinessRoles:
     payers = _payers(model)
     roles = BusinessRoles(model, payers, {})
     return dataclasses.replace(roles, users=_users(model, roles.customers))
-

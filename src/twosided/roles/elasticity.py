@@ -26,7 +26,6 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Elasticity:
     """An elasticity over seeds: mean, interval, and the per-seed estimates it rests on."""
@@ -106,5 +105,7 @@ def mean_interval(values: np.ndarray, level: float) -> tuple[float, float, float
     mean = float(np.mean(values))
     if len(values) < 2:
         return mean, -math.inf, math.inf
-    half = t_quantile(level, len(values) - 1) * float(np.std(values, ddof=1)) / math.sqrt(len(values))
+    half = (
+        t_quantile(level, len(values) - 1) * float(np.std(values, ddof=1)) / math.sqrt(len(values))
+    )
     return mean, mean - half, mean + half

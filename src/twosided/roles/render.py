@@ -80,32 +80,45 @@ def business_renderable(roles: BusinessRoles) -> RenderableType:
     """Rich tables: roles with their reasons, then the money flows into the focal business."""
     model = roles.model
     unit = f" {model.currency}" if model.currency else ""
-    head = Table(title=plain(f"{model.name}: customers and users of {model.label(model.focal)}"),
-                 title_justify="left")
+    head = Table(
+        title=plain(f"{model.name}: customers and users of {model.label(model.focal)}"),
+        title_justify="left",
+    )
     head.add_column("role")
     head.add_column("party")
     head.add_column("why", overflow="fold")
     for party in roles.customers:
         payer = roles.payer(party)
         assert payer is not None
-        head.add_row(*_plain("customer", model.label(party),
-                             f"pays {payer.share:.0%} of the income ({_amount(payer.total)}{unit})"))
+        head.add_row(
+            *_plain(
+                "customer",
+                model.label(party),
+                f"pays {payer.share:.0%} of the income ({_amount(payer.total)}{unit})",
+            )
+        )
     for party, reasons in roles.users.items():
         role = "user (and customer)" if party in roles.customers else "user"
         head.add_row(*_plain(role, model.label(party), "\n".join(reason_texts(roles, reasons))))
     for party in roles.minor_payers:
         payer = roles.payer(party)
         assert payer is not None
-        head.add_row(*_plain("pays little", model.label(party),
-                             f"{payer.share:.1%} of the income, below the customer share "
-                             f"{model.min_customer_share:.0%}"))
+        head.add_row(
+            *_plain(
+                "pays little",
+                model.label(party),
+                f"{payer.share:.1%} of the income, below the customer share "
+                f"{model.min_customer_share:.0%}",
+            )
+        )
     per = f" (amounts per {model.period})" if model.period else ""
     flows = Table(title=plain(f"money into the focal business{per}"), title_justify="left")
     for column in ("from", "amount", "periods", "for", "when"):
         flows.add_column(column, justify="right" if column in ("amount", "periods") else "left")
     for m in model.income():
-        flows.add_row(*_plain(model.label(m.payer), _amount(m.amount), _amount(m.periods),
-                              m.paid_for, m.when))
+        flows.add_row(
+            *_plain(model.label(m.payer), _amount(m.amount), _amount(m.periods), m.paid_for, m.when)
+        )
     return RichGroup(head, flows)
 
 
@@ -158,7 +171,8 @@ def user_text(p: PlatformRoles, user: str, run_id: str | None = None) -> str:
 def customer_text(p: PlatformRoles, customer: str) -> str:
     """Why a group is a customer of the platform."""
     streams = ", ".join(
-        f"{s} {money(c)}" for s, c in sorted(p.streams.get(customer, {}).items(), key=lambda x: -x[1])
+        f"{s} {money(c)}"
+        for s, c in sorted(p.streams.get(customer, {}).items(), key=lambda x: -x[1])
     )
     return f"pays {p.share(customer):.1%} of {p.platform}'s revenue ({streams})"
 
@@ -258,7 +272,7 @@ def report_body(roles: RunRoles, alignments: Sequence[Alignment] = ()) -> str:
             rows.append(("alignment", "", alignment_text(by_name[p.platform])))
         parts.append(f"<h3>{html.escape(p.platform)}</h3>")
         parts.append(_html_table(("role", "group", "why"), rows))
-    parts.append(f"<p class=\"caption\">{html.escape(basis_text(roles))}</p>")
+    parts.append(f'<p class="caption">{html.escape(basis_text(roles))}</p>')
     return "\n".join(parts)
 
 

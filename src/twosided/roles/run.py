@@ -149,7 +149,9 @@ _KEYS = ["run", "seed", "platform"]
 
 def _funding_shares(flows: pd.DataFrame) -> pd.DataFrame:
     """Who funded each holding account, as shares of its inflows over the run."""
-    into = flows[flows["destination"].isin(HOLDING_ACCOUNTS) & ~flows["source"].isin(HOLDING_ACCOUNTS)]
+    into = flows[
+        flows["destination"].isin(HOLDING_ACCOUNTS) & ~flows["source"].isin(HOLDING_ACCOUNTS)
+    ]
     funded = into.groupby([*_KEYS, "destination", "source"], as_index=False)["cents"].sum()
     funded = funded.rename(columns={"destination": "holding", "source": "funder"})
     total = funded.groupby([*_KEYS, "holding"])["cents"].transform("sum")
@@ -285,13 +287,17 @@ def _group_of(account: str) -> str:
     return next((g.name for g in GROUPS if g.account == account), account)
 
 
-def _periodic(frame: pd.DataFrame, value: str, how: str, period_days: int, warmup: int) -> pd.Series:
+def _periodic(
+    frame: pd.DataFrame, value: str, how: str, period_days: int, warmup: int
+) -> pd.Series:
     """Sum or mean of a daily column per run, seed and full period after the warm-up."""
     frame = frame[frame["day"] >= warmup]
     period = ((frame["day"] - warmup) // period_days).rename("period")
     days = frame.groupby([frame["run"], frame["seed"], period])["day"].transform("nunique")
     full = days == period_days
-    return frame[full].groupby([frame["run"][full], frame["seed"][full], period[full]])[value].agg(how)
+    return (
+        frame[full].groupby([frame["run"][full], frame["seed"][full], period[full]])[value].agg(how)
+    )
 
 
 def _fit(paid: pd.Series, activity: pd.Series) -> Elasticity | None:
@@ -300,7 +306,9 @@ def _fit(paid: pd.Series, activity: pd.Series) -> Elasticity | None:
         return None
     index = activity.index
     return log_log(
-        y.to_numpy(), activity.to_numpy(), index.get_level_values("seed").to_numpy(),
+        y.to_numpy(),
+        activity.to_numpy(),
+        index.get_level_values("seed").to_numpy(),
         index.get_level_values("period").to_numpy(),
     )
 
@@ -321,7 +329,11 @@ def _note(
 
 
 def _follow(
-    payer: Group, other: Group, daily: pd.DataFrame, pay: pd.DataFrame, period_days: int,
+    payer: Group,
+    other: Group,
+    daily: pd.DataFrame,
+    pay: pd.DataFrame,
+    period_days: int,
     warmup: int,
 ) -> Follow:
     how = "sum" if other.activity_is_flow else "mean"
@@ -335,15 +347,24 @@ def _follow(
     per_use = tuple(s for s in by_stream if is_per_use(s))
     used = mine[mine["stream"].isin(per_use)]
     total = _fit(_periodic(used, "cents", "sum", period_days, warmup), activity)
-    note = "" if total is not None else _note(
-        float(mine["cents"].sum()), float(used["cents"].sum()),
-        [s for s in by_stream if s not in per_use], daily["run"].nunique(), len(activity),
+    note = (
+        ""
+        if total is not None
+        else _note(
+            float(mine["cents"].sum()),
+            float(used["cents"].sum()),
+            [s for s in by_stream if s not in per_use],
+            daily["run"].nunique(),
+            len(activity),
+        )
     )
     return Follow(payer.name, other.name, other.activity_label, total, per_use, by_stream, note)
 
 
 def _user_evidence(
-    group: str, customers: tuple[str, ...], follows: tuple[Follow, ...],
+    group: str,
+    customers: tuple[str, ...],
+    follows: tuple[Follow, ...],
     routed: dict[tuple[str, str], float],
 ) -> str | None:
     """Why ``group`` is a user, or None: the customers' payments follow its activity (when the
@@ -364,8 +385,13 @@ BASE_RUN = 0  # the first run given: the one whose amounts are shown
 
 
 def _platform_roles(
-    name: str, daily: pd.DataFrame, pay: pd.DataFrame, route: pd.DataFrame, period_days: int,
-    warmup: int, min_share: float,
+    name: str,
+    daily: pd.DataFrame,
+    pay: pd.DataFrame,
+    route: pd.DataFrame,
+    period_days: int,
+    warmup: int,
+    min_share: float,
 ) -> PlatformRoles:
     """One platform's roles; ``route`` is the base run's, ``pay`` and ``daily`` every run's."""
     seeds = daily.loc[daily["run"] == BASE_RUN, "seed"].nunique()  # amounts: mean per seed
@@ -398,8 +424,15 @@ def _platform_roles(
         and (evidence := _user_evidence(g.name, customers, follows, routed)) is not None
     }
     return PlatformRoles(
-        name, revenue, {g: float(c) for g, c in paid.items()}, streams, follows, routed,
-        customers, users, min_share,
+        name,
+        revenue,
+        {g: float(c) for g, c in paid.items()},
+        streams,
+        follows,
+        routed,
+        customers,
+        users,
+        min_share,
     )
 
 
@@ -435,7 +468,12 @@ def derive_run_roles(
     )
     seeds = int(data.daily["seed"].nunique())
     return RunRoles(
-        platforms, int(data.daily["run"].nunique()), seeds, periods, period_days, warmup_days,
+        platforms,
+        int(data.daily["run"].nunique()),
+        seeds,
+        periods,
+        period_days,
+        warmup_days,
         _base_run_id(runs),
     )
 
@@ -469,7 +507,9 @@ def probe(base: object, group: str = "buyers", scale: float = PROBE_SCALE) -> Re
     section, field = SIZE_FIELDS[group]
     size = getattr(getattr(scenario, section), field)
     return simulate(
-        scenario, days=days, seeds=seeds,
+        scenario,
+        days=days,
+        seeds=seeds,
         overrides={f"{section}.{field}": max(1, round(size * scale))},
     )
 

@@ -30,8 +30,10 @@ USAGE_ERROR = 2
 def is_business_model(target: str) -> bool:
     """Whether the target names a business-model file or a shipped example."""
     path = Path(target)
-    return target.endswith(".toml") or path.is_file() or (
-        not path.exists() and target in example_names()
+    return (
+        target.endswith(".toml")
+        or path.is_file()
+        or (not path.exists() and target in example_names())
     )
 
 

@@ -25,8 +25,7 @@ def _flat(value: Any, prefix: str, out: dict[str, str]) -> None:
         for key, item in value.items():
             _flat(item, f"{prefix}.{key}" if prefix else str(key), out)
     else:
-        out[prefix] = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) \
-            else value
+        out[prefix] = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
 
 
 def scenario_fields(scenario: Any) -> dict[str, str]:
@@ -47,8 +46,11 @@ def scenario_differences(a: Any, b: Any) -> list[FieldDifference]:
     """The fields of two resolved scenarios that differ, in the order of the first (a
     platform only one of them has is one row, its fields ``(absent)`` in the other)."""
     fa, fb = scenario_fields(a), scenario_fields(b)
-    out = [FieldDifference(k, fa.get(k, ABSENT), fb.get(k, ABSENT))
-           for k in dict.fromkeys([*fa, *fb]) if fa.get(k) != fb.get(k)]
+    out = [
+        FieldDifference(k, fa.get(k, ABSENT), fb.get(k, ABSENT))
+        for k in dict.fromkeys([*fa, *fb])
+        if fa.get(k) != fb.get(k)
+    ]
     return _collapse_absent_platforms(out)
 
 
@@ -63,8 +65,11 @@ def _collapse_absent_platforms(diffs: list[FieldDifference]) -> list[FieldDiffer
             if key not in seen:
                 seen.add(key)
                 here = "present"
-                out.append(FieldDifference(key, ABSENT if d.a == ABSENT else here,
-                                           ABSENT if d.b == ABSENT else here))
+                out.append(
+                    FieldDifference(
+                        key, ABSENT if d.a == ABSENT else here, ABSENT if d.b == ABSENT else here
+                    )
+                )
             continue
         out.append(d)
     return out

@@ -81,8 +81,9 @@ def format_error(err: ValidationError, model: type[BaseModel] | None = None) -> 
     if first["type"] == "extra_forbidden":
         *parents, key = first["loc"]
         where = loc.rpartition(".")[0]
-        msg = "unknown key" + did_you_mean(key, field_names(model, parents),
-                                           f"{where}." if where else "")
+        msg = "unknown key" + did_you_mean(
+            key, field_names(model, parents), f"{where}." if where else ""
+        )
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     # a value that fits no member of a union fails once per member: one problem, one field

@@ -17,7 +17,5 @@ def preset_text(name: str) -> str:
     """The TOML text of a shipped preset (a plain name, never a path)."""
     # a preset is a plain name: '../examples/mall' must not reach outside the presets folder
     if name not in preset_names():
-        raise ScenarioError(
-            f"preset '{name}' not found (presets: {', '.join(preset_names())})"
-        )
+        raise ScenarioError(f"preset '{name}' not found (presets: {', '.join(preset_names())})")
     return (resources.files("twosided") / "presets" / f"{name}.toml").read_text(encoding="utf-8")

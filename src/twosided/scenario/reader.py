@@ -36,9 +36,13 @@ def load_scenario(preset_or_file: str | Path | Scenario = "taobao") -> Scenario:
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as err:
-            raise ScenarioError(f"scenario file '{ref}': not UTF-8 text (byte {err.start})") from None
+            raise ScenarioError(
+                f"scenario file '{ref}': not UTF-8 text (byte {err.start})"
+            ) from None
         except OSError as err:
-            raise ScenarioError(f"scenario file '{ref}': cannot read: {err.strerror or err}") from None
+            raise ScenarioError(
+                f"scenario file '{ref}': cannot read: {err.strerror or err}"
+            ) from None
         data = parse_toml(text, ref)
         try:
             return scenario_from_dict(data)

@@ -466,6 +466,7 @@ class Sellers(_Model):
         description="Consecutive revision periods of losses (or no sales) after which a seller "
         "delists from a platform.",
     )
+
     @model_validator(mode="after")
     def _shares_sum_to_one(self) -> Sellers:
         check_type_shares(self.honest_share, self.counterfeiter_share, self.non_shipper_share)
@@ -479,7 +480,9 @@ def _as_list(value: float | list[float], n: int) -> list[float]:
 
 
 def check_type_shares(
-    honest: float | list[float], counterfeiter: float | list[float], non_shipper: float | list[float]
+    honest: float | list[float],
+    counterfeiter: float | list[float],
+    non_shipper: float | list[float],
 ) -> None:
     """Each share in [0, 1], lists of one length, and the three shares summing to 1."""
     lengths = {len(v) for v in (honest, counterfeiter, non_shipper) if isinstance(v, list)}
@@ -498,14 +501,18 @@ def check_type_shares(
 
 
 def type_share_table(
-    honest: float | list[float], counterfeiter: float | list[float], non_shipper: float | list[float],
+    honest: float | list[float],
+    counterfeiter: float | list[float],
+    non_shipper: float | list[float],
     categories: int,
 ) -> list[list[float]]:
     """Per category, the shares (honest, counterfeiter, non-shipper)."""
     return [
         [h, c, x]
         for h, c, x in zip(
-            _as_list(honest, categories), _as_list(counterfeiter, categories), _as_list(non_shipper, categories)
+            _as_list(honest, categories),
+            _as_list(counterfeiter, categories),
+            _as_list(non_shipper, categories),
         )
     ]
 
@@ -532,9 +539,7 @@ class Ranking(_Model):
     quality: float = Field(
         1.0, ge=0.0, le=100.0, description="Weight on the listing's public rating (buyer value)."
     )
-    price: float = Field(
-        1.0, ge=0.0, le=100.0, description="Weight on low price (buyer value)."
-    )
+    price: float = Field(1.0, ge=0.0, le=100.0, description="Weight on low price (buyer value).")
     commission: float = Field(
         0.0,
         ge=0.0,
@@ -728,7 +733,9 @@ class Scenario(_Model):
     name: str = Field("custom", min_length=1, max_length=128, description="Scenario name.")
     description: str = Field("", max_length=4000, description="One line on what it models.")
     days: int = Field(
-        365, ge=1, le=MAX_DAYS,
+        365,
+        ge=1,
+        le=MAX_DAYS,
         description="Days to simulate (a market-year). At most 32,767 (about 89 years): "
         "buyers store their last visit's day in 16 bits.",
     )
@@ -776,9 +783,7 @@ class Scenario(_Model):
                             f"market.categories is {self.market.categories}"
                         )
             if platform.auction.slots > self.market.page_length:
-                raise ValueError(
-                    f"platforms.{i}.auction.slots exceeds market.page_length"
-                )
+                raise ValueError(f"platforms.{i}.auction.slots exceeds market.page_length")
         return self
 
     # ----------------------------------------------------------------- derived

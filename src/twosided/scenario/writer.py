@@ -13,7 +13,10 @@ import tomlkit
 # a TOML basic string escapes the backslash, the quote and every control character
 _TOML_ESCAPES = {
     **{c: f"\\u{c:04x}" for c in (*range(32), 127)},
-    ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\t"): "\\t",
+    ord("\\"): "\\\\",
+    ord('"'): '\\"',
+    ord("\n"): "\\n",
+    ord("\t"): "\\t",
 }
 
 
@@ -24,7 +27,9 @@ def _toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         text = repr(value)
-        return text if ("." in text or "e" in text or "inf" in text or "nan" in text) else text + ".0"
+        return (
+            text if ("." in text or "e" in text or "inf" in text or "nan" in text) else text + ".0"
+        )
     if isinstance(value, str):
         return f'"{value.translate(_TOML_ESCAPES)}"'
     if isinstance(value, list):

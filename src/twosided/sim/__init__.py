@@ -16,7 +16,6 @@ at once, is ``sim.run.iterate`` (what ``twosided.simulate`` uses).
 
 from __future__ import annotations
 
-
 import jax
 
 from twosided.sim import day as _day

@@ -17,8 +17,8 @@ where
 
 and between visits trust fades toward the buyer's general trust, its mean over the
 platforms it has used, which is also what it expects of a platform it has never used
-(``shopping.decayed_trust``); the platform's brand
-is a separate, standing term of platform choice. Because trust averages what happened to *this* buyer, a
+(``shopping.decayed_trust``); the platform's brand is a separate, standing term of
+platform choice. Because trust averages what happened to *this* buyer, a
 price-sensitive buyer's trust in a low-price platform ends up above a quality-sensitive
 buyer's, and the platform-choice logit then sends them to different rivals.
 The first term is the logit inclusive value (the expected best option over buying nothing,
@@ -30,10 +30,10 @@ different buyers to different rivals.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
-
-from typing import TYPE_CHECKING
 
 from twosided.sim.params import F32, I32, Dims, Params
 from twosided.sim.pytree import replace
@@ -50,8 +50,14 @@ _TERCILE_Z = 0.4307273  # standard-normal 2/3 quantile: splits buyers into third
 def segment(price_sens: jax.Array, quality_sens: jax.Array, params: Params) -> jax.Array:
     """Buyer segment by log(β_price / β_quality): top third price-sensitive, bottom third
     quality-sensitive. The terciles follow in closed form from the log-normal draws."""
-    mu = jnp.log(params.buyers.price_sensitivity_median) - jnp.log(params.buyers.quality_sensitivity_median)
-    sp, sq, rho = params.buyers.price_sensitivity_sigma, params.buyers.quality_sensitivity_sigma, params.buyers.sensitivity_correlation
+    mu = jnp.log(params.buyers.price_sensitivity_median) - jnp.log(
+        params.buyers.quality_sensitivity_median
+    )
+    sp, sq, rho = (
+        params.buyers.price_sensitivity_sigma,
+        params.buyers.quality_sensitivity_sigma,
+        params.buyers.sensitivity_correlation,
+    )
     sd = jnp.sqrt(jnp.maximum(sp * sp + sq * sq - 2.0 * rho * sp * sq, 0.0))
     t = jnp.log(price_sens) - jnp.log(quality_sens) - mu
     cut = _TERCILE_Z * sd
@@ -100,8 +106,10 @@ def last_session_of_day(buyer: jax.Array, online: jax.Array, n_buyers: int) -> j
     """Mask of each buyer's last online session of the day (the highest session index):
     the one that sets where the buyer shopped last, and so whether it switched today."""
     order = jnp.arange(buyer.shape[0], dtype=I32)
-    latest = jnp.full((n_buyers,), -1, I32).at[jnp.where(online, buyer, n_buyers)].max(
-        order, mode="drop"
+    latest = (
+        jnp.full((n_buyers,), -1, I32)
+        .at[jnp.where(online, buyer, n_buyers)]
+        .max(order, mode="drop")
     )
     return online & (latest[buyer] == order)
 
@@ -129,7 +137,9 @@ def remember(
     P = buyers.trust.shape[1]
     p = jnp.where(online, platform, P)  # offline sessions are dropped by the scatters
     trust = buyers.trust.at[buyer, p].set(trust_now, mode="drop")
-    trust = trust.at[buyer, p].add(params.buyers.trust_learning_rate * (signal - trust_now), mode="drop")
+    trust = trust.at[buyer, p].add(
+        params.buyers.trust_learning_rate * (signal - trust_now), mode="drop"
+    )
     last_visit = buyers.last_visit.at[buyer, p].set(day.astype(jnp.int16), mode="drop")
     latest = online if last_of_day is None else last_of_day
     who = jnp.where(latest, buyer, buyers.last_platform.shape[0])
@@ -150,7 +160,15 @@ def stage(state: State, params: Params, dims: Dims, *, session: Session) -> tupl
     platform = session.platform
     trust_now = jnp.take_along_axis(session.trust, platform[:, None], axis=1)[:, 0]
     buyers = remember(
-        state.buyers, session.buyer, platform, session.online, trust_now, session.signal,
-        session.harm, state.day, params, last_of_day=session.last_of_day,
+        state.buyers,
+        session.buyer,
+        platform,
+        session.online,
+        trust_now,
+        session.signal,
+        session.harm,
+        state.day,
+        params,
+        last_of_day=session.last_of_day,
     )
     return replace(state, buyers=buyers), None

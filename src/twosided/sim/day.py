@@ -23,8 +23,17 @@ from __future__ import annotations
 
 import jax
 
-from twosided.sim import buyers, collect, escrow, fees, governance, ledger, ranking, sellers
-from twosided.sim import shopping
+from twosided.sim import (
+    buyers,
+    collect,
+    escrow,
+    fees,
+    governance,
+    ledger,
+    ranking,
+    sellers,
+    shopping,
+)
 from twosided.sim.params import Dims, Params
 from twosided.sim.pytree import replace
 from twosided.sim.state import State
@@ -53,13 +62,27 @@ def stages(
     )
     state, turnover = sellers.turnover(state, params, k_sellers, dims, session=session)
     state, flows = ledger.stage(
-        state, dims,
-        policing.changes, annual_fee, orders.payments, orders.settlement, clicks.flows,
-        accounts.costs, turnover.revised, turnover.entered,
+        state,
+        dims,
+        policing.changes,
+        annual_fee,
+        orders.payments,
+        orders.settlement,
+        clicks.flows,
+        accounts.costs,
+        turnover.revised,
+        turnover.entered,
     )
     return state, collect.DayRecords(
-        policing=policing, annual_fee=annual_fee, pages=pages, session=session, orders=orders,
-        clicks=clicks, accounts=accounts, turnover=turnover, flows=flows,
+        policing=policing,
+        annual_fee=annual_fee,
+        pages=pages,
+        session=session,
+        orders=orders,
+        clicks=clicks,
+        accounts=accounts,
+        turnover=turnover,
+        flows=flows,
     )
 
 

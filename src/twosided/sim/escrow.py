@@ -106,7 +106,11 @@ def upheld_probability(valid: jax.Array, platform: jax.Array, params: Params) ->
     acc = params.platform.escrow.evidence_accuracy[platform]
     evidence = jnp.where(valid, acc, 1.0 - acc)
     escrowed = jnp.where(params.platform.escrow.buyer_first[platform], 1.0, evidence)
-    return jnp.where(params.platform.escrow.enabled[platform], escrowed, params.platform.escrow.recovery_rate[platform])
+    return jnp.where(
+        params.platform.escrow.enabled[platform],
+        escrowed,
+        params.platform.escrow.recovery_rate[platform],
+    )
 
 
 def order_fates(
@@ -141,7 +145,9 @@ def order_fates(
         jnp.where(auto, AUTO_CONFIRMED, CONFIRMED),
     ).astype(I32)
     delay = jnp.where(
-        claim, claim_day + params.platform.escrow.dispute_days[platform], jnp.where(auto, deadline, confirm_day)
+        claim,
+        claim_day + params.platform.escrow.dispute_days[platform],
+        jnp.where(auto, deadline, confirm_day),
     ).astype(I32)
 
     kept = ~upheld  # the seller keeps the money

@@ -3,8 +3,9 @@
 * Commission: a rate per platform and category on each completed sale (Tmall's schedule
   runs from 0.5% to 5% by category), taken when the order is settled, not on refunds.
 * Technical-service fee: an annual fee per listed seller, charged on listing and at the
-  start of each fee year (every 365 days, and on the day a late platform opens); refunded (a share) at the end of the fee year
-  when the seller's sales there reached the threshold (Tmall's annual-fee refund rule).
+  start of each fee year (every 365 days, and on the day a late platform opens); refunded
+  (a share) at the end of the fee year when the seller's sales there reached the threshold
+  (Tmall's annual-fee refund rule).
 * Affiliate fee: cost per sale on the share of orders referred by affiliates (Taobaoke);
   the platform keeps a share and pays the rest to the affiliates.
 * Deposit: paid on listing, returned on a voluntary exit, forfeited when punished.
@@ -55,9 +56,13 @@ def affiliate_split(
 ) -> tuple[jax.Array, jax.Array]:
     """Affiliate fee on a referred sale, split into (platform's share, affiliate's payout)."""
     fee = jnp.where(
-        referred, jnp.round(params.platform.fees.affiliate_fee_rate[platform] * price.astype(F32)), 0.0
+        referred,
+        jnp.round(params.platform.fees.affiliate_fee_rate[platform] * price.astype(F32)),
+        0.0,
     ).astype(I64)
-    to_platform = jnp.round(fee.astype(F32) * params.platform.fees.affiliate_platform_share[platform]).astype(I64)
+    to_platform = jnp.round(
+        fee.astype(F32) * params.platform.fees.affiliate_platform_share[platform]
+    ).astype(I64)
     return to_platform, fee - to_platform
 
 
@@ -97,16 +102,24 @@ def annual_service_fee(
     # a fee year starts every 365 days, and on the day a late platform opens (its sellers
     # who signed up in advance pay then)
     year_start = (((day % YEAR_DAYS) == 0) | (day == params.platform.entry_day))[:, None]
-    qualifies = listed & (year_sales >= params.platform.fees.service_fee_refund_threshold_cents[:, None]) & (fee > 0)
+    qualifies = (
+        listed
+        & (year_sales >= params.platform.fees.service_fee_refund_threshold_cents[:, None])
+        & (fee > 0)
+    )
     refund = jnp.where(
         year_end & qualifies,
-        jnp.round(year_fee.astype(F32) * params.platform.fees.service_fee_refund_share[:, None]).astype(I64),
+        jnp.round(
+            year_fee.astype(F32) * params.platform.fees.service_fee_refund_share[:, None]
+        ).astype(I64),
         0,
     )
     charge = jnp.where(year_start & listed, fee, 0)
     year_sales = jnp.where(year_end, 0, year_sales)
     year_fee = jnp.where(year_end, 0, year_fee) + charge
-    flows = AnnualFee(service_fee=jnp.sum(charge, axis=1), service_fee_refund=jnp.sum(refund, axis=1))
+    flows = AnnualFee(
+        service_fee=jnp.sum(charge, axis=1), service_fee_refund=jnp.sum(refund, axis=1)
+    )
     return year_sales, year_fee, flows
 
 
@@ -124,7 +137,10 @@ def stage(state: State, params: Params, dims: Dims) -> tuple[State, AnnualFee]:
 
 def open_listings(sellers: Sellers, new: jax.Array, params: Params) -> Sellers:
     """A new listing starts its fee year having paid the annual fee on listing."""
-    return replace(sellers, year_fee=jnp.where(new, params.platform.fees.service_fee_cents[:, None], sellers.year_fee))
+    return replace(
+        sellers,
+        year_fee=jnp.where(new, params.platform.fees.service_fee_cents[:, None], sellers.year_fee),
+    )
 
 
 def daily_overhead(params: Params) -> jax.Array:

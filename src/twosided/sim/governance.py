@@ -48,7 +48,9 @@ def detect(
     """Listings ([P, M]) punished today."""
     harmful = (honesty != HONEST)[None, :]
     rate = jnp.where(
-        harmful, params.platform.governance.detection_rate[:, None], params.platform.governance.false_positive_rate[:, None]
+        harmful,
+        params.platform.governance.detection_rate[:, None],
+        params.platform.governance.false_positive_rate[:, None],
     )
     return listed & open_[:, None] & (jax.random.uniform(key, listed.shape) < rate)
 
@@ -56,6 +58,11 @@ def detect(
 def screened(key: jax.Array, applying: jax.Array, honesty: jax.Array, params: Params) -> jax.Array:
     """Which of the applying listings ([P, M]) the platform's verification turns away."""
     harmful = (honesty != HONEST)[None, :]
-    return applying & harmful & (
-        jax.random.uniform(key, applying.shape) < params.platform.governance.verification_rate[:, None]
+    return (
+        applying
+        & harmful
+        & (
+            jax.random.uniform(key, applying.shape)
+            < params.platform.governance.verification_rate[:, None]
+        )
     )

@@ -117,9 +117,7 @@ def post(balances: jax.Array, flows: jax.Array) -> jax.Array:
     src, dst = _endpoints(flows.shape[1])
     amounts = jnp.asarray(flows, jnp.int64).reshape(-1)
     balances = jnp.asarray(balances, jnp.int64)
-    return (
-        balances.at[src.reshape(-1)].add(-amounts).at[dst.reshape(-1)].add(amounts)
-    )
+    return balances.at[src.reshape(-1)].add(-amounts).at[dst.reshape(-1)].add(amounts)
 
 
 def opening_balances(platforms: int, deposits_held: jax.Array) -> jax.Array:

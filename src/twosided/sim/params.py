@@ -76,7 +76,10 @@ DERIVED: dict[str, tuple[str, ...]] = {
     "platform.governance": ("forfeit_to_buyers",),  # [P] bool: forfeit_to == "buyers"
 }
 SECTIONS: dict[str, type[BaseModel]] = {
-    "market": Market, "buyers": Buyers, "sellers": Sellers, "platform": Platform,
+    "market": Market,
+    "buyers": Buyers,
+    "sellers": Sellers,
+    "platform": Platform,
 }
 
 
@@ -245,4 +248,3 @@ def leaf_paths(params: Params) -> list[str]:
     """Dotted paths of every leaf (``platform.ranking.ads``, ...), in pytree order."""
     flat, _ = jax.tree_util.tree_flatten_with_path(params)
     return [jax.tree_util.keystr(path, simple=True, separator=".") for path, _ in flat]
-

@@ -24,10 +24,10 @@ since both the auction and the ranking use them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
-
-from typing import TYPE_CHECKING
 
 from twosided.sim.auction import auction_core
 from twosided.sim.ledger import flow_record
@@ -120,7 +120,10 @@ def listing_features(
 def typical_buyer_value(rating: jax.Array, log_rel_price: jax.Array, params: Params) -> jax.Array:
     """A listing's utility to the median buyer (median β_quality and β_price): the yardstick
     for whether an ad serves buyers as well as the organic alternative."""
-    return params.buyers.quality_sensitivity_median * rating - params.buyers.price_sensitivity_median * log_rel_price
+    return (
+        params.buyers.quality_sensitivity_median * rating
+        - params.buyers.price_sensitivity_median * log_rel_price
+    )
 
 
 def _zscore(x: jax.Array, mask: jax.Array) -> jax.Array:
@@ -147,7 +150,9 @@ def relevance(
     return jnp.where(candidate, score, -jnp.inf)
 
 
-def ad_boost(bid: jax.Array, candidate: jax.Array, reserve: jax.Array) -> tuple[jax.Array, jax.Array]:
+def ad_boost(
+    bid: jax.Array, candidate: jax.Array, reserve: jax.Array
+) -> tuple[jax.Array, jax.Array]:
     """The ad-spend term: a bid (at or above the reserve) relative to the market's mean bid.
 
     Returns ``(term, mean bid)``; the term is 0 for sellers who do not bid.
@@ -159,8 +164,12 @@ def ad_boost(bid: jax.Array, candidate: jax.Array, reserve: jax.Array) -> tuple[
 
 
 def organic_prices(
-    base: jax.Array, next_score: jax.Array, w_ads: jax.Array, mean_bid: jax.Array,
-    bid: jax.Array, reserve: jax.Array,
+    base: jax.Array,
+    next_score: jax.Array,
+    w_ads: jax.Array,
+    mean_bid: jax.Array,
+    bid: jax.Array,
+    reserve: jax.Array,
 ) -> jax.Array:
     """Price per click of organic positions held by ad spend (GSP on the blended ranking).
 
@@ -176,8 +185,19 @@ def organic_prices(
 
 
 def _market_page(
-    candidate, rating, log_rel, attract, bid, exp_comm, noise, weights, slot_clicks, reserve,
-    vcg, increment, page_length,
+    candidate,
+    rating,
+    log_rel,
+    attract,
+    bid,
+    exp_comm,
+    noise,
+    weights,
+    slot_clicks,
+    reserve,
+    vcg,
+    increment,
+    page_length,
 ):
     """One keyword market's page: sponsored winners on top, then organic results.
 
@@ -212,9 +232,9 @@ def _market_page(
     ad_part = jnp.concatenate(
         [winners, jnp.full((max(0, page_length - winners.shape[0]),), -1, jnp.int32)]
     )[:page_length]
-    ad_cpc = jnp.concatenate(
-        [cpc, jnp.zeros((max(0, page_length - cpc.shape[0]),), cpc.dtype)]
-    )[:page_length]
+    ad_cpc = jnp.concatenate([cpc, jnp.zeros((max(0, page_length - cpc.shape[0]),), cpc.dtype)])[
+        :page_length
+    ]
     from_ads = k < n_ads
     j = jnp.clip(k - n_ads, 0, page_length - 1)
     listing = jnp.where(from_ads, ad_part, organic[j])
@@ -237,12 +257,20 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
     price_f = listings.price.astype(F32)
     commission = params.platform.fees.commission[:, :, None]  # [P, C, 1]
     exp_comm = (
-        commission * per_market(price_f) * per_market(listings.attract) * params.sellers.conversion_estimate
+        commission
+        * per_market(price_f)
+        * per_market(listings.attract)
+        * params.sellers.conversion_estimate
     )
     slot_clicks = params.buyers.examination[:A][None, :] * (
         jnp.arange(A)[None, :] < params.platform.auction.slots[:, None]
     )  # [P, A]
-    weights = (params.platform.ranking.quality, params.platform.ranking.price, params.platform.ranking.commission, params.platform.ranking.ads)
+    weights = (
+        params.platform.ranking.quality,
+        params.platform.ranking.price,
+        params.platform.ranking.commission,
+        params.platform.ranking.ads,
+    )
 
     page_fn = jax.vmap(  # over categories
         _market_page,

@@ -114,7 +114,7 @@ def iterate(
     while done < days:
         day0 = start_day + done
         with x64():
-            keys = jax.vmap(lambda s: day_keys(s, day0, size))(seed_arr)
+            keys = jax.vmap(functools.partial(day_keys, start=day0, days=size))(seed_arr)
             states, metrics = run_chunk(states, params, keys, dims, log_sessions)
             metrics = jax.device_get(metrics)
         done += size
@@ -133,7 +133,10 @@ def simulate_arrays(
     """Run a whole simulation and return final states and metrics stacked over days."""
     parts: list[dict[str, np.ndarray]] = []
     states = None
-    for done, states, metrics in iterate(dims, params, seeds, days, chunk_days, log_sessions):
+    # the loop keeps the last chunk's states: they are returned
+    for done, states, metrics in iterate(  # noqa: B007
+        dims, params, seeds, days, chunk_days, log_sessions
+    ):
         parts.append(metrics)
         if progress is not None:
             progress(done)

@@ -19,10 +19,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
-
-from typing import TYPE_CHECKING
 
 from twosided.sim import fees, governance
 from twosided.sim.ledger import flow_record
@@ -124,7 +124,9 @@ def revise(
     peer_profit = sellers.last_profit[:, peer]
     both = listed & listed[:, peer]
     copy = _imitate(k_imit, profit, peer_profit, both, params)
-    markup = jnp.where(copy, sellers.markup + step * (sellers.markup[:, peer] - sellers.markup), sellers.markup)
+    markup = jnp.where(
+        copy, sellers.markup + step * (sellers.markup[:, peer] - sellers.markup), sellers.markup
+    )
     ads = jnp.where(
         copy,
         sellers.ad_intensity + step * (sellers.ad_intensity[:, peer] - sellers.ad_intensity),
@@ -239,7 +241,8 @@ def enter(
     category = category_of(dims)
     log_cost_level = log_ref_price - jnp.log1p(params.sellers.markup_mean)
     base_cost = jnp.exp(
-        log_cost_level[category] + params.market.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
+        log_cost_level[category]
+        + params.market.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
     )
     honesty = draw_types(k_type, home, category, params)
     quality = draw_quality(k_q, honesty, params)
@@ -307,15 +310,14 @@ def account(
             ],
             axis=1,
         ),
-        P, M,
+        P,
+        M,
     )
     sales = _per_listing(slot, book.sales_cents(), P, M)
     page_slot = jnp.where(
         pages.listing >= 0, (jnp.arange(P * C) // C)[:, None] * M + pages.listing, P * M
     )
-    ad_spend = _per_listing(
-        page_slot.reshape(-1), clicks.ad_cents.reshape(-1).astype(F32), P, M
-    )
+    ad_spend = _per_listing(page_slot.reshape(-1), clicks.ad_cents.reshape(-1).astype(F32), P, M)
     profit = per_listing[..., 3] - ad_spend - jnp.where(live, fees.daily_overhead(params), 0.0)
     sellers = record_sales(
         sellers, per_listing[..., 0], per_listing[..., 1], per_listing[..., 2], profit, sales

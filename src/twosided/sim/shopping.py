@@ -85,9 +85,7 @@ def choose_platform(u: jax.Array, utilities: jax.Array) -> jax.Array:
     return categorical(u, utilities).astype(I32)
 
 
-def clicks(
-    u: jax.Array, examination: jax.Array, attract: jax.Array, valid: jax.Array
-) -> jax.Array:
+def clicks(u: jax.Array, examination: jax.Array, attract: jax.Array, valid: jax.Array) -> jax.Array:
     """Position-based model: click iff examined (prob. e_k) and attracted (prob. a_j)."""
     return (u < examination[None, :] * attract) & valid
 
@@ -101,12 +99,12 @@ def listing_utilities(
 ) -> jax.Array:
     """Buyer-specific systematic utility of each listing on the page, centred on a typical
     listing (reference quality at the category's reference price)."""
-    return quality_sens[:, None] * (rating - reference_quality) - price_sens[:, None] * log_rel_price
+    return (
+        quality_sens[:, None] * (rating - reference_quality) - price_sens[:, None] * log_rel_price
+    )
 
 
-def weight_shift(
-    utilities: jax.Array, clicked: jax.Array, outside_utility: jax.Array
-) -> jax.Array:
+def weight_shift(utilities: jax.Array, clicked: jax.Array, outside_utility: jax.Array) -> jax.Array:
     """Per session, how far (in logit units) the page's weights are scaled down to stay
     finite: 0 unless the best clicked listing beats the outside option by more than
     ``MAX_LOG_WEIGHT``."""
@@ -115,7 +113,9 @@ def weight_shift(
 
 
 def purchase_weights(
-    utilities: jax.Array, clicked: jax.Array, outside_utility: jax.Array,
+    utilities: jax.Array,
+    clicked: jax.Array,
+    outside_utility: jax.Array,
     shift: jax.Array | None = None,
 ) -> jax.Array:
     """Logit weights ``exp(u_j − u_0 − shift)`` of the clicked listings (0 for the rest).
@@ -224,9 +224,18 @@ class Session:
 
 
 def _compare_prices(
-    u: jax.Array, platform: jax.Array, category: jax.Array, bought: jax.Array,
-    price: jax.Array, clicked: jax.Array, rows: PageRows, price_sens: jax.Array,
-    pages: Pages, open_: jax.Array, params: Params, dims: Dims,
+    u: jax.Array,
+    platform: jax.Array,
+    category: jax.Array,
+    bought: jax.Array,
+    price: jax.Array,
+    clicked: jax.Array,
+    rows: PageRows,
+    price_sens: jax.Array,
+    pages: Pages,
+    open_: jax.Array,
+    params: Params,
+    dims: Dims,
 ) -> jax.Array:
     """Overpayment found by comparing: log(considered price / cheapest elsewhere), ≥ 0.
 
@@ -242,7 +251,12 @@ def _compare_prices(
     compare = (
         jnp.isfinite(considered)
         & (P > 1)
-        & (u[:, 1] < params.buyers.compare_probability * price_sens / params.buyers.price_sensitivity_median)
+        & (
+            u[:, 1]
+            < params.buyers.compare_probability
+            * price_sens
+            / params.buyers.price_sensitivity_median
+        )
         & open_[other]
         & jnp.isfinite(seen)
     )
@@ -302,8 +316,18 @@ def stage(
     claimed = sellers.quality[listing]
     delivered = jnp.where(bought, delivered_quality(honesty, claimed, params), 0.0)
     overpay = _compare_prices(
-        u[:, L + 3 : L + 5], platform, category, bought, price, clicked, rows, price_sens,
-        pages, open_, params, dims,
+        u[:, L + 3 : L + 5],
+        platform,
+        category,
+        bought,
+        price,
+        clicked,
+        rows,
+        price_sens,
+        pages,
+        open_,
+        params,
+        dims,
     )
 
     fate = escrow.order_fates(

@@ -24,7 +24,6 @@ HARM_NONE, HARM_PRICE, HARM_QUALITY, HARM_FRAUD = 0, 1, 2, 3
 HARM_NAMES = ("none", "price", "quality", "fraud")
 
 
-
 @pytree_dataclass
 class OrderRow:
     """Named fields of the order book (int64 counts and cents, any leading shape).
@@ -72,8 +71,11 @@ class OrderRow:
         """What the seller keeps of the payment: net of refunds, commission and affiliate
         fees: the same fields the settlement posts to the ledger (``escrow.settlement``)."""
         return (
-            self.paid_cents - self.refund_cents - self.commission_cents
-            - self.affiliate_platform_cents - self.affiliate_payout_cents
+            self.paid_cents
+            - self.refund_cents
+            - self.commission_cents
+            - self.affiliate_platform_cents
+            - self.affiliate_payout_cents
         )
 
 
@@ -179,15 +181,17 @@ def delivered_quality(honesty: jax.Array, quality: jax.Array, params: Params) ->
     )
 
 
-def draw_sensitivities(
-    key: jax.Array, n: int, params: Params
-) -> tuple[jax.Array, jax.Array]:
+def draw_sensitivities(key: jax.Array, n: int, params: Params) -> tuple[jax.Array, jax.Array]:
     """β_price and β_quality: correlated log-normal draws (documented in docs/model.md)."""
     z = jax.random.normal(key, (2, n), dtype=F32)
     rho = params.buyers.sensitivity_correlation
     zq = rho * z[0] + jnp.sqrt(1.0 - rho * rho) * z[1]
-    price = params.buyers.price_sensitivity_median * jnp.exp(params.buyers.price_sensitivity_sigma * z[0])
-    quality = params.buyers.quality_sensitivity_median * jnp.exp(params.buyers.quality_sensitivity_sigma * zq)
+    price = params.buyers.price_sensitivity_median * jnp.exp(
+        params.buyers.price_sensitivity_sigma * z[0]
+    )
+    quality = params.buyers.quality_sensitivity_median * jnp.exp(
+        params.buyers.quality_sensitivity_sigma * zq
+    )
     return price, quality
 
 
@@ -205,9 +209,7 @@ def init_buyers(key: jax.Array, dims: Dims, params: Params) -> Buyers:
     )
 
 
-def draw_types(
-    key: jax.Array, home: jax.Array, category: jax.Array, params: Params
-) -> jax.Array:
+def draw_types(key: jax.Array, home: jax.Array, category: jax.Array, params: Params) -> jax.Array:
     """Honesty types of sellers by the shares of their home platform and category."""
     logits = jnp.log(params.platform.seller_types[home, category])
     return jax.random.categorical(key, logits).astype(jnp.int8)
@@ -221,24 +223,29 @@ def draw_quality(key: jax.Array, honesty: jax.Array, params: Params) -> jax.Arra
     return jnp.where(honesty == HONEST, q, params.sellers.counterfeit_claimed_quality)
 
 
-def draw_strategy(key: jax.Array, shape: tuple[int, ...], params: Params) -> tuple[jax.Array, jax.Array]:
+def draw_strategy(
+    key: jax.Array, shape: tuple[int, ...], params: Params
+) -> tuple[jax.Array, jax.Array]:
     """Initial markups and ad intensities (normal, clipped at zero)."""
     km, ka = jax.random.split(key)
-    markup = params.sellers.markup_mean + params.sellers.markup_sd * jax.random.normal(km, shape, F32)
-    ads = params.sellers.ad_intensity_mean + params.sellers.ad_intensity_sd * jax.random.normal(ka, shape, F32)
+    markup = params.sellers.markup_mean + params.sellers.markup_sd * jax.random.normal(
+        km, shape, F32
+    )
+    ads = params.sellers.ad_intensity_mean + params.sellers.ad_intensity_sd * jax.random.normal(
+        ka, shape, F32
+    )
     return jnp.maximum(markup, 0.0), jnp.maximum(ads, 0.0)
 
 
-def init_sellers(
-    key: jax.Array, dims: Dims, params: Params, log_cost_level: jax.Array
-) -> Sellers:
+def init_sellers(key: jax.Array, dims: Dims, params: Params, log_cost_level: jax.Array) -> Sellers:
     """Day-0 sellers: the first ``initial_sellers`` slots of each category are active."""
     P, M = dims.platforms, dims.sellers
     k_cost, k_type, k_q, k_home, k_multi, k_strat, k_screen = jax.random.split(key, 7)
     category = category_of(dims)
     active = (jnp.arange(M) % dims.seller_capacity) < params.market.initial_sellers
     base_cost = jnp.exp(
-        log_cost_level[category] + params.market.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
+        log_cost_level[category]
+        + params.market.seller_cost_sigma * jax.random.normal(k_cost, (M,), F32)
     )
     home_logits = jnp.log(params.platform.initial_seller_share + 1e-12)
     home = jax.random.categorical(k_home, home_logits, shape=(M,))
@@ -282,11 +289,13 @@ def init_sellers(
 def init_state(key: jax.Array, dims: Dims, params: Params) -> State:
     """The world on day 0: drawn buyers, sellers and categories; deposits already paid."""
     k_cat, k_buy, k_sell = jax.random.split(key, 3)
-    log_cost_level = jnp.log(params.market.base_cost_cents.astype(F32)) + params.market.category_cost_sigma * jax.random.normal(
-        k_cat, (dims.categories,), F32
-    )
+    log_cost_level = jnp.log(
+        params.market.base_cost_cents.astype(F32)
+    ) + params.market.category_cost_sigma * jax.random.normal(k_cat, (dims.categories,), F32)
     sellers = init_sellers(k_sell, dims, params, log_cost_level)
-    deposits = jnp.sum(sellers.listed, axis=1).astype(I64) * params.platform.governance.deposit_cents
+    deposits = (
+        jnp.sum(sellers.listed, axis=1).astype(I64) * params.platform.governance.deposit_cents
+    )
     balances = ledger.opening_balances(dims.platforms, deposits)
     return State(
         day=jnp.asarray(0, I32),

@@ -40,16 +40,24 @@ class Equilibrium:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
         return {
-            "platforms": list(self.platforms), "fields": list(self.fields), "path": self.path,
-            "policies": {n: pol.as_dict(a) for n, a in zip(self.platforms, self.policies,
-                                                         strict=True)},
-            "converged": self.converged, "rounds": self.rounds, "start": self.start,
+            "platforms": list(self.platforms),
+            "fields": list(self.fields),
+            "path": self.path,
+            "policies": {
+                n: pol.as_dict(a) for n, a in zip(self.platforms, self.policies, strict=True)
+            },
+            "converged": self.converged,
+            "rounds": self.rounds,
+            "start": self.start,
             "end": self.end,
         }
 
 
 def outcomes(
-    env: fenv.MarketEnv, params: fenv.EnvParams, policies: np.ndarray, seeds: Sequence[int],
+    env: fenv.MarketEnv,
+    params: fenv.EnvParams,
+    policies: np.ndarray,
+    seeds: Sequence[int],
     batch: int = 1,
 ) -> dict[str, list[float]]:
     """Per-platform mean revenue and consumer surplus (yuan) of a policy profile (run in a
@@ -99,8 +107,13 @@ def best_responses(
             move = float(np.max(np.abs(new - old)))
             policies[i] = new_action
             largest = max(largest, move)
-            step = {"round": r, "platform": env.names[i], "objective": found.best_objective,
-                    "move": move, "policy": {f: found.best[f] for f in space.fields}}
+            step = {
+                "round": r,
+                "platform": env.names[i],
+                "objective": found.best_objective,
+                "move": move,
+                "policy": {f: found.best[f] for f in space.fields},
+            }
             path.append(step)
             if report is not None:
                 report(step)
@@ -110,6 +123,12 @@ def best_responses(
             break
     end = outcomes(env, params, policies, eval_seeds, batch)
     return Equilibrium(
-        platforms=env.names, fields=spaces[0].fields if spaces else (), path=path,
-        policies=policies, converged=converged, rounds=done, start=start, end=end,
+        platforms=env.names,
+        fields=spaces[0].fields if spaces else (),
+        path=path,
+        policies=policies,
+        converged=converged,
+        rounds=done,
+        start=start,
+        end=end,
     )

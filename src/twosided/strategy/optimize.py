@@ -37,7 +37,11 @@ from twosided.scenario import Scenario, ScenarioError
 from twosided.strategy.frontier import pareto
 
 DEFAULT_FIELDS: tuple[str, ...] = (
-    "rank_quality", "rank_price", "rank_commission", "rank_ads", "commission_scale",
+    "rank_quality",
+    "rank_price",
+    "rank_commission",
+    "rank_ads",
+    "commission_scale",
     "detection_rate",
 )
 Progress = Callable[[int, float], None]  # (generations done, best mean objective)
@@ -122,13 +126,19 @@ class Evaluator:
             chunk = xs[start : start + self.batch]
             pad = np.concatenate([chunk, np.repeat(chunk[-1:], self.batch - len(chunk), 0)])
             out = vector.rollout(self.env, np.asarray(seeds), self.actions(pad), self.params)
-            parts.append({
-                "objective": np.asarray(out["reward"], np.float64)[: len(chunk), :, self.platform],
-                "revenue_cents": np.asarray(out["revenue_cents"])[: len(chunk), :, self.platform],
-                "consumer_surplus_cents": np.asarray(out["consumer_surplus_cents"])[
-                    : len(chunk), :, self.platform
-                ],
-            })
+            parts.append(
+                {
+                    "objective": np.asarray(out["reward"], np.float64)[
+                        : len(chunk), :, self.platform
+                    ],
+                    "revenue_cents": np.asarray(out["revenue_cents"])[
+                        : len(chunk), :, self.platform
+                    ],
+                    "consumer_surplus_cents": np.asarray(out["consumer_surplus_cents"])[
+                        : len(chunk), :, self.platform
+                    ],
+                }
+            )
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -157,8 +167,9 @@ def paired(metric: str, best: np.ndarray, base: np.ndarray, level: float = 0.95)
         lo, hi = stats.t.interval(level, n - 1, loc=mean, scale=stats.sem(d))
     else:
         lo = hi = mean if n > 1 else float("nan")
-    return Comparison(metric, float(np.mean(best)), float(np.mean(base)), mean, float(lo),
-                      float(hi), n)
+    return Comparison(
+        metric, float(np.mean(best)), float(np.mean(base)), mean, float(lo), float(hi), n
+    )
 
 
 @dataclasses.dataclass
@@ -181,17 +192,24 @@ class Optimum:
     def frontier_table(self) -> list[dict[str, float]]:
         """The frontier's points, best revenue first."""
         return [
-            {"revenue": float(self.revenue[i]), "consumer_surplus": float(self.surplus[i]),
-             **{f: float(v) for f, v in zip(self.fields, self.points[i], strict=True)}}
+            {
+                "revenue": float(self.revenue[i]),
+                "consumer_surplus": float(self.surplus[i]),
+                **{f: float(v) for f, v in zip(self.fields, self.points[i], strict=True)},
+            }
             for i in self.frontier
         ]
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
         return {
-            "platform": self.platform, "fields": list(self.fields), "best": self.best,
-            "best_objective": self.best_objective, "generations": self.generations,
-            "evaluated": len(self.points), "history": self.history,
+            "platform": self.platform,
+            "fields": list(self.fields),
+            "best": self.best,
+            "best_objective": self.best_objective,
+            "generations": self.generations,
+            "evaluated": len(self.points),
+            "history": self.history,
             "comparison": [c.as_dict() for c in self.comparison],
             "frontier": self.frontier_table(),
         }
@@ -231,18 +249,26 @@ def best_policy(
     cma = _import_cma()
     space, i = evaluator.space, evaluator.platform
     x0 = np.clip(space.to_unit(evaluator.policies[i, [pol.INDEX[f] for f in space.fields]]), 0, 1)
-    key = _fingerprint({
-        "version": STATE_VERSION, "settings": settings or {}, "fields": space.fields,
-        "low": space.low.tolist(), "high": space.high.tolist(), "seeds": list(seeds),
-        "policies": evaluator.policies.tolist(), "platform": i, "sigma0": sigma0, "seed": seed,
-        "batch": evaluator.batch,
-    })
+    key = _fingerprint(
+        {
+            "version": STATE_VERSION,
+            "settings": settings or {},
+            "fields": space.fields,
+            "low": space.low.tolist(),
+            "high": space.high.tolist(),
+            "seeds": list(seeds),
+            "policies": evaluator.policies.tolist(),
+            "platform": i,
+            "sigma0": sigma0,
+            "seed": seed,
+            "batch": evaluator.batch,
+        }
+    )
     saved = _load(state_path, key)
     if saved is not None:
         es, history, pts, objs, revs, surs = saved
     else:
-        opts = {"bounds": [0.0, 1.0], "popsize": evaluator.batch, "seed": seed + 1,
-                "verbose": -9}
+        opts = {"bounds": [0.0, 1.0], "popsize": evaluator.batch, "seed": seed + 1, "verbose": -9}
         # pycma needs two dimensions at least: a lone field gets an idle second coordinate
         start = x0.tolist() if len(x0) > 1 else [*x0.tolist(), 0.5]
         es = cma.CMAEvolutionStrategy(start, sigma0, opts)
@@ -257,8 +283,13 @@ def best_policy(
         objs.extend(mean)
         revs.extend(out["revenue_cents"].mean(axis=1) / fenv.YUAN)
         surs.extend(out["consumer_surplus_cents"].mean(axis=1) / fenv.YUAN)
-        history.append({"generation": len(history) + 1, "best": float(np.max(objs)),
-                        "mean": float(mean.mean())})
+        history.append(
+            {
+                "generation": len(history) + 1,
+                "best": float(np.max(objs)),
+                "mean": float(mean.mean()),
+            }
+        )
         if state_path is not None:
             _save(state_path, key, (es, history, pts, objs, revs, surs))
         if progress is not None:
@@ -273,10 +304,18 @@ def best_policy(
     ]
     rev_a, sur_a = np.asarray(revs), np.asarray(surs)
     return Optimum(
-        platform=evaluator.env.names[i], fields=space.fields, best=pol.as_dict(best_action),
-        best_objective=float(objs_a.max()), generations=len(history), history=history,
-        points=pts_a, objective=objs_a, revenue=rev_a, surplus=sur_a,
-        frontier=pareto(np.stack([rev_a, sur_a], axis=1)), comparison=comparison,
+        platform=evaluator.env.names[i],
+        fields=space.fields,
+        best=pol.as_dict(best_action),
+        best_objective=float(objs_a.max()),
+        generations=len(history),
+        history=history,
+        points=pts_a,
+        objective=objs_a,
+        revenue=rev_a,
+        surplus=sur_a,
+        frontier=pareto(np.stack([rev_a, sur_a], axis=1)),
+        comparison=comparison,
     )
 
 

@@ -102,16 +102,59 @@ from twosided.scenario import Scenario, ScenarioError
 from twosided.store import DEFAULT_ROOT, REPORT_FILE, atomic_file
 
 __all__ = [
-    "CHART_IDS", "COLUMNS", "INCUMBENT", "MEASURES", "PER_BUYER", "POLICY", "RANKED",
-    "RANKED_STREAMS", "REVENUE_FIRST", "STUDY", "STUDY_COLUMNS", "SUMMARY_FILE", "USER_FIRST",
-    "Gap", "Leader", "Measure", "Regime", "Study", "answer_line", "axis_rows",
-    "buyer_value_budget", "changes_figure", "competition_finding", "cumulative_figure",
-    "cumulative_revenue", "fee_finding", "horizon_finding", "interval_words", "leader",
-    "leader_words", "measure_text", "measures_figure", "measures_per_seed", "overtaking_day",
-    "paired_gap", "percent", "points", "policy_name", "policy_row", "policy_variants",
-    "policy_weights", "regime", "regime_table", "signed", "study_days", "study_findings",
-    "study_html", "study_windows", "users_finding", "whom_to_save", "why_conclusion",
-    "why_finding", "write_summary",
+    "CHART_IDS",
+    "COLUMNS",
+    "INCUMBENT",
+    "MEASURES",
+    "PER_BUYER",
+    "POLICY",
+    "RANKED",
+    "RANKED_STREAMS",
+    "REVENUE_FIRST",
+    "STUDY",
+    "STUDY_COLUMNS",
+    "SUMMARY_FILE",
+    "USER_FIRST",
+    "Gap",
+    "Leader",
+    "Measure",
+    "Regime",
+    "Study",
+    "answer_line",
+    "axis_rows",
+    "buyer_value_budget",
+    "changes_figure",
+    "competition_finding",
+    "cumulative_figure",
+    "cumulative_revenue",
+    "fee_finding",
+    "horizon_finding",
+    "interval_words",
+    "leader",
+    "leader_words",
+    "measure_text",
+    "measures_figure",
+    "measures_per_seed",
+    "overtaking_day",
+    "paired_gap",
+    "percent",
+    "points",
+    "policy_name",
+    "policy_row",
+    "policy_variants",
+    "policy_weights",
+    "regime",
+    "regime_table",
+    "signed",
+    "study_days",
+    "study_findings",
+    "study_html",
+    "study_windows",
+    "users_finding",
+    "whom_to_save",
+    "why_conclusion",
+    "why_finding",
+    "write_summary",
 ]
 
 
@@ -154,8 +197,10 @@ def whom_to_save(
     days = study_days(years)
     variants = policy_variants(points)
     plans = []
-    for name, flag, world in (("with rivals", "--preset", preset),
-                              ("without rivals", "--monopoly", monopoly)):
+    for name, flag, world in (
+        ("with rivals", "--preset", preset),
+        ("without rivals", "--monopoly", monopoly),
+    ):
         try:  # an error names the world it is in: --set applies to both
             plans.append((name, plan_variants(world, variants, seeds, days, None, overrides)))
         except SweepError:

@@ -80,6 +80,7 @@ def leader_words(reg: Regime, lead: Leader) -> str:
         f"{policy_name(tied.b)}: {interval_words(tied)}, an interval that includes zero)"
     )
 
+
 def horizon_finding(reg: Regime) -> str:
     """Which policy earns most in the short run, the long run and in total, each judged
     against seed noise; the answer "changes with the horizon" only when both horizons have

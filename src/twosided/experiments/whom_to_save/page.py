@@ -40,8 +40,9 @@ def measure_interval(measure: Measure, mean: float, lo: float, hi: float) -> str
     """``mean [lo, hi]`` in the measure's format (the interval left out when undefined)."""
     if math.isnan(lo) or math.isnan(hi):
         return measure_text(measure, mean)
-    return f"{measure_text(measure, mean)} [{measure_text(measure, lo)}, " \
-           f"{measure_text(measure, hi)}]"
+    return (
+        f"{measure_text(measure, mean)} [{measure_text(measure, lo)}, {measure_text(measure, hi)}]"
+    )
 
 
 def levels(reg: Regime) -> pd.DataFrame:
@@ -53,18 +54,29 @@ def levels(reg: Regime) -> pd.DataFrame:
 def changes(reg: Regime) -> pd.DataFrame:
     """Per policy: each measure minus its value under revenue-first ranking, seed by seed,
     with the 95% interval of the paired differences (the test the findings use)."""
-    return paired_differences(reg.seeds, POLICY, BASELINE, [POLICY],
-                              [m.key for m in MEASURES])
+    return paired_differences(reg.seeds, POLICY, BASELINE, [POLICY], [m.key for m in MEASURES])
 
 
-def _axes(fig: go.Figure, measure: Measure, frames: Sequence[pd.DataFrame], row: int,
-          col: int, change: bool) -> None:
+def _axes(
+    fig: go.Figure,
+    measure: Measure,
+    frames: Sequence[pd.DataFrame],
+    row: int,
+    col: int,
+    change: bool,
+) -> None:
     cols = [measure.key + x for x in ("", "_lo", "_hi")]
     values = pd.concat([f[cols] for f in frames]).to_numpy(dtype=float)
     high = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
     policies = sorted({float(t) for f in frames for t in f[POLICY]})
-    fig.update_xaxes(title_text="policy t (0 revenue-first, 1 user-first)", tickmode="array",
-                     tickvals=policies, ticktext=[f"{t:g}" for t in policies], row=row, col=col)
+    fig.update_xaxes(
+        title_text="policy t (0 revenue-first, 1 user-first)",
+        tickmode="array",
+        tickvals=policies,
+        ticktext=[f"{t:g}" for t in policies],
+        row=row,
+        col=col,
+    )
     if measure.unit == SHARE_UNIT:
         fig.update_yaxes(tickformat="+.1%" if change else ".0%", row=row, col=col)
         if not change:
@@ -101,8 +113,11 @@ def policy_figure(regimes: Sequence[Regime], change: bool = False) -> go.Figure:
                     legendgroup=reg.name,
                     showlegend=k == 0,
                     line={"color": PLATFORM_COLORS[r % len(PLATFORM_COLORS)]},
-                    error_y={"type": "data", "array": (hi - m).fillna(0),
-                             "arrayminus": (m - lo).fillna(0)},
+                    error_y={
+                        "type": "data",
+                        "array": (hi - m).fillna(0),
+                        "arrayminus": (m - lo).fillna(0),
+                    },
                 ),
                 row=row + 1,
                 col=col + 1,
@@ -150,8 +165,9 @@ def cumulative_figure(regimes: Sequence[Regime]) -> go.Figure:
                 col=col,
             )
         fig.update_xaxes(title_text="day", row=1, col=col)
-    fig.update_yaxes(title_text="cumulative revenue (yuan, mean over seeds)", tickformat=",.0f",
-                     row=1, col=1)
+    fig.update_yaxes(
+        title_text="cumulative revenue (yuan, mean over seeds)", tickformat=",.0f", row=1, col=1
+    )
     fig.update_layout(height=420, margin={"t": 40})
     return fig
 
@@ -164,8 +180,7 @@ def regime_table(reg: Regime, change: bool = False) -> str:
     rows = [
         [
             f"{r[POLICY]:g}",
-            *(measure_interval(m, r[m.key], r[m.key + "_lo"], r[m.key + "_hi"])
-              for m in MEASURES),
+            *(measure_interval(m, r[m.key], r[m.key + "_lo"], r[m.key + "_hi"]) for m in MEASURES),
         ]
         for _, r in frame.sort_values(POLICY).iterrows()
     ]
@@ -232,11 +247,20 @@ def study_html(regimes: Sequence[Regime], findings: Sequence[str]) -> str:
         ),
     ]
     for reg in regimes:
-        sections.append(section(f"{_world(reg)}: numbers", regime_table(reg),
-                                "mean over seeds [95% percentile interval]"))
-        sections.append(section(f"{_world(reg)}: change from revenue-first ranking",
-                                regime_table(reg, change=True),
-                                "mean of the seed-by-seed differences [95% interval]"))
+        sections.append(
+            section(
+                f"{_world(reg)}: numbers",
+                regime_table(reg),
+                "mean over seeds [95% percentile interval]",
+            )
+        )
+        sections.append(
+            section(
+                f"{_world(reg)}: change from revenue-first ranking",
+                regime_table(reg, change=True),
+                "mean of the seed-by-seed differences [95% interval]",
+            )
+        )
     footer = [f"{reg.name}: sweep {reg.sweep.plan.sweep_id}" for reg in regimes]
     return page(
         "Whom to save: the incumbent's ranking policy, with and without rivals",

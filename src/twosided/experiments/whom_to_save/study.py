@@ -139,6 +139,7 @@ def policy_variants(points: int) -> list[Variant]:
         for i, t in enumerate(axis)
     ]
 
+
 # --------------------------------------------------------------------------- running
 
 
@@ -255,6 +256,7 @@ def policy_row(reg: Regime, t: float) -> pd.Series:
     """One policy's row of a regime's summary."""
     return reg.summary.loc[reg.summary[POLICY] == t].iloc[0]
 
+
 @dataclasses.dataclass(frozen=True)
 class Gap:
     """Policy ``a`` minus policy ``b`` in one measure, seed by seed over the same seeds:
@@ -304,6 +306,7 @@ def leader(reg: Regime, key: str) -> Leader:
     order = reg.summary.sort_values(key, ascending=False, kind="stable")[POLICY].tolist()
     best = float(order[0])
     return Leader(key, best, [paired_gap(reg, key, best, float(t)) for t in order[1:]])
+
 
 def overtaking_day(reg: Regime, leader: float, chaser: float) -> int | None:
     """The first day from which the chaser's mean cumulative revenue stays above the
