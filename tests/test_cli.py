@@ -199,6 +199,20 @@ def test_report_rebuilds_the_report_of_the_latest_run(small_run, capsys):
     assert all(f'id="{chart}"' in html for chart in twosided.report.chart_ids())
 
 
+def test_report_with_a_warmup_leaves_the_first_days_out_and_says_so(small_run, capsys):
+    _, out = small_run
+    report = only_run(out) / "report.html"
+    status, _, _ = in_process(capsys, "report", "latest", "--out", str(out), "--warmup", "4")
+    assert status == 0
+    assert "The first 4 days (warm-up) are left out" in report.read_text()
+    status, stdout, stderr = in_process(
+        capsys, "report", "latest", "--out", str(out), "--warmup", "10"
+    )
+    assert_one_line_error(status, stdout, stderr, "'--warmup': 10 days must be at least 0")
+    status, _, _ = in_process(capsys, "report", "latest", "--out", str(out))
+    assert status == 0 and "(warm-up) are left out" not in report.read_text()
+
+
 def test_compare_prints_differences_and_writes_a_comparison_report(small_run, capsys):
     _, out = small_run
     first = only_run(out).name
@@ -544,6 +558,9 @@ BAD_ARGS = [
     (["run", "--days", "0"], "'--days'"),
     (["run", "--days", "99999"], "--days: Input should be less than or equal to 32767"),
     (["run", "--seeds", "0"], "'--seeds'"),
+    (["run", "--warmup", "-1"], "'--warmup': -1 days must be at least 0"),
+    (["run", *TINY, "--warmup", "2"], "'--warmup': 2 days must be at least 0 and less than"),
+    (["report", "latest", "--warmup", "x"], "'--warmup'"),
     (["run", "--seed", "-1"], "'--seed'"),
     (
         ["run", "--seeds", "99999999999999999999999"],

@@ -132,3 +132,26 @@ def test_per_seed_summaries_are_each_seeds_own_summary(logged):
         alone = metrics.summarize(rows)
         mine = table[table["seed_index"] == i].reset_index(drop=True)[alone.columns]
         pd.testing.assert_frame_equal(mine, alone, check_dtype=False)
+
+
+def test_a_warmup_leaves_the_first_days_out_of_the_summary(logged):
+    """``summary(warmup=N)`` is the summary of the days after the first N, and
+    ``after_warmup`` cuts every day table the same way; a warm-up leaving no day is
+    refused in one line."""
+    from twosided import metrics
+
+    later = logged.daily[logged.daily["day"] >= 1]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(logged.summary(warmup=1)), metrics.summarize(later), check_dtype=False
+    )
+    assert logged.summary(warmup=1)["sessions"].sum() < logged.summary()["sessions"].sum()
+    cut = logged.after_warmup(1)
+    assert cut.warmup == 1 and logged.warmup == 0
+    for table in (cut.daily, cut.accounts, cut.flows, cut.sessions):
+        assert table["day"].min() == 1
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(cut.summary()), pd.DataFrame(logged.summary(warmup=1))
+    )
+    for bad in (-1, 4):
+        with pytest.raises(ValueError, match=f"warmup: {bad} days must be at least 0"):
+            logged.summary(warmup=bad)

@@ -218,11 +218,29 @@ def sessions_table(
     )
 
 
-def summarize(daily: pd.DataFrame, last_days: int | None = None) -> pd.DataFrame:
-    """Per platform: totals of flows and means of levels over days, averaged over seeds."""
-    frame = daily
+def check_warmup(daily: pd.DataFrame, warmup: int) -> None:
+    """Raise ``ValueError`` (one line) unless ``warmup`` leaves at least one day."""
+    days = int(daily["day"].nunique())
+    if warmup < 0 or warmup >= days:
+        raise ValueError(
+            f"warmup: {warmup} days must be at least 0 and less than the run's {days} days"
+        )
+
+
+def after_warmup(daily: pd.DataFrame, warmup: int) -> pd.DataFrame:
+    """The rows of a day table (``daily``, ``accounts``, ...) after its first ``warmup``
+    days; ``warmup`` is checked against the days of ``daily``."""
+    check_warmup(daily, warmup)
+    return daily[daily["day"] >= daily["day"].min() + warmup] if warmup else daily
+
+
+def summarize(daily: pd.DataFrame, last_days: int | None = None, warmup: int = 0) -> pd.DataFrame:
+    """Per platform: totals of flows and means of levels over days, averaged over seeds.
+
+    ``warmup`` leaves the run's first days out; ``last_days`` keeps only the last days."""
+    frame = after_warmup(daily, warmup)
     if last_days is not None:
-        frame = daily[daily["day"] > daily["day"].max() - last_days]
+        frame = frame[frame["day"] > frame["day"].max() - last_days]
     sums = [
         "sessions",
         "orders",

@@ -36,6 +36,7 @@ class Result:
         switches: buyers' moves between platforms per day, with the harm met before.
         sessions: the session log (one row per session and listing shown), when asked for.
         final_states: the engine state after the last day (batched over seeds).
+        warmup: the first days left out of the tables (``after_warmup``); 0 for a whole run.
     """
 
     scenario: Scenario
@@ -46,36 +47,62 @@ class Result:
     switches: pd.DataFrame
     sessions: pd.DataFrame | None = None
     final_states: State | None = None
+    warmup: int = 0
 
     @property
     def platforms(self) -> list[str]:
         """Platform names in engine order."""
         return [p.name for p in self.scenario.platforms]
 
-    def summary(self, last_days: int | None = None) -> Summary:
-        """Per-platform totals and shares, averaged over seeds (optionally the last N days).
+    def summary(self, last_days: int | None = None, warmup: int = 0) -> Summary:
+        """Per-platform totals and shares, averaged over seeds (optionally the last N days,
+        or without the first ``warmup`` days).
 
         A DataFrame of numbers (money in cents, one row per platform) that prints as the
         command line's summary table: money in yuan, a Market column, and with several
-        seeds each figure's 95% interval over seeds.
+        seeds each figure's 95% interval over seeds. A ``warmup`` that leaves no day
+        raises ``ValueError``.
         """
-        mean = tables.summarize(self.daily, last_days)
+        mean = tables.summarize(self.daily, last_days, warmup)
         per_seed = (
-            per_seed_summary(self.daily, last_days)
+            per_seed_summary(self.daily, last_days, warmup)
             if self.daily["seed"].nunique() > 1
             else pd.DataFrame()
         )
         return with_per_seed(Summary(mean), per_seed)
 
+    def after_warmup(self, warmup: int) -> Result:
+        """This result without its first ``warmup`` days in any day table (what a report
+        with a warm-up shows); ``warmup`` is recorded on the copy. ``ValueError`` if no
+        day would be left."""
+        if not warmup:
+            return self
+        first = int(tables.after_warmup(self.daily, warmup)["day"].min())
 
-def per_seed_summary(daily: pd.DataFrame, last_days: int | None = None) -> pd.DataFrame:
+        def cut(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if frame is None else frame[frame["day"] >= first]
+
+        return dataclasses.replace(
+            self,
+            daily=cut(self.daily),
+            accounts=cut(self.accounts),
+            flows=cut(self.flows),
+            switches=cut(self.switches),
+            sessions=cut(self.sessions),
+            warmup=self.warmup + warmup,
+        )
+
+
+def per_seed_summary(
+    daily: pd.DataFrame, last_days: int | None = None, warmup: int = 0
+) -> pd.DataFrame:
     """``summarize`` of every seed on its own, in one pass: one row per seed and platform,
     with ``seed_index`` (0, 1, ... in seed order). Each seed's platforms get ids of their
     own, so that ``summarize`` averages nothing; shares are then taken within each seed."""
     code = pd.factorize(daily["seed"], sort=True)[0]
     width = int(daily["platform_id"].max()) + 1
     table = tables.summarize(
-        daily.assign(platform_id=daily["platform_id"] + width * code), last_days
+        daily.assign(platform_id=daily["platform_id"] + width * code), last_days, warmup
     )
     table[SEED] = table["platform_id"] // width
     table["platform_id"] = table["platform_id"] % width

@@ -166,3 +166,11 @@ def test_a_comparison_draws_both_runs_on_the_same_charts(result, work):
         # revenue: one bar trace per stream; lines: one per platform and run
         assert counts["traces"] >= 2 * (1 if chart == "chart-revenue" else len(result.platforms))
     assert b.run_id in page.read_text()
+
+
+def test_a_report_after_a_warmup_says_the_first_days_are_left_out(result):
+    html = report.build_report(result.after_warmup(3))
+    headline = re.sub(r"<[^>]+>", " ", html.split('class="headline"')[1].split("</div>")[0])
+    assert "The first 3 days (warm-up) are left out" in headline
+    assert "7 days, 2 seeds" in headline
+    assert "(warm-up) are left out" not in report.build_report(result)

@@ -97,6 +97,24 @@ Sets = Annotated[list[str] | None, SET_OPTION]
 Out = Annotated[Path, OUT_OPTION]
 ScenarioRef = Annotated[str, typer.Argument(help="A preset name or a scenario TOML file.")]
 RUN_HELP = "Run id, id prefix, 'latest' or run folder."
+Warmup = Annotated[
+    int,
+    typer.Option(
+        "--warmup",
+        metavar="DAYS",
+        help="Leave the first DAYS days out of the summary and the report (a warm-up; the "
+        "run folder's tables keep every day). The report says so.",
+    ),
+]
+
+
+def check_warmup(warmup: int, days: int) -> None:
+    """A usage error (one line, exit 2) unless ``--warmup`` leaves at least one day."""
+    if warmup < 0 or warmup >= days:
+        raise typer.BadParameter(
+            f"{warmup} days must be at least 0 and less than the run's {days} days",
+            param_hint="'--warmup'",
+        )
 
 
 @app.callback()

@@ -25,8 +25,10 @@ from twosided.cli.common import (
     Out,
     ScenarioRef,
     Sets,
+    Warmup,
     app,
     check_out,
+    check_warmup,
     invocation,
     native_messages_kept,
     open_run,
@@ -196,6 +198,7 @@ def run(
             "the tables are exactly those of an uninterrupted run.",
         ),
     ] = None,
+    warmup: Warmup = 0,
 ) -> None:
     """Run a scenario, print a summary per platform and write a run folder with a report."""
     from twosided import checkpoint, memory
@@ -218,6 +221,7 @@ def run(
     else:
         sc = scenario_from(scenario, sets, days)
         seed_list = resolve_seeds(sc, seeds, seed)
+    check_warmup(warmup, sc.days)
     every = partial.every if partial is not None else checkpoint_every
     chunk = (
         sc.chunk_days
@@ -230,7 +234,7 @@ def run(
             out, sc, seed_list, checkpoint_every, {**meta, "checkpoint_every": checkpoint_every}
         )
     with partial.locked() if partial is not None else nullcontext():
-        simulate_and_save(sc, seed_list, out, meta, partial)
+        simulate_and_save(sc, seed_list, out, meta, partial, warmup)
 
 
 def simulate_and_save(
@@ -239,9 +243,11 @@ def simulate_and_save(
     out: Path,
     meta: dict[str, Any],
     partial: checkpoint.Partial | None,
+    warmup: int = 0,
 ) -> None:
     """Simulate (from the last checkpoint of ``partial``, if any), write the run folder and
-    its report, print the summary; then remove the checkpoints."""
+    its report, print the summary (both without the first ``warmup`` days); then remove the
+    checkpoints."""
     from twosided import checkpoint, report
     from twosided.outcomes import summary_grid
     from twosided.store import REPORT_FILE, save_run
@@ -262,7 +268,7 @@ def simulate_and_save(
     start = checkpoint.begin(partial) if partial is not None else None
 
     def extra(tmp: Path) -> None:
-        report.write_report(result, tmp / REPORT_FILE)
+        report.write_report(result.after_warmup(warmup), tmp / REPORT_FILE)
         native.keep_in(tmp)
 
     try:
@@ -287,8 +293,9 @@ def simulate_and_save(
         raise typer.Exit(INTERRUPT_EXIT) from None
     if partial is not None:
         partial.remove()
-    header, rows = summary_grid(result.summary())
-    print_grid(header, rows, title=f"{sc.name}: {sc.days} days, seeds {result.seeds}")
+    header, rows = summary_grid(result.summary(warmup=warmup))
+    cut = f" (the first {warmup} left out as warm-up)" if warmup else ""
+    print_grid(header, rows, title=f"{sc.name}: {sc.days} days{cut}, seeds {result.seeds}")
     say(f"Run {run_id} ({time.monotonic() - started:.1f} s)")
     say(f"Run folder: {folder}")
     say(f"Report:     {folder / REPORT_FILE}")

@@ -14,8 +14,10 @@ from twosided.cli.common import (
     DEFAULT_ROOT,
     RUN_HELP,
     Out,
+    Warmup,
     app,
     check_out,
+    check_warmup,
     open_run,
     print_grid,
     resume_command,
@@ -152,20 +154,22 @@ def preset_changes(name: str, folder: Path, width: int = CHANGES_WIDTH) -> str:
 def report_command(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help=RUN_HELP)],
     out: Out = DEFAULT_ROOT,
+    warmup: Warmup = 0,
 ) -> None:
-    """Rebuild the HTML report of a run."""
+    """Rebuild the HTML report of a run (optionally without its first days: --warmup)."""
     from twosided import report, store
     from twosided.store import REPORT_FILE, StoreError
 
     check_out(out)
     data = open_run(run_ref, out)
+    check_warmup(warmup, int(data.daily["day"].nunique()))
     try:
         store.probe_writable(data.folder)
     except OSError as err:
         raise StoreError(
             f"RUN {data.folder}: cannot write its report there ({err.strerror or err})"
         ) from None
-    path = report.write_report(data, data.folder / REPORT_FILE)
+    path = report.write_report(data.after_warmup(warmup), data.folder / REPORT_FILE)
     say(f"Report: {path}")
 
 

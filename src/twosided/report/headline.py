@@ -88,7 +88,18 @@ def headline(run: Result) -> list[str]:
     lines = [scenario_line(run)]
     if run.scenario.description:
         lines.append(run.scenario.description)
+    if run.warmup:
+        lines.append(warmup_line(run.warmup))
     return [*lines, share_line(run), revenue_line(summary), welfare_line(summary)]
+
+
+def warmup_line(warmup: int) -> str:
+    """The note that a report leaves the run's first days out."""
+    days = f"{warmup} days (warm-up) are" if warmup != 1 else "day (warm-up) is"
+    return (
+        f"The first {days} left out: the summary, the charts and the figures above and "
+        "below start after the warm-up."
+    )
 
 
 def comparison_headline(runs: Sequence[tuple[str, Result]]) -> list[str]:
