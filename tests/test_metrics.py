@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from twosided import metrics
 from twosided.sim import ledger, streams
@@ -71,3 +72,39 @@ def test_switches_keep_only_the_routes_taken():
             "buyers": 2,
         }
     ]
+
+
+def _fee_flows(n_days: int) -> np.ndarray:
+    """One seed, two platforms: fee charges and a refund in the engine's flow layout."""
+    flows = np.zeros((1, n_days, len(ledger.STREAM_NAMES), 2), np.int64)
+    fee, refund = ledger.S["service_fee"], ledger.S["service_fee_refund"]
+    flows[0, 0, fee] = [365_000, 0]  # the first fee year's charge
+    flows[0, 100, fee] = [26_500, 73_000]  # a new listing; B opens on day 100
+    flows[0, 364, refund] = [91_250, 7_300]  # the year's refunds, on its last day
+    flows[0, 365, fee] = [730_000, 73_000]  # the second fee year
+    return flows
+
+
+def test_the_accrued_fee_spreads_each_charge_over_its_fee_year_and_nets_the_refund():
+    flows = _fee_flows(400)
+    accrued = metrics.accrued_service_fee(flows)[0]
+    fee, refund = ledger.S["service_fee"], ledger.S["service_fee_refund"]
+    cash_year = flows[0, :365, fee].sum(axis=0) - flows[0, :365, refund].sum(axis=0)
+    np.testing.assert_allclose(accrued[:365].sum(axis=0), cash_year, rtol=0, atol=1e-6)
+    # the second year's charge: a 365th a day, for both platforms
+    np.testing.assert_allclose(accrued[365:], np.tile([2000.0, 200.0], (35, 1)))
+    # B earns nothing before it opens, and nothing is negative
+    assert (accrued[:100, 1] == 0).all() and (accrued >= 0).all()
+    # A's first days: 1,000 a day of the year's charge, less its share of the refund
+    net = 1000 * (1 - 91_250 / (365_000 + 26_500))
+    assert accrued[0, 0] == pytest.approx(net)
+
+
+def test_the_daily_table_carries_revenue_and_take_rate_on_an_accrual_basis():
+    raw = _raw()
+    raw["flows"] = _fee_flows(400)[:, :2]  # the first two days of it
+    raw["revenue_service_fee_cents"] = raw["flows"][:, :, ledger.S["service_fee"], :]
+    d = metrics.daily_table(raw, PLATFORMS, seeds=[9])
+    assert d["service_fee_accrual_cents"].tolist() == [1000.0, 0.0, 1000.0, 0.0]
+    assert d["revenue_accrual_cents"].tolist() == [300 - 365_000 + 1000, 50, 100 + 1000, 0]
+    assert d["take_rate_accrual"].tolist()[2:] == [1100 / 2000, 0.0]

@@ -155,3 +155,20 @@ def test_a_warmup_leaves_the_first_days_out_of_the_summary(logged):
     for bad in (-1, 4):
         with pytest.raises(ValueError, match=f"warmup: {bad} days must be at least 0"):
             logged.summary(warmup=bad)
+
+
+def test_a_short_runs_take_rate_on_an_accrual_basis_is_sane_where_cash_is_not():
+    """30 days: the annual fee is cash on day 0 (a take rate near 100%), while on an
+    accrual basis only the run's days of it count: revenue, accrual is the cash revenue with
+    each charge replaced by its share (no refund falls in the first year's first month)."""
+    run = twosided.simulate("taobao", days=30, seeds=1, overrides={"market.buyers": 5000})
+    s = run.summary().set_index("platform")
+    assert s.loc["Taobao", "take_rate"] > 0.5 and s.loc["Taobao", "take_rate_accrual"] < 0.2
+    fees = run.flows[run.flows["stream"] == "service_fee"]
+    # a charge on day d (on listing) pays for days d..364: (30 - d) of them in the run
+    share = fees["cents"] * (30 - fees["day"]) / (365 - fees["day"])
+    fee = share.groupby(fees["platform"]).sum()
+    assert (fees.loc[fees["day"] == 0, "cents"].sum()) > 0.9 * fees["cents"].sum()
+    for p in s.index:
+        cash = s.loc[p, "revenue_cents"] - s.loc[p, "revenue_service_fee_cents"]
+        assert s.loc[p, "revenue_accrual_cents"] == pytest.approx(cash + fee[p])

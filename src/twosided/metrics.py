@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from twosided.sim import ledger
+from twosided.sim.fees import YEAR_DAYS
 from twosided.sim.state import HARM_NAMES
 from twosided.sim.streams import STREAMS, revenue_columns
 
@@ -56,6 +57,35 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
 
 
+def accrued_service_fee(flows: np.ndarray, start_day: int = 0) -> np.ndarray:
+    """The annual service fee on an accrual basis: [seed, day, P] cents (float).
+
+    ``flows`` is the engine's [seed, day, stream, P] money, from the run's first day. Each
+    charge (``service_fee``: on listing, at a fee year's start, on a late platform's
+    opening) is spread evenly over the days from its charge day to the end of the fee
+    year it pays for (the day before the next multiple of 365); each refund
+    (``service_fee_refund``, paid on a fee year's last day) is netted, once known, over
+    the days of the fee year it closes, in proportion to the fee accrued on each of them.
+    Over days that end a fee year the accrued fee is the cash fee net of refunds (up to
+    float rounding, well under a cent); within a year it is the year's share so far.
+    """
+    charged = flows[:, :, ledger.S["service_fee"], :].astype(np.float64)
+    refunded = flows[:, :, ledger.S["service_fee_refund"], :].astype(np.float64)
+    days = start_day + np.arange(charged.shape[1])
+    out = np.zeros_like(charged)
+    for i in np.flatnonzero(charged.any(axis=(0, 2))):
+        span = YEAR_DAYS - days[i] % YEAR_DAYS  # the charge day to its fee year's last day
+        out[:, i : i + span] += charged[:, i, None, :] / span
+    for i in np.flatnonzero(refunded.any(axis=(0, 2))):
+        first = max(i - int(days[i] % YEAR_DAYS), 0)  # the fee year's first day in the run
+        year = out[:, first : i + 1, :]
+        total = year.sum(axis=1, keepdims=True)
+        even = np.full_like(year, 1.0 / year.shape[1])
+        weight = np.divide(year, total, out=even, where=total > 0)
+        out[:, first : i + 1, :] = year - refunded[:, i, None, :] * weight
+    return out
+
+
 def daily_table(
     metrics: dict[str, np.ndarray],
     platforms: Sequence[str],
@@ -88,6 +118,13 @@ def daily_table(
     data["share_sessions"] = _safe_div(data["sessions"], total_over_platforms(sessions))
     data["share_gmv"] = _safe_div(data["gmv_cents"], total_over_platforms(metrics["gmv_cents"]))
     data["take_rate"] = _safe_div(data["revenue_cents"], data["gmv_cents"])
+    if "flows" in metrics and "revenue_service_fee_cents" in data:
+        accrued = accrued_service_fee(np.asarray(metrics["flows"]), start_day).reshape(-1)
+        data["service_fee_accrual_cents"] = accrued
+        data["revenue_accrual_cents"] = (
+            data["revenue_cents"] - data["revenue_service_fee_cents"] + accrued
+        )
+        data["take_rate_accrual"] = _safe_div(data["revenue_accrual_cents"], data["gmv_cents"])
     data["avg_markup"] = _safe_div(
         np.asarray(metrics["markup_sum"]).reshape(-1), data["active_sellers"]
     )
@@ -255,6 +292,7 @@ def summarize(daily: pd.DataFrame, last_days: int | None = None, warmup: int = 0
         "fraud_loss_cents",
         "claims",
     ]
+    sums += [c for c in ("revenue_accrual_cents", "service_fee_accrual_cents") if c in frame]
     per_seed = frame.groupby(["platform_id", "platform", "seed"], sort=True)
     totals = per_seed[sums].sum()
     last_day = frame["day"].max()
@@ -265,5 +303,8 @@ def summarize(daily: pd.DataFrame, last_days: int | None = None, warmup: int = 0
     market = table[["sessions", "gmv_cents"]].sum()
     table["share_sessions"] = table["sessions"] / max(market["sessions"], 1)
     table["share_gmv"] = table["gmv_cents"] / max(market["gmv_cents"], 1)
-    table["take_rate"] = table["revenue_cents"] / table["gmv_cents"].where(table["gmv_cents"] > 0)
+    gmv = table["gmv_cents"].where(table["gmv_cents"] > 0)
+    table["take_rate"] = table["revenue_cents"] / gmv
+    if "revenue_accrual_cents" in table:
+        table["take_rate_accrual"] = table["revenue_accrual_cents"] / gmv
     return table.reset_index()

@@ -120,7 +120,9 @@ def summary_outcomes(columns: Sequence[str]) -> list[Outcome]:
         for c in revenue_stream_columns(columns)
     ]
     tail = [
+        Outcome("revenue_accrual_cents", "Revenue, accrual (yuan)", "yuan"),
         Outcome("take_rate", "Take rate (revenue / GMV)", "ratio"),
+        Outcome("take_rate_accrual", "Take rate, accrual", "ratio"),
         Outcome("active_sellers", "Seller listings (last day)", "count"),
         Outcome("sellers_entered", "Seller listings entered", "count"),
         Outcome("sellers_exited", "Seller listings exited", "count"),
@@ -168,6 +170,8 @@ def market_row(summary: pd.DataFrame) -> dict[str, float | None]:
         row["share_sessions"] = row["share_gmv"] = 1.0
     gmv = row.get("gmv_cents") or 0.0
     row["take_rate"] = (row.get("revenue_cents") or 0.0) / gmv if gmv else None
+    if "revenue_accrual_cents" in row:
+        row["take_rate_accrual"] = (row["revenue_accrual_cents"] or 0.0) / gmv if gmv else None
     return row
 
 
@@ -208,8 +212,12 @@ def _market_per_seed(seeds: pd.DataFrame, outcomes: Sequence[Outcome]) -> pd.Dat
                 out[o.column] = by[own].first()
         elif o.unit in ("count", "yuan"):
             out[o.column] = by[o.column].sum()
-    if "gmv_cents" in out.columns and "revenue_cents" in out.columns:
-        out["take_rate"] = out["revenue_cents"] / out["gmv_cents"].where(out["gmv_cents"] != 0)
+    for rate, revenue in (
+        ("take_rate", "revenue_cents"),
+        ("take_rate_accrual", "revenue_accrual_cents"),
+    ):
+        if "gmv_cents" in out.columns and revenue in out.columns:
+            out[rate] = out[revenue] / out["gmv_cents"].where(out["gmv_cents"] != 0)
     return out
 
 
