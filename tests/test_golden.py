@@ -34,44 +34,44 @@ TABLES = ("daily", "accounts", "flows", "switches")
 
 GOLDEN: dict[str, dict[str, str]] = {
     "escrow_2004": {
-        "daily": "84ba86a063a351e9",
+        "daily": "9b9d8bf6125854bb",
         "accounts": "147e1428e8ea45f0",
         "flows": "0f703b4dceb427fa",
         "switches": "c087015ff39d96ef",
     },
     "monopoly": {
-        "daily": "0fb6e642eaeb56e8",
+        "daily": "7af56e255b189e3a",
         "accounts": "abc981dc2e4fb5fa",
         "flows": "71c4e8dbf2e6cc20",
         "switches": "c087015ff39d96ef",
     },
     "no_escrow": {
-        "daily": "0d13665120e3c423",
+        "daily": "c9401be36f5edf0a",
         "accounts": "8d3c66479999c1f6",
         "flows": "a9819cd7e9ae76b9",
         "switches": "c087015ff39d96ef",
     },
     "pdd_entry": {
-        "daily": "03350091f2de36b8",
+        "daily": "bf78961002cf708c",
         "accounts": "580c86de62e628ae",
         "flows": "bb596e00f3a6c7d1",
         "switches": "9123329b74606e02",
     },
     "taobao": {
-        "daily": "87f99173597ffd79",
+        "daily": "3f2f6cb2817efde3",
         "accounts": "6b877f795432edbf",
         "flows": "ffce7cb17244f8c4",
         "switches": "d9ad2dcd1b24af83",
     },
     "taobao_log": {
-        "daily": "762082b15bbaf0bc",
+        "daily": "167e2343d5fc4ba8",
         "accounts": "d6ca39ab58abbd87",
         "flows": "7d6ca694c95ce90d",
         "switches": "7e709a7e31701717",
         "sessions": "0dc5501d856d1acd",
     },
     "taobao_year": {
-        "daily": "f991beb4dcb4af7a",
+        "daily": "40171edd7d9d6033",
         "accounts": "212c409607886eab",
         "flows": "09c712e60c09f3e4",
         "switches": "cd29853f4ff61e3b",
