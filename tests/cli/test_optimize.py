@@ -38,9 +38,14 @@ SEARCH = [
 
 def test_a_search_reports_the_best_policy_and_resumes(tmp_path, capsys):
     state, out = tmp_path / "state.pkl", tmp_path / "result.json"
-    status = cli.run_app([*SEARCH, "--generations", "2", "--state", str(state), "--json", str(out)])
+    runs = ["--out", str(tmp_path / "runs")]
+    status = cli.run_app(
+        [*SEARCH, *runs, "--generations", "2", "--state", str(state), "--json", str(out)]
+    )
     printed = capsys.readouterr().out
     assert status == 0
+    (kept,) = (tmp_path / "runs" / "optimizations").glob("monopoly-*.json")
+    assert json.loads(kept.read_text())["optimum"] == json.loads(out.read_text())["optimum"]
     assert "Best policy for Taobao" in printed and "Frontier" in printed
     found = json.loads(out.read_text())["optimum"]
     assert 0.0 <= found["best"]["rank_ads"] <= 5.0 and found["evaluated"] == 8
@@ -50,7 +55,9 @@ def test_a_search_reports_the_best_policy_and_resumes(tmp_path, capsys):
         "revenue_cents",
         "consumer_surplus_cents",
     }
-    status = cli.run_app([*SEARCH, "--generations", "3", "--state", str(state), "--json", str(out)])
+    status = cli.run_app(
+        [*SEARCH, *runs, "--generations", "3", "--state", str(state), "--json", str(out)]
+    )
     capsys.readouterr()
     resumed = json.loads(out.read_text())["optimum"]
     assert status == 0 and resumed["evaluated"] == 12

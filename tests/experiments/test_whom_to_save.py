@@ -323,6 +323,24 @@ def test_report_escapes_scenario_names() -> None:
     )  # ...escaped on the page
 
 
+def test_report_links_the_optimizer_results_of_its_scenarios(tmp_path: Path) -> None:
+    from twosided.strategy import saved
+
+    regimes = [
+        _fake_regime("with rivals", _fading_greed),
+        _fake_regime("without rivals", _steady_greed),
+    ]
+    findings = study_findings(regimes)
+    assert "Optimized policies" not in study_html(regimes, findings)
+    result = {"equilibrium": {"platforms": ["A", "<B>"], "converged": False}}
+    kept = saved.save(tmp_path, "taobao", {}, result)
+    folder = tmp_path / "studies" / "whom-to-save-x"
+    html = study_html(regimes, findings, saved.find(tmp_path, {"taobao"}), folder)
+    assert "Optimized policies" in html
+    assert f'href="../../optimizations/{kept.name}"' in html
+    assert "best responses between A, &lt;B&gt;: did not converge" in html
+
+
 def test_report_draws_its_charts_in_a_browser(tmp_path: Path) -> None:
     regimes = [
         _fake_regime("with rivals", _fading_greed),

@@ -10,7 +10,17 @@ from typing import Annotated, Any
 
 import typer
 
-from twosided.cli.common import ScenarioRef, Sets, app, print_grid, progress_bar, say, scenario_from
+from twosided.cli.common import (
+    DEFAULT_ROOT,
+    Out,
+    ScenarioRef,
+    Sets,
+    app,
+    print_grid,
+    progress_bar,
+    say,
+    scenario_from,
+)
 from twosided.scenario import Scenario, ScenarioError
 
 
@@ -145,6 +155,12 @@ def _space(
         raise ScenarioError(f"{flag}{message}") from None
 
 
+def _settings(sc: Scenario, *args: Any) -> dict[str, Any]:
+    """What identifies a search: the resolved scenario and the command's settings (not the
+    number of generations: a longer search of the same question replaces a shorter one)."""
+    return {"scenario": sc.model_dump(mode="json"), "options": json.loads(json.dumps(args))}
+
+
 def _announce(sc: Scenario, periods: int, period_days: int, seeds: int, population: int) -> None:
     say(
         f"{sc.name}: {periods} periods of {period_days} days, {seeds} seeds per candidate, "
@@ -224,6 +240,7 @@ def optimize(
         typer.Option(help="Stop when no policy moves more than this share of its range.", min=0.0),
     ] = 0.02,
     sets: Sets = None,
+    out: Out = DEFAULT_ROOT,
 ) -> None:
     """Find a platform's best policy against fixed rivals (CMA-ES over batched runs with
     common random numbers), or iterate best responses between platforms."""
@@ -304,6 +321,28 @@ def optimize(
             )
         _show_optimum(found, pol.as_dict(ev.policies[i]), space.fields)
         result = {"optimum": found.as_dict()}
+    from twosided.strategy import saved
+
+    kept = saved.save(
+        out,
+        sc.name,
+        _settings(
+            sc,
+            platform,
+            field,
+            bound,
+            objective.value,
+            surplus_weight,
+            period_days,
+            seeds,
+            eval_seeds,
+            population,
+            first,
+            equilibrium,
+        ),
+        result,
+    )
+    say(f"kept in {kept} (the whom-to-save study of this scenario links it)")
     if json_out is not None:
         from twosided.atomic import write_text
 

@@ -100,6 +100,7 @@ from twosided.experiments.whom_to_save.study import (
 )
 from twosided.scenario import Scenario, ScenarioError
 from twosided.store import DEFAULT_ROOT, REPORT_FILE, atomic_file
+from twosided.strategy import saved
 
 __all__ = [
     "CHART_IDS",
@@ -224,7 +225,8 @@ def whom_to_save(
     folder = Path(out) / "studies" / f"{STUDY}-{study_id}"
     findings = study_findings(regimes)
     report = folder / REPORT_FILE
-    write_page(report, study_html(regimes, findings))
+    optimized = saved.find(Path(out), {rivals.name, alone.name})
+    write_page(report, study_html(regimes, findings, optimized, folder))
     write_summary(regimes, folder / SUMMARY_FILE)
     return Study(regimes, findings, folder, report)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,7 +25,8 @@ from twosided.experiments.whom_to_save.study import (
     policy_weights,
 )
 from twosided.report.charts import PLATFORM_COLORS, figure_html
-from twosided.report.page import page, section, table
+from twosided.report.page import esc, page, section, table
+from twosided.strategy.saved import Saved
 
 SHARE_UNIT = "of all buyers"  # the measure is a share: percent, never above 100%
 BASELINE = REVENUE_FIRST  # changes are drawn against revenue-first ranking (t = 0)
@@ -201,10 +204,32 @@ def _world(reg: Regime) -> str:
 CHART_IDS = ("study-measures", "study-changes", "study-cumulative")
 
 
-def study_html(regimes: Sequence[Regime], findings: Sequence[str]) -> str:
+def optimized_section(optimized: Sequence[Saved], folder: Path) -> str:
+    """Links to the optimizer's results for the study's scenarios (``twosided optimize``
+    keeps them in the runs folder), relative to the study's folder."""
+    items = "".join(
+        f'<li><a href="{esc(Path(os.path.relpath(s.path, folder)).as_posix())}">'
+        f"{esc(s.path.name)}</a> ({esc(s.scenario)}): {esc(s.summary)}</li>"
+        for s in optimized
+    )
+    return section(
+        "Optimized policies",
+        f"<ul>{items}</ul>",
+        "what twosided optimize found for these scenarios: the platform's best policy against "
+        "fixed rivals, or best responses between platforms (docs/strategic.md)",
+    )
+
+
+def study_html(
+    regimes: Sequence[Regime],
+    findings: Sequence[str],
+    optimized: Sequence[Saved] = (),
+    folder: Path | None = None,
+) -> str:
     """The study report as one self-contained HTML page: the answer in one line, the
     findings (plain text, escaped by the page), then the experiment, the charts and the
-    numbers."""
+    numbers; and links to the optimizer's results for the same scenarios, where there are
+    any (``folder``: where the page is written, for relative links)."""
     plan = regimes[0].sweep.plan
     w = regimes[0].windows
     design = section(
@@ -261,6 +286,8 @@ def study_html(regimes: Sequence[Regime], findings: Sequence[str]) -> str:
                 "mean of the seed-by-seed differences [95% interval]",
             )
         )
+    if optimized:
+        sections.append(optimized_section(optimized, folder or Path.cwd()))
     footer = [f"{reg.name}: sweep {reg.sweep.plan.sweep_id}" for reg in regimes]
     return page(
         "Whom to save: the incumbent's ranking policy, with and without rivals",
