@@ -34,44 +34,44 @@ TABLES = ("daily", "accounts", "flows", "switches")
 
 GOLDEN: dict[str, dict[str, str]] = {
     "escrow_2004": {
-        "daily": "9b9d8bf6125854bb",
+        "daily": "5e21d2046a102642",
         "accounts": "147e1428e8ea45f0",
         "flows": "0f703b4dceb427fa",
         "switches": "c087015ff39d96ef",
     },
     "monopoly": {
-        "daily": "7af56e255b189e3a",
+        "daily": "5298c019568d91e4",
         "accounts": "abc981dc2e4fb5fa",
         "flows": "71c4e8dbf2e6cc20",
         "switches": "c087015ff39d96ef",
     },
     "no_escrow": {
-        "daily": "c9401be36f5edf0a",
+        "daily": "7e5fb49ed5d975dc",
         "accounts": "8d3c66479999c1f6",
         "flows": "a9819cd7e9ae76b9",
         "switches": "c087015ff39d96ef",
     },
     "pdd_entry": {
-        "daily": "bf78961002cf708c",
+        "daily": "ba553ff990dfdaf7",
         "accounts": "580c86de62e628ae",
         "flows": "bb596e00f3a6c7d1",
         "switches": "9123329b74606e02",
     },
     "taobao": {
-        "daily": "3f2f6cb2817efde3",
+        "daily": "dba03943ceb27965",
         "accounts": "6b877f795432edbf",
         "flows": "ffce7cb17244f8c4",
         "switches": "d9ad2dcd1b24af83",
     },
     "taobao_log": {
-        "daily": "167e2343d5fc4ba8",
+        "daily": "8f05a356239489e1",
         "accounts": "d6ca39ab58abbd87",
         "flows": "7d6ca694c95ce90d",
         "switches": "7e709a7e31701717",
         "sessions": "0dc5501d856d1acd",
     },
     "taobao_year": {
-        "daily": "40171edd7d9d6033",
+        "daily": "90774ca936f97343",
         "accounts": "212c409607886eab",
         "flows": "09c712e60c09f3e4",
         "switches": "cd29853f4ff61e3b",

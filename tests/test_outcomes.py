@@ -146,3 +146,41 @@ def test_differences_match_platforms_by_name_and_add_the_market():
     assert diffs[(MARKET, "gmv_cents")].b == 1_500_000
     assert (MARKET, "share_sessions") not in diffs
     assert {o.column for o in key_outcomes(A.columns)} <= set(A.columns)
+
+
+def test_the_market_row_shows_distinct_sellers_and_buyers_on_several_platforms():
+    both = A.assign(
+        monthly_active_buyers=[700, 500],
+        multihoming_buyers=[300, 300],  # 300 buyers used both platforms this month
+        market_monthly_active_buyers=900,
+        market_multihoming_buyers=300,
+        sellers=[40, 10],
+        market_sellers=45,  # five sellers list on both platforms
+    )
+    both["share_multihoming"] = both["multihoming_buyers"] / both["monthly_active_buyers"]
+    row = market_row(both)
+    assert row["sellers"] == 45 and row["active_sellers"] == 50
+    assert row["share_multihoming"] == 300 / 900
+    grid = {r[0]: r[1:] for r in summary_grid(both)[1]}
+    assert grid["Sellers (distinct, last day)"] == ["40", "10", "45"]
+    assert grid["  also active on another platform"] == ["42.9%", "60.0%", "33.3%"]
+
+
+def test_the_market_share_of_multihoming_buyers_has_its_interval_over_seeds():
+    def seed(multi: int) -> pd.DataFrame:
+        frame = A.assign(
+            monthly_active_buyers=[700, 500],
+            multihoming_buyers=[multi, multi],
+            market_monthly_active_buyers=1200 - multi,
+            market_multihoming_buyers=multi,
+        )
+        frame["share_multihoming"] = frame["multihoming_buyers"] / frame["monthly_active_buyers"]
+        return frame
+
+    seeds = [seed(200), seed(400)]  # market shares 200/1000 and 400/800
+    mean = with_per_seed(seed(300), seeds)
+    grid = {r[0]: r[1:] for r in summary_grid(mean)[1]}
+    half = 12.706 * abs(0.5 - 0.2) / 2**0.5 / 2**0.5  # t(0.975, 1) * sd / sqrt(2)
+    assert grid["  also active on another platform"][-1] == f"{300 / 900:.1%}".replace(
+        "%", ""
+    ) + f" ± {half * 100:.1f}%"

@@ -31,6 +31,15 @@ _NOT_DAILY = {
     "ad_intensity_sum",
 }
 
+# last-day levels of the market and of buyers on several platforms: counts of distinct
+# buyers and sellers that no sum over platforms gives (market_* repeat on every platform)
+MARKET_LEVELS = (
+    "multihoming_buyers",
+    "market_monthly_active_buyers",
+    "market_multihoming_buyers",
+    "market_sellers",
+)
+
 # the key outcomes, in the order a summary shows them
 KEY_OUTCOMES = (
     "sessions",
@@ -296,8 +305,10 @@ def summarize(daily: pd.DataFrame, last_days: int | None = None, warmup: int = 0
     per_seed = frame.groupby(["platform_id", "platform", "seed"], sort=True)
     totals = per_seed[sums].sum()
     last_day = frame["day"].max()
+    level_columns = ["active_sellers", "monthly_active_buyers", "avg_trust"]
+    level_columns += [c for c in MARKET_LEVELS if c in frame]  # absent in runs before 0.2
     levels = frame[frame["day"] == last_day].set_index(["platform_id", "platform", "seed"])[
-        ["active_sellers", "monthly_active_buyers", "avg_trust"]
+        level_columns
     ]
     table = totals.join(levels).groupby(level=["platform_id", "platform"]).mean()
     market = table[["sessions", "gmv_cents"]].sum()
@@ -307,4 +318,9 @@ def summarize(daily: pd.DataFrame, last_days: int | None = None, warmup: int = 0
     table["take_rate"] = table["revenue_cents"] / gmv
     if "revenue_accrual_cents" in table:
         table["take_rate_accrual"] = table["revenue_accrual_cents"] / gmv
+    if "multihoming_buyers" in table:
+        active = table["monthly_active_buyers"].where(table["monthly_active_buyers"] > 0)
+        table["share_multihoming"] = table["multihoming_buyers"] / active
+    if "market_sellers" in table:  # on one platform, its listings are distinct sellers
+        table["sellers"] = table["active_sellers"]
     return table.reset_index()

@@ -108,6 +108,7 @@ def summary_outcomes(columns: Sequence[str]) -> list[Outcome]:
     """The outcomes of the per-platform summary table that ``columns`` carries."""
     head = [
         Outcome("monthly_active_buyers", "Buyers (monthly active, last day)", "count"),
+        Outcome("share_multihoming", "  also active on another platform", "share"),
         Outcome("sessions", "Shopping sessions", "count"),
         Outcome("share_sessions", "Share of sessions", "share"),
         Outcome("orders", "Orders", "count"),
@@ -124,6 +125,7 @@ def summary_outcomes(columns: Sequence[str]) -> list[Outcome]:
         Outcome("take_rate", "Take rate (revenue / GMV)", "ratio"),
         Outcome("take_rate_accrual", "Take rate, accrual", "ratio"),
         Outcome("active_sellers", "Seller listings (last day)", "count"),
+        Outcome("sellers", "Sellers (distinct, last day)", "count"),
         Outcome("sellers_entered", "Seller listings entered", "count"),
         Outcome("sellers_exited", "Seller listings exited", "count"),
         Outcome("consumer_surplus_cents", "Consumer surplus (yuan)", "yuan"),
@@ -150,9 +152,19 @@ def key_outcomes(columns: Sequence[str]) -> list[Outcome]:
 
 
 # per-platform counts whose sum over platforms is no market figure: a buyer active on
-# several platforms is one buyer of the market (the market's own count, when the summary
-# carries it, is the column named here)
-NOT_ADDITIVE = {"monthly_active_buyers": "market_monthly_active_buyers"}
+# several platforms is one buyer of the market, a seller listed on several one seller (the
+# market's own count, when the summary carries it, is the column named here)
+NOT_ADDITIVE = {
+    "monthly_active_buyers": "market_monthly_active_buyers",
+    "sellers": "market_sellers",
+}
+# the market's share of buyers active on several platforms: (share, multi-homing buyers,
+# monthly active buyers), the market's own counts
+MULTIHOMING = ("share_multihoming", "market_multihoming_buyers", "market_monthly_active_buyers")
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
 
 
 def market_row(summary: pd.DataFrame) -> dict[str, float | None]:
@@ -168,10 +180,13 @@ def market_row(summary: pd.DataFrame) -> dict[str, float | None]:
             row[outcome.column] = float(summary[outcome.column].sum())
     if "share_sessions" in summary.columns:
         row["share_sessions"] = row["share_gmv"] = 1.0
+    share, multi, active = MULTIHOMING
+    if share in summary.columns and multi in summary.columns:
+        row[share] = _ratio(float(summary[multi].iloc[0]), float(summary[active].iloc[0]))
     gmv = row.get("gmv_cents") or 0.0
-    row["take_rate"] = (row.get("revenue_cents") or 0.0) / gmv if gmv else None
+    row["take_rate"] = _ratio(row.get("revenue_cents") or 0.0, gmv)
     if "revenue_accrual_cents" in row:
-        row["take_rate_accrual"] = (row["revenue_accrual_cents"] or 0.0) / gmv if gmv else None
+        row["take_rate_accrual"] = _ratio(row["revenue_accrual_cents"] or 0.0, gmv)
     return row
 
 
@@ -218,6 +233,9 @@ def _market_per_seed(seeds: pd.DataFrame, outcomes: Sequence[Outcome]) -> pd.Dat
     ):
         if "gmv_cents" in out.columns and revenue in out.columns:
             out[rate] = out[revenue] / out["gmv_cents"].where(out["gmv_cents"] != 0)
+    share, multi, active = MULTIHOMING
+    if share in seeds.columns and multi in seeds.columns:
+        out[share] = by[multi].first() / by[active].first().where(by[active].first() != 0)
     return out
 
 

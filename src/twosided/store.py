@@ -53,6 +53,7 @@ from twosided.atomic import (  # noqa: F401  (re-exported: the store's writers)
     remove_abandoned,
 )
 from twosided.metrics import KEY_OUTCOMES, summarize
+from twosided.outcomes import MULTIHOMING, NOT_ADDITIVE
 from twosided.scenario import load_scenario, one_line
 from twosided.sim.precision import ENGINE_X64
 from twosided.simulation import MAX_SEED, MAX_SEEDS, Result
@@ -667,6 +668,11 @@ def summary_record(run: Result) -> dict[str, Any]:
         "sellers_exited",
     ]
     market = {c: _plain(table[c].sum()) for c in [*counts, *money] if c in table.columns}
+    for column, own in NOT_ADDITIVE.items():  # distinct buyers and sellers, not sums
+        if column in market or own in table.columns:
+            market[column] = _plain(table[own].iloc[0]) if own in table.columns else None
+    if MULTIHOMING[1] in table.columns:
+        market[MULTIHOMING[1]] = _plain(table[MULTIHOMING[1]].iloc[0])
     gmv = market.get("gmv_cents") or 0
     market["take_rate"] = market["revenue_cents"] / gmv if gmv else None
     return {

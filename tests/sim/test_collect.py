@@ -69,3 +69,30 @@ def test_the_columns_spread_revenue_and_terminal_states():
     assert "revenue" not in m and "terminal" not in m
     total = sum(np.asarray(m[c]) for c in revenue_columns())
     np.testing.assert_array_equal(total, m["revenue_cents"])
+
+
+def test_the_market_counts_each_buyer_and_seller_once_whatever_its_platforms():
+    dims, params, state, after, r = _day()
+    assert dims.platforms == 3
+    today = int(state.day)
+    never = -30_000  # state.NEVER: a platform the buyer never used
+    last_visit = jnp.asarray(
+        [
+            [today, today - 5, never],  # on Taobao and Pinduoduo this month: multi-homing
+            [today, never, never],  # Taobao only
+            [today - 40, today - 2, never],  # Taobao two months ago: Pinduoduo only
+            [never, never, never],  # inactive
+        ],
+        jnp.int16,
+    )
+    after = replace(after, buyers=replace(after.buyers, last_visit=last_visit))
+    listed = [[True, True, False], [True, False, True], [False, False, False]]
+    live = jnp.zeros(r.accounts.live.shape, bool).at[:, :3].set(jnp.asarray(listed))
+    records = replace(r, accounts=replace(r.accounts, live=live))
+    m = collect.daily(after, params, dims, day=state.day, r=records).columns()
+    assert np.asarray(m["monthly_active_buyers"]).tolist() == [2, 2, 0]
+    assert np.asarray(m["multihoming_buyers"]).tolist() == [1, 1, 0]
+    assert np.asarray(m["market_monthly_active_buyers"]).tolist() == [3, 3, 3]  # not 4
+    assert np.asarray(m["market_multihoming_buyers"]).tolist() == [1, 1, 1]
+    assert np.asarray(m["active_sellers"]).tolist() == [2, 2, 0]  # listings
+    assert np.asarray(m["market_sellers"]).tolist() == [3, 3, 3]  # seller 0 listed twice

@@ -73,11 +73,16 @@ def revenue_line(summary: pd.DataFrame) -> str:
 
 def welfare_line(summary: pd.DataFrame) -> str:
     """Buyers' consumer surplus and sellers' profit over the run, and the sellers left."""
+    distinct = (
+        f", by {summary['market_sellers'].iloc[0]:,.0f} distinct sellers"
+        if "market_sellers" in summary
+        else ""
+    )
     return (
         f"Buyers' consumer surplus was {_yuan(summary['consumer_surplus_cents'].sum())} and "
         f"sellers' profit {_yuan(summary['seller_profit_cents'].sum())}; "
-        f"{summary['active_sellers'].sum():,.0f} seller listings were active on the last day "
-        f"({summary['sellers_entered'].sum():,.0f} entered, "
+        f"{summary['active_sellers'].sum():,.0f} seller listings were active on the last day"
+        f"{distinct} ({summary['sellers_entered'].sum():,.0f} listings entered, "
         f"{summary['sellers_exited'].sum():,.0f} exited)."
     )
 

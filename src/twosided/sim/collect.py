@@ -29,6 +29,7 @@ from twosided.sim.state import HONEST, TERMINAL_STATES, State
 from twosided.sim.streams import revenue_column
 
 Metrics = dict[str, jax.Array]
+MONTH_DAYS = 30  # a buyer is monthly active on a platform used in the last 30 days
 
 
 @pytree_dataclass
@@ -56,6 +57,9 @@ class DailyMetrics:
     sessions_quality_sensitive: jax.Array
     active_buyers: jax.Array
     monthly_active_buyers: jax.Array
+    multihoming_buyers: jax.Array  # monthly active here and on another platform
+    market_monthly_active_buyers: jax.Array  # distinct buyers of the market (same on every P)
+    market_multihoming_buyers: jax.Array  # monthly active on 2+ platforms (same on every P)
     orders: jax.Array
     harmful_orders: jax.Array
     gmv_cents: jax.Array
@@ -70,7 +74,8 @@ class DailyMetrics:
     revenue_cents: jax.Array
     consumer_surplus_cents: jax.Array
     seller_profit_cents: jax.Array
-    active_sellers: jax.Array
+    active_sellers: jax.Array  # live listings (a seller lists at most once per platform)
+    market_sellers: jax.Array  # distinct sellers with a live listing (same on every P)
     harmful_sellers: jax.Array
     sellers_entered: jax.Array
     sellers_exited: jax.Array
@@ -145,6 +150,13 @@ def daily(
     segment = buyer_memory.segment(s.price_sens, s.quality_sens, params)
     by_segment = jax.ops.segment_sum(on, platform * 3 + segment, num_segments=P * 3).reshape(P, 3)
     revenue = ledger.revenue(r.flows)
+    recent = (day - buyers.last_visit.astype(I32)) < MONTH_DAYS  # [N, P]
+    used = jnp.sum(recent, axis=1)  # platforms each buyer used this month
+    multihoming = recent & (used >= 2)[:, None]
+
+    def market(x: jax.Array) -> jax.Array:  # a market count, repeated on every platform
+        return jnp.full((P,), jnp.sum(x), I64)
+
     escrow_at = ledger.account_index("escrow", 0, P)
     return DailyMetrics(
         sessions=per_platform(on),
@@ -152,9 +164,10 @@ def daily(
         sessions_middle=by_segment[:, 1],
         sessions_quality_sensitive=by_segment[:, 2],
         active_buyers=jnp.sum(buyers.last_visit == day.astype(jnp.int16), axis=0).astype(I64),
-        monthly_active_buyers=jnp.sum((day - buyers.last_visit.astype(I32)) < 30, axis=0).astype(
-            I64
-        ),
+        monthly_active_buyers=jnp.sum(recent, axis=0).astype(I64),
+        multihoming_buyers=jnp.sum(multihoming, axis=0).astype(I64),
+        market_monthly_active_buyers=market(used > 0),
+        market_multihoming_buyers=market(used >= 2),
         orders=per_platform(bought.astype(I64)),
         harmful_orders=per_platform((bought & (book.harmful > 0)).astype(I64)),
         gmv_cents=per_platform(s.price),
@@ -172,6 +185,7 @@ def daily(
             jnp.float64
         ),
         active_sellers=jnp.sum(live, axis=1).astype(I64),
+        market_sellers=market(jnp.any(live, axis=0)),
         harmful_sellers=jnp.sum(live & (sellers.honesty != HONEST)[None, :], axis=1).astype(I64),
         sellers_entered=r.turnover.entries.astype(I64),
         sellers_exited=(r.policing.exits + r.turnover.exits).astype(I64),
