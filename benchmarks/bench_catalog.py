@@ -4,7 +4,8 @@
 
 For each size N, a results root with N run folders is made in a temporary folder (small
 synthetic ``daily.parquet`` files: 30 days × 3 platforms, the key columns; the catalog rows
-inserted directly, since nothing here depends on how the runs were simulated). Then each
+inserted directly, since nothing here depends on how the runs were simulated, and packed
+every ``store.PACK_RUNS`` runs as indexing does). Then each
 query below is timed through ``Catalog(root, read_only=True).query(sql)``, as
 ``twosided runs --sql`` runs it (opening the catalog included); the median of ``--repeat``
 runs is printed, in milliseconds:
@@ -68,8 +69,12 @@ def make_root(root: Path, runs: int) -> list[str]:
         )
     con = duckdb.connect(str(root / CATALOG_NAME))
     con.execute(store._SCHEMA)
-    con.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     con.close()
+    with Catalog(root) as catalog:  # as indexing does: a pack per PACK_RUNS runs indexed
+        for start in range(0, runs, store.PACK_RUNS):
+            chunk = rows[start : start + store.PACK_RUNS]
+            catalog.con.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk)
+            catalog.pack()
     return ids
 
 

@@ -671,3 +671,107 @@ def test_a_run_id_that_is_a_path_is_refused(tmp_path, result):
     with pytest.raises(StoreError, match="not a well-formed id"):
         store.save_run(result, tmp_path / "runs", run_id="../../outside")
     assert not (tmp_path / "outside").exists()
+
+
+# ------------------------------------------------------------------------------ packs
+
+
+def counts_by_run(root: Path, table: str = "daily") -> dict[str, int]:
+    with Catalog(root, read_only=True) as catalog:
+        frame = catalog.query(f"SELECT run_id, count(*) AS n FROM {table} GROUP BY run_id")
+    return dict(zip(frame["run_id"], frame["n"]))
+
+
+def packed_runs(root: Path) -> list[str]:
+    with Catalog(root, read_only=True) as catalog:
+        rows = catalog.con.execute("SELECT run_id FROM packs ORDER BY run_id").fetchall()
+    return [r for (r,) in rows]
+
+
+def test_packed_runs_answer_queries_as_their_own_files_do(tmp_path, result, monkeypatch):
+    monkeypatch.setattr(store, "PACK_RUNS", 2)
+    root = tmp_path / "runs"
+    ids = [store.save_run(result, root)[0] for _ in range(3)]
+    assert packed_runs(root) == sorted(ids[:2])  # packed at the second; the third is loose
+    for table in store.TABLES:
+        assert (root / store.PACKS_FOLDER / table).is_dir()
+        expected = len(getattr(result, table))
+        assert counts_by_run(root, table) == {run_id: expected for run_id in ids}
+    with Catalog(root, read_only=True) as catalog:
+        frame = catalog.query("SELECT * FROM daily ORDER BY run_id, seed, day, platform_id")
+    assert list(frame.columns) == ["run_id", *result.daily.columns]
+    for run_id in ids:  # the same values from a pack as from the run's own file
+        rows = frame[frame["run_id"] == run_id].drop(columns="run_id").reset_index(drop=True)
+        own = store.load_run(root / run_id).daily
+        own = own.sort_values(["seed", "day", "platform_id"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, own, check_dtype=False)
+
+
+def test_a_packed_run_whose_folder_is_removed_leaves_the_views(tmp_path, result, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(store, "PACK_RUNS", 2)
+    root = tmp_path / "runs"
+    first, folder = store.save_run(result, root)
+    second, _ = store.save_run(result, root)
+    assert packed_runs(root) == sorted([first, second])
+    shutil.rmtree(folder)
+    assert set(counts_by_run(root)) == {second}
+
+
+def test_a_run_indexed_again_is_read_from_its_folder_not_an_old_pack(
+    tmp_path, result, monkeypatch
+):
+    monkeypatch.setattr(store, "PACK_RUNS", 2)
+    root = tmp_path / "runs"
+    first, folder = store.save_run(result, root)
+    store.save_run(result, root)
+    with Catalog(root) as catalog:  # as a sweep does with a variant it runs again
+        catalog.con.execute("DELETE FROM runs WHERE run_id = ?", [first])
+        store.write_parquet(result.daily.head(1), folder / "daily.parquet")
+        catalog.register(first, folder, name="again", days=1, seeds=[0])
+    assert counts_by_run(root)[first] == 1
+
+
+def test_a_damaged_pack_is_named_and_its_runs_read_from_their_folders(
+    tmp_path, result, monkeypatch
+):
+    monkeypatch.setattr(store, "PACK_RUNS", 2)
+    root = tmp_path / "runs"
+    ids = [store.save_run(result, root)[0] for _ in range(2)]
+    (pack,) = (root / store.PACKS_FOLDER / "daily").glob("*.parquet")
+    pack.write_bytes(b"PAR1 not parquet at all PAR1")
+    with Catalog(root, read_only=True) as catalog:
+        frame = catalog.query("SELECT run_id, count(*) AS n FROM daily GROUP BY run_id")
+        assert catalog.skipped == [str(pack)]
+    assert dict(zip(frame["run_id"], frame["n"])) == {i: len(result.daily) for i in ids}
+
+
+def test_a_run_with_a_damaged_table_is_not_packed(tmp_path, result, monkeypatch):
+    monkeypatch.setattr(store, "PACK_RUNS", 2)
+    root = tmp_path / "runs"
+    first, folder = store.save_run(result, root)
+    (folder / "flows.parquet").write_bytes(b"PAR1 not parquet at all PAR1")
+    second, _ = store.save_run(result, root)
+    with Catalog(root) as catalog:
+        assert catalog.pack(min_runs=1) == 0  # the second run alone was packed already
+    assert packed_runs(root) == [second]
+    assert counts_by_run(root) == {first: len(result.daily), second: len(result.daily)}
+
+
+def test_packs_move_with_the_runs_folder_and_are_made_again_by_a_rebuild(
+    tmp_path, result, monkeypatch
+):
+    monkeypatch.setattr(store, "PACK_RUNS", 2)
+    root = tmp_path / "runs"
+    ids = [store.save_run(result, root)[0] for _ in range(2)]
+    moved = tmp_path / "moved"
+    root.rename(moved)
+    assert counts_by_run(moved) == {i: len(result.daily) for i in ids}
+    (old,) = (moved / store.PACKS_FOLDER / "daily").glob("*.parquet")
+    count, problems = store.rebuild_index(moved)
+    assert (count, problems) == (2, [])
+    (new,) = (moved / store.PACKS_FOLDER / "daily").glob("*.parquet")
+    assert new != old and not old.exists()  # the old catalog's pack is removed
+    assert packed_runs(moved) == sorted(ids)
+    assert counts_by_run(moved) == {i: len(result.daily) for i in ids}
