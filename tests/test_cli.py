@@ -185,7 +185,7 @@ def test_runs_lists_the_run_and_passes_sql_through(small_run, capsys):
     assert status == 0
     assert stdout.splitlines() == [
         "run_id,n,gmv",
-        f"{folder.name},{len(daily)},{float(daily['gmv_cents'].sum())}",
+        f"{folder.name},{len(daily)},{int(daily['gmv_cents'].sum())}",  # a sum of cents: whole
     ]
 
 

@@ -571,6 +571,25 @@ def test_a_large_result_streams_past_the_limit(tmp_path, result):
     assert head["n"].tolist() == [0, 1, 2, 3, 4] and total == 3_000_000
 
 
+def test_every_row_streams_to_a_sink_in_batches_under_one_header(tmp_path, result, monkeypatch):
+    monkeypatch.setattr(store, "STREAM_ROWS", 1000)
+    store.save_run(result, tmp_path)
+    got: list[tuple[pd.DataFrame, bool]] = []
+    with Catalog(tmp_path, read_only=True) as catalog:
+        sql = "SELECT range AS n, 2 * range AS twice FROM range(2500)"
+        frame, total = catalog.query_head(sql, None, sink=lambda f, first: got.append((f, first)))
+        assert frame.empty and total == 2500  # nothing held: every row went to the sink
+        assert len(got) >= 3 and max(len(f) for f, _ in got) <= 1000
+        assert [first for _, first in got] == [True] + [False] * (len(got) - 1)
+        rows = pd.concat([f for f, _ in got], ignore_index=True)
+        assert rows["n"].tolist() == list(range(2500)) and (rows["twice"] == 2 * rows["n"]).all()
+        got.clear()
+        _, total = catalog.query_head(
+            "SELECT 1 AS n WHERE false", None, sink=lambda f, first: got.append((f, first))
+        )
+    assert total == 0 and [(list(f.columns), first) for f, first in got] == [(["n"], True)]
+
+
 def age_folder(folder: Path) -> None:
     old = time.time() - 2 * store.ABANDONED_AFTER_S
     os.utime(folder, (old, old))
@@ -719,9 +738,7 @@ def test_a_packed_run_whose_folder_is_removed_leaves_the_views(tmp_path, result,
     assert set(counts_by_run(root)) == {second}
 
 
-def test_a_run_indexed_again_is_read_from_its_folder_not_an_old_pack(
-    tmp_path, result, monkeypatch
-):
+def test_a_run_indexed_again_is_read_from_its_folder_not_an_old_pack(tmp_path, result, monkeypatch):
     monkeypatch.setattr(store, "PACK_RUNS", 2)
     root = tmp_path / "runs"
     first, folder = store.save_run(result, root)
@@ -775,3 +792,37 @@ def test_packs_move_with_the_runs_folder_and_are_made_again_by_a_rebuild(
     assert new != old and not old.exists()  # the old catalog's pack is removed
     assert packed_runs(moved) == sorted(ids)
     assert counts_by_run(moved) == {i: len(result.daily) for i in ids}
+
+
+def test_a_rebuild_holds_the_old_catalog_so_no_finishing_run_writes_into_it(
+    tmp_path, result, monkeypatch
+):
+    root = tmp_path / "runs"
+    store.save_run(result, root)
+    scanning, finish = threading.Event(), threading.Event()
+    index_sweeps = store._index_sweeps
+
+    def paused(*args):
+        scanning.set()
+        finish.wait(60)
+        return index_sweeps(*args)
+
+    monkeypatch.setattr(store, "_index_sweeps", paused)
+    rebuild = threading.Thread(target=store.rebuild_index, args=(root,))
+    rebuild.start()
+    try:
+        assert scanning.wait(60)
+        probe = (  # another process, as a run finishing would open the catalog to index itself
+            "import sys; from twosided import store\n"
+            "try:\n    store.Catalog(sys.argv[1], wait_s=0).close()\n"
+            "except store.StoreError as err:\n    print(err)\n"
+        )
+        opened = subprocess.run(
+            [sys.executable, "-c", probe, str(root)], capture_output=True, text=True, timeout=120
+        )
+        assert "cannot open the catalog" in opened.stdout and "lock" in opened.stdout.lower()
+    finally:
+        finish.set()
+        rebuild.join(60)
+    with Catalog(root, wait_s=0) as catalog:  # free again once the new catalog is in place
+        assert len(catalog.runs()) == 1

@@ -437,9 +437,16 @@ class Catalog:
         frame, _ = self.query_head(sql, None)
         return frame
 
-    def query_head(self, sql: str, limit: int | None) -> tuple[pd.DataFrame, int]:
+    def query_head(
+        self,
+        sql: str,
+        limit: int | None,
+        sink: Callable[[pd.DataFrame, bool], None] | None = None,
+    ) -> tuple[pd.DataFrame, int]:
         """The first ``limit`` rows of the last query's result (all for None) and how many
-        rows it has: the rest is counted as it streams, never held in memory.
+        rows it has: the rest is counted as it streams, never held in memory. With
+        ``sink``, every row is handed to it instead, ``STREAM_ROWS`` at a time (a frame and
+        whether it is the first), and the frame returned is empty (``--csv``).
 
         Only plain queries are run (``SELECT``, ``WITH``, ``DESCRIBE``, ``EXPLAIN`` of a
         query): a statement that would write (``COPY``, ``EXPORT``, ``EXPLAIN ANALYZE COPY``)
@@ -450,17 +457,28 @@ class Catalog:
         and interrupts DuckDB (``KeyboardInterrupt``) instead of waiting for it to finish."""
         statements = _plain_queries(self.con, sql)
         self.skipped = []
+        handed = [False]  # whether the sink has had rows (then a retry would repeat them)
+
+        def counted(frame: pd.DataFrame, first: bool) -> None:
+            assert sink is not None
+            sink(frame, first)
+            handed[0] = True
+
         while True:
             try:
-                return self._run_head(sql, statements, limit)
+                return self._run_head(sql, statements, limit, counted if sink else None)
             except StoreError as err:
                 damaged = _damaged_file(str(err), self.root)
-                if damaged is None or damaged in self.skipped:
+                if damaged is None or damaged in self.skipped or handed[0]:
                     raise
                 self.skipped.append(damaged)
 
     def _run_head(
-        self, sql: str, statements: list[Any], limit: int | None
+        self,
+        sql: str,
+        statements: list[Any],
+        limit: int | None,
+        sink: Callable[[pd.DataFrame, bool], None] | None,
     ) -> tuple[pd.DataFrame, int]:
         try:
             con = self._query_connection(sql)
@@ -474,6 +492,15 @@ class Catalog:
             result = con.sql(statements[-1].query)
             if result is None:  # pragma: no cover - every plain query has a result
                 return pd.DataFrame(), 0
+            if sink is not None:
+                reader, total = result.to_arrow_reader(STREAM_ROWS), 0
+                for batch in reader:
+                    if batch.num_rows or total == 0:
+                        sink(pa.Table.from_batches([batch]).to_pandas(), total == 0)
+                    total += batch.num_rows
+                if total == 0:  # no batch at all: the header alone
+                    sink(reader.schema.empty_table().to_pandas(), True)
+                return pd.DataFrame(), total
             if limit is None:
                 frame = result.df()
                 return frame, len(frame)
@@ -1002,12 +1029,19 @@ def rebuild_index(root: Path | str) -> tuple[int, list[str]]:
     """Build the catalog again from the folders under ``root`` (run folders and sweep
     variants), for a catalog that is lost, damaged or points elsewhere (a moved or copied
     runs folder). Where two folders hold one run id, the folder named after it is indexed
-    and the other reported. The new catalog replaces the old one in one rename. Returns
-    how many runs are indexed and a line per folder left out."""
+    and the other reported. The new catalog replaces the old one in one rename. While it is
+    built, the old catalog (if it opens) is held for writing, so that a run finishing
+    meanwhile waits for it (or, past ``LOCK_WAIT_S``, leaves its folder to be indexed
+    later) instead of writing a row the rename would drop. Returns how many runs are
+    indexed and a line per folder left out."""
     root = Path(root)
     problems: list[str] = []
     tmp = root / f"{TMP_PREFIX}{CATALOG_NAME}-{uuid.uuid4().hex[:8]}"
     count = 0
+    holder = None
+    if (root / CATALOG_NAME).is_file():
+        with contextlib.suppress(StoreError):  # a damaged catalog: nothing to hold
+            holder = _connect(root / CATALOG_NAME, read_only=False)
     try:
         catalog = Catalog.__new__(Catalog)
         catalog.root, catalog.path, catalog.read_only, catalog.skipped = root, tmp, False, []
@@ -1028,11 +1062,16 @@ def rebuild_index(root: Path | str) -> tuple[int, list[str]]:
             catalog.con.execute("CHECKPOINT")
         finally:
             catalog.close()
+        if holder is not None:
+            holder.close()
+            holder = None
         with atomic.lock(root / f"{TMP_PREFIX}rebuild.lock"):
             os.replace(tmp, root / CATALOG_NAME)
             Path(str(root / CATALOG_NAME) + ".wal").unlink(missing_ok=True)
         _remove_unused_packs(root)
     finally:
+        if holder is not None:
+            holder.close()
         tmp.unlink(missing_ok=True)
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
         (root / f"{TMP_PREFIX}rebuild.lock").unlink(missing_ok=True)

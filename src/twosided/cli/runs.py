@@ -77,16 +77,23 @@ def runs(
     waiting, problems = ([], []) if sql is not None else store.index_pending(out)
     for line in problems:
         stderr.print(plain(f"note: {line}"), soft_wrap=True)
+
+    def write_csv(frame: Any, first: bool) -> None:
+        text = frame.to_csv(index=False, header=first)
+        sys.stdout.write(printable(text) if sys.stdout.isatty() else text)
+
     with Catalog(out, read_only=True) as catalog:
         if sql is None:
             frame, total = _run_list(catalog), None
+            if csv:
+                write_csv(frame, True)
+        elif csv:  # every row, streamed: never the whole result in memory
+            frame, total = catalog.query_head(sql, None, sink=write_csv)
         else:
-            frame, total = catalog.query_head(sql, None if csv or limit == 0 else limit)
+            frame, total = catalog.query_head(sql, None if limit == 0 else limit)
         for damaged in catalog.skipped:
             stderr.print(plain(f"note: left out a damaged run file: {damaged}"), soft_wrap=True)
     if csv:
-        text = frame.to_csv(index=False)
-        sys.stdout.write(printable(text) if sys.stdout.isatty() else text)
         return
     unfinished = [] if sql is not None else checkpoint.partial_folders(out)
     for folder in unfinished:
