@@ -107,6 +107,14 @@ def test_summary_grid_with_per_seed_summaries_shows_the_95_interval():
     assert grid["GMV (yuan)"][-1] == f"15,000 ± {2 * half:,.0f}"  # the market, per seed
 
 
+def test_summary_grid_from_one_seed_shows_the_values_alone():
+    """One seed has no interval (twosided.statistics): no ± and no NaN in the cells."""
+    one = with_per_seed(A.copy(), [A.copy()])
+    assert summary_grid(one) == summary_grid(A)
+    cells = [c for row in summary_grid(one)[1] for c in row[1:]]
+    assert not any("±" in c or "nan" in c.lower() or "inf" in c for c in cells)
+
+
 def test_summary_grid_has_a_column_per_platform_and_the_market():
     header, rows = summary_grid(A)
     assert header == ["", "Taobao", "JD", "Market"]

@@ -15,10 +15,10 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from twosided.scenario import CENTS_PER_YUAN
 from twosided.sim.streams import revenue_columns
+from twosided.statistics import CONFIDENCE, half_width
 
 MARKET = "Market"
 FrameT = TypeVar("FrameT", bound=pd.DataFrame)
@@ -211,9 +211,9 @@ def with_per_seed(summary: FrameT, per_seed: pd.DataFrame | Sequence[pd.DataFram
 
 def _half_widths(table: np.ndarray) -> np.ndarray:
     """Per row of a [group, seed] table: half the width of the 95% Student-t interval of
-    the mean over seeds (NaN where a seed's value is unknown)."""
-    n = table.shape[1]
-    return scipy_stats.t.ppf(0.975, n - 1) * table.std(axis=1, ddof=1) / math.sqrt(n)
+    the mean over seeds (``twosided.statistics.half_width``: NaN where a seed's value is
+    unknown, or for a single seed)."""
+    return np.array([half_width(row, CONFIDENCE) for row in table], dtype=np.float64)
 
 
 def _market_per_seed(seeds: pd.DataFrame, outcomes: Sequence[Outcome]) -> pd.DataFrame:

@@ -3,6 +3,8 @@ earned at users' expense falls, at every seed, as the incumbent ranks by ad spen
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from twosided.roles.alignment import AlignmentError, alignment, revenue_classes
@@ -57,3 +59,14 @@ def test_a_table_without_the_columns_is_one_line(runs):
     daily = runs[1.0].daily.drop(columns=["revenue_ads_misaligned_cents"])
     with pytest.raises(AlignmentError, match="lacks revenue_ads_misaligned_cents"):
         alignment(daily)
+
+
+def test_one_seed_gives_the_figure_without_an_interval(runs):
+    daily = runs[1.0].daily
+    one = alignment(daily[daily["seed"] == daily["seed"].min()])
+    both = alignment(daily)
+    for single, pair in zip(one, both):
+        assert len(single.per_seed) == 1 and single.alignment == single.per_seed[0]
+        assert math.isnan(single.low) and math.isnan(single.high)  # not [0, 1]
+        assert single.describe() == f"{single.alignment:.3f}"
+        assert 0.0 <= pair.low <= pair.alignment <= pair.high <= 1.0

@@ -9,11 +9,12 @@ Short run and long run are two windows of days:
 
 A seed's outcome in a window is a total over its days (flows such as revenue) or a mean
 over its days (levels such as seller counts and shares). Across seeds, the report shows the
-mean and a 95% Student-t interval (seeds are independent draws of the same world), or a
-bootstrap percentile interval of the mean (``percentile_interval``: it never leaves the
-range of the seeds' values, so a quantity that cannot be negative, or a share, keeps its
-bounds). Every variant runs the same seeds, so a difference between two variants is
-measured seed by seed (``paired_differences``): that is what findings test.
+mean and a 95% Student-t interval (seeds are independent draws of the same world;
+``twosided.statistics``: NaN bounds for a single seed), or a bootstrap percentile interval
+of the mean (``percentile_interval``: it never leaves the range of the seeds' values, so a
+quantity that cannot be negative, or a share, keeps its bounds). Every variant runs the
+same seeds, so a difference between two variants is measured seed by seed
+(``paired_differences``, on the same Student-t interval): that is what findings test.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
+
+from twosided.statistics import CONFIDENCE, t_interval
 
 DAYS_PER_YEAR = 365
 DAYS_PER_QUARTER = 91
-CONFIDENCE = 0.95
 BOOTSTRAP_DRAWS = 2000
 BOOTSTRAP_SEED = 0  # the same resamples every time: a report is reproducible
 
@@ -94,19 +95,10 @@ def per_seed(
     return pd.concat(parts, axis=1).reset_index()
 
 
-def t_quantile(samples: int) -> float:
-    """The two-sided Student-t quantile for a CONFIDENCE interval from ``samples`` values."""
-    return float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, samples - 1))
-
-
 def interval(values: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% interval of the mean over independent seeds (NaN bounds for one seed)."""
-    x = np.asarray(values, dtype=np.float64)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return mean, math.nan, math.nan
-    half = t_quantile(len(x)) * float(x.std(ddof=1)) / math.sqrt(len(x))
-    return mean, mean - half, mean + half
+    """Mean and 95% Student-t interval of the mean over independent seeds
+    (``twosided.statistics.t_interval``: NaN bounds for one seed)."""
+    return t_interval(values, CONFIDENCE)
 
 
 def intervals(

@@ -24,7 +24,6 @@ of the same length.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -121,8 +120,8 @@ def alignment(daily: pd.DataFrame, last_days: int | None = None) -> list[Alignme
     for name in order["platform"]:
         rows = classes[classes["platform"] == name]
         per_seed = rows["alignment"].dropna().to_numpy()
-        mean, low, high = mean_interval(per_seed, LEVEL) if len(per_seed) else (math.nan,) * 3
-        low, high = max(low, 0.0), min(high, 1.0)  # a share: the interval stays in [0, 1]
+        mean, low, high = mean_interval(per_seed, LEVEL)  # NaN bounds for a single seed
+        low, high = (float(np.clip(b, 0.0, 1.0)) for b in (low, high))  # a share (NaN stays)
         out.append(
             Alignment(
                 platform=name,

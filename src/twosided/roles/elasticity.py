@@ -11,19 +11,19 @@ the elasticity is not identified (see ``docs/roles.md`` for why the days of one 
 enough).
 
 Seeds are independent replications, so the seeds' slopes are combined as a mean with a
-Student-t interval on ``seeds − 1`` degrees of freedom. This interval is valid however the
-days of a run are correlated with each other, which the engine's slowly moving state
-(trust, seller populations) makes them.
+Student-t interval on ``seeds − 1`` degrees of freedom (``twosided.statistics``; one seed
+has no interval). This interval is valid however the days of a run are correlated with each
+other, which the engine's slowly moving state (trust, seller populations) makes them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
+
+from twosided.statistics import t_interval
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,13 +52,6 @@ class Elasticity:
         if self.seeds < 2:
             return f"{self.estimate:.2f} (one seed: no interval)"
         return f"{self.estimate:.2f} [{self.low:.2f}, {self.high:.2f}]"
-
-
-def t_quantile(level: float, df: int) -> float:
-    """The ``t`` with P(|T| <= t) = ``level`` for Student's t on ``df`` degrees of freedom."""
-    if df < 1 or not 0.0 < level < 1.0:
-        raise ValueError("t_quantile needs df >= 1 and 0 < level < 1")
-    return float(scipy_stats.t.ppf(0.5 + level / 2.0, df))
 
 
 def within_period_slope(ly: np.ndarray, lx: np.ndarray, periods: np.ndarray) -> float | None:
@@ -101,11 +94,6 @@ def log_log(
 
 
 def mean_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
-    """Mean of independent replications and its Student-t interval (infinite for one)."""
-    mean = float(np.mean(values))
-    if len(values) < 2:
-        return mean, -math.inf, math.inf
-    half = (
-        t_quantile(level, len(values) - 1) * float(np.std(values, ddof=1)) / math.sqrt(len(values))
-    )
-    return mean, mean - half, mean + half
+    """Mean of independent replications and its Student-t interval
+    (``twosided.statistics.t_interval``: NaN bounds for a single seed)."""
+    return t_interval(values, level)
