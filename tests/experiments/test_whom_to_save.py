@@ -224,6 +224,45 @@ def test_a_leader_must_be_clear_of_every_other_policy() -> None:
     assert not lead.clear and [g.b for g in lead.tied] == [0.0]
 
 
+SPREAD = (7, 10, 13)  # a paired gap of 10 ± 3 over three seeds: p = 0.029 alone
+
+
+def test_a_leader_clear_of_each_policy_alone_is_not_clear_of_both_after_holm() -> None:
+    """Naming a best of three policies is two comparisons: each gap, clear alone (p = 0.029),
+    is not clear once Holm's correction doubles the smaller p-value (0.058 > 0.05)."""
+
+    def revenue(t: float, day: int, seed: int) -> float:
+        return 100_000 - {1.0: 0, 0.5: 1_000, 0.0: 1_100}[t] * SPREAD[seed]
+
+    reg = _fake_regime("with rivals", revenue)
+    alone = [paired_gap(reg, "revenue_long_run", 1.0, b) for b in (0.5, 0.0)]
+    assert all(g.clear and g.lo > 0 and g.family == 1 for g in alone)
+    assert alone[0].p == pytest.approx(alone[1].p) and 0.025 < alone[0].p < 0.05
+    lead = leader(reg, "revenue_long_run")
+    assert lead.best == 1.0 and not lead.clear
+    assert [g.family for g in lead.gaps] == [2, 2]
+    assert [g.p_adjusted for g in lead.gaps] == pytest.approx([2 * alone[0].p] * 2)
+    text = horizon_finding(reg)
+    assert "in the last quarter (days 30-39) it shows no clear difference" in text
+    assert "clear alone, but not after Holm's correction for 2 comparisons" in text
+    assert f"Holm-adjusted p = {2 * alone[0].p:.3f} over 2 comparisons" in text
+
+
+def test_the_users_finding_judges_its_three_outcomes_as_one_family() -> None:
+    """Buyer share moves by 10 ± 3 points over three seeds: clear alone, not among the
+    finding's three outcomes (Holm); consumer surplus, the same gap on every seed, stays
+    clear."""
+    buyers = lambda t, day, seed: 50 + t * SPREAD[seed]  # noqa: E731
+    reg = _fake_regime("with rivals", _steady_greed, buyers=buyers)
+    share = paired_gap(reg, "buyer_share", 1.0, 0.0)
+    assert share.clear and share.family == 1
+    text = users_finding(reg)
+    assert "buyer share 50.0% → 60.0% (no clear difference: +10.0 points" in text
+    assert f"Holm-adjusted p = {2 * share.p:.3f} over 3 comparisons" in text
+    assert "consumer surplus of the incumbent's buyers 0 → 10 yuan (+10 yuan" in text
+    assert "over 4 comparisons" in why_finding(reg)  # the why finding: a family of four
+
+
 def _losing_buyers(t: float, day: int, seed: int) -> float:
     """Revenue-first's buyers drift away from 80 to 50 (of 100); user-first's stay at 80."""
     return 80 - 30 * (1 - t) * day / (DAYS - 1) + seed

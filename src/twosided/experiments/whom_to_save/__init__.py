@@ -17,7 +17,8 @@ seller count and its buyers' consumer surplus, each with a 95% interval over see
 The report's findings are computed from those numbers, and every claim of a winner or a
 difference is judged against seed noise with a paired comparison (every policy runs the same
 seeds: the difference is taken seed by seed, and "no clear difference" is said when its 95%
-interval includes zero): which policy earns most at each horizon; whether the answer changes
+interval includes zero, or, for a claim resting on several comparisons at once, when Holm's
+correction leaves it above 5%): which policy earns most at each horizon; whether the answer changes
 with the horizon (only when both horizons have a clear winner); what the service fee is of
 first-quarter revenue; what the policy does to buyers, sellers and consumer surplus; why the
 long-run answer comes out as it does (buyers kept against revenue per buyer); and whether
@@ -87,6 +88,7 @@ from twosided.experiments.whom_to_save.study import (
     Study,
     buyer_value_budget,
     cumulative_revenue,
+    holm_family,
     leader,
     measures_per_seed,
     overtaking_day,
@@ -129,6 +131,7 @@ __all__ = [
     "cumulative_figure",
     "cumulative_revenue",
     "fee_finding",
+    "holm_family",
     "horizon_finding",
     "interval_words",
     "leader",

@@ -5,8 +5,11 @@ comparisons of ``study``): which policy earns most at each horizon; whether the 
 with the horizon (only when both horizons have a clear winner); what the service fee is of
 first-quarter revenue; what the policy does to buyers, sellers and consumer surplus; why the
 long-run answer comes out as it does (buyers kept against revenue per buyer); and whether
-the answer differs with and without rivals. The sentences are plain text: escape them before
-putting them in HTML.
+the answer differs with and without rivals. A claim resting on several comparisons at once
+(a best policy ahead of every other one; the outcomes of the users and the why findings;
+the two worlds compared at the ends of the axis) judges them as one family with Holm's
+correction (``study.holm_family``), and its sentences give the adjusted p-values. The
+sentences are plain text: escape them before putting them in HTML.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from twosided.experiments.whom_to_save.study import (
     Gap,
     Leader,
     Regime,
+    holm_family,
     leader,
     overtaking_day,
     paired_gap,
@@ -56,11 +60,30 @@ def points(value: float) -> str:
     return f"{pts:+.1f}" if abs(pts) >= 0.1 or pts == 0 else f"{pts:+.2g}"
 
 
+def p_value(p: float) -> str:
+    """``p = 0.034``, or ``p < 0.001``."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def interval_words(gap: Gap, fmt: Callable[[float], str] = signed, unit: str = " yuan") -> str:
-    """``+962 yuan (95% interval -150 to +2,074)``, or a warning from a single seed."""
+    """``+962 yuan (95% interval -150 to +2,074)``, or a warning from a single seed; a gap
+    judged in a family of several comparisons adds its Holm-adjusted p-value."""
     if math.isnan(gap.lo):
         return f"{fmt(gap.mean)}{unit} from a single seed, which cannot be told from noise"
-    return f"{fmt(gap.mean)}{unit} (95% interval {fmt(gap.lo)} to {fmt(gap.hi)})"
+    holm = (
+        f"; Holm-adjusted {p_value(gap.p_adjusted)} over {gap.family} comparisons"
+        if gap.family > 1
+        else ""
+    )
+    return f"{fmt(gap.mean)}{unit} (95% interval {fmt(gap.lo)} to {fmt(gap.hi)}{holm})"
+
+
+def noise_words(gap: Gap) -> str:
+    """Why a gap is not clear: its interval includes zero, or it is clear alone but not
+    once the family's comparisons are corrected for (Holm)."""
+    if not gap.interval_excludes_zero:
+        return "an interval that includes zero"
+    return f"clear alone, but not after Holm's correction for {gap.family} comparisons"
 
 
 def leader_words(reg: Regime, lead: Leader) -> str:
@@ -77,7 +100,7 @@ def leader_words(reg: Regime, lead: Leader) -> str:
     return (
         f"shows no clear difference: its highest mean is under {policy_name(lead.best)} "
         f"({value}), but these seeds cannot tell that apart from {others} (against "
-        f"{policy_name(tied.b)}: {interval_words(tied)}, an interval that includes zero)"
+        f"{policy_name(tied.b)}: {interval_words(tied)}, {noise_words(tied)})"
     )
 
 
@@ -109,7 +132,7 @@ def horizon_finding(reg: Regime) -> str:
             f"{' and the '.join(unclear)} is within seed noise, so these seeds do not show "
             "that the answer changes with the horizon."
         )
-    gap = paired_gap(reg, "revenue_long_run", l_.best, q.best)
+    gap = next(g for g in l_.gaps if g.b == q.best)  # judged in the leader's family
     text += (
         f" The answer changes with the horizon: over the {long_.name}, {policy_name(l_.best)} "
         f"beats {policy_name(q.best)} by {interval_words(gap)}."
@@ -161,14 +184,13 @@ def fee_finding(reg: Regime) -> str:
 
 def _change(
     reg: Regime,
-    key: str,
+    gap: Gap,
     fmt: Callable[[float], str],
     diff: Callable[[float], str],
     unit: str = "",
 ) -> str:
     """``a → b (difference, 95% interval)`` from revenue-first to user-first."""
-    a, b = policy_row(reg, REVENUE_FIRST)[key], policy_row(reg, USER_FIRST)[key]
-    gap = paired_gap(reg, key, USER_FIRST, REVENUE_FIRST)
+    a, b = policy_row(reg, REVENUE_FIRST)[gap.key], policy_row(reg, USER_FIRST)[gap.key]
     words = interval_words(gap, diff, unit)
     end = "" if unit == " points" else unit
     if gap.clear:
@@ -178,13 +200,19 @@ def _change(
 
 def users_finding(reg: Regime) -> str:
     """What the policy does to buyers, sellers and consumer surplus: the two ends of the
-    axis compared seed by seed."""
+    axis compared seed by seed, the three outcomes judged as one family (Holm)."""
     long_ = reg.windows["long"]
+    share, sellers, surplus = holm_family(
+        [
+            paired_gap(reg, key, USER_FIRST, REVENUE_FIRST)
+            for key in ("buyer_share", "sellers", "consumer_surplus")
+        ]
+    )
     return (
         f"{reg.name.capitalize()}, moving from revenue-first to user-first over the {long_.name}: "
-        f"buyer share {_change(reg, 'buyer_share', percent, points, ' points')}; active sellers "
-        f"{_change(reg, 'sellers', number, signed)}; consumer surplus of the incumbent's "
-        f"buyers {_change(reg, 'consumer_surplus', number, signed, ' yuan')}."
+        f"buyer share {_change(reg, share, percent, points, ' points')}; active sellers "
+        f"{_change(reg, sellers, number, signed)}; consumer surplus of the incumbent's "
+        f"buyers {_change(reg, surplus, number, signed, ' yuan')}."
     )
 
 
@@ -252,14 +280,13 @@ def _per_buyer_words(per_buyer: Gap) -> str:
 
 def why_conclusion(reg: Regime) -> str:
     """The sentence that weighs buyers kept against revenue per buyer, revenue-first minus
-    user-first, each difference judged against seed noise."""
+    user-first, each difference judged against seed noise, the four as one family (Holm)."""
     long_ = reg.windows["long"].name
-
-    def gap(key: str) -> Gap:
-        return paired_gap(reg, key, REVENUE_FIRST, USER_FIRST)
-
-    share, sellers, per_buyer, revenue = (
-        gap(k) for k in ("buyer_share", "sellers", "revenue_ranked_per_buyer", "revenue_long_run")
+    share, sellers, per_buyer, revenue = holm_family(
+        [
+            paired_gap(reg, key, REVENUE_FIRST, USER_FIRST)
+            for key in ("buyer_share", "sellers", "revenue_ranked_per_buyer", "revenue_long_run")
+        ]
     )
     buyers, earns, outcome = (
         _buyers_words(share, sellers),
@@ -279,8 +306,9 @@ def why_conclusion(reg: Regime) -> str:
 
 def ends_words(regimes: Sequence[Regime], key: str, words: str) -> str:
     """The study's question at the two ends of the axis: does user-first or revenue-first
-    earn more, in each world? A reversal is claimed only when both paired gaps are clear."""
-    gaps = [paired_gap(reg, key, USER_FIRST, REVENUE_FIRST) for reg in regimes]
+    earn more, in each world? The worlds' paired gaps are one family (Holm); a reversal is
+    claimed only when both are clear."""
+    gaps = holm_family([paired_gap(reg, key, USER_FIRST, REVENUE_FIRST) for reg in regimes])
     said = [
         f"{reg.name} {'user-first' if g.mean > 0 else 'revenue-first'} ranking earns more "
         f"({interval_words(g)}, user-first minus revenue-first)"

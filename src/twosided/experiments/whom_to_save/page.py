@@ -248,7 +248,11 @@ def study_html(
         "column 'ads + commission + affiliate' leaves it and its refunds out, to show the "
         "revenue the ranking can move. Intervals are 95% over seeds; a finding calls a "
         "difference clear only when the 95% interval of the seed-by-seed difference between "
-        "two policies (every policy runs the same seeds) excludes zero.",
+        "two policies (every policy runs the same seeds) excludes zero. A claim that rests on "
+        "several such comparisons at once (a policy ahead of every other one; the outcomes "
+        "of one finding; the two worlds) is judged with Holm's step-down correction (Holm "
+        "1979) of the paired t-tests' p-values, so that the chance of any false 'clear' "
+        "among them stays at 5%; those findings give the adjusted p-values.",
     )
     sections = [
         section(

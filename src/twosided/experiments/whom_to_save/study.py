@@ -16,14 +16,18 @@ with a 95% interval over seeds.
 
 Every policy runs the same seeds, so the difference between two policies is taken seed by
 seed, and its mean and 95% Student-t interval decide (``paired_gap``, ``leader``): an
-interval that includes zero is "no clear difference". The words are in ``findings``, the
-charts and the page in ``page``.
+interval that includes zero is "no clear difference". A claim that rests on several
+comparisons at once (a best policy ahead of every other one, several outcomes in one
+finding) judges them as one family with Holm's step-down correction (``holm_family``), so
+that the chance of any false "clear" among them stays at 5%. The words are in ``findings``,
+the charts and the page in ``page``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +48,7 @@ from twosided.experiments.stats import (
 from twosided.experiments.sweep import SweepResult
 from twosided.scenario import MAX_DAYS, Ranking
 from twosided.sim.streams import revenue_columns
+from twosided.statistics import CONFIDENCE, holm, t_test_p
 
 STUDY = "whom-to-save"
 INCUMBENT = 0
@@ -247,9 +252,13 @@ def study_days(years: float) -> int:
 # Every claim of a winner or a difference is judged against seed noise with a paired
 # comparison: every policy runs the same seeds, so the difference between two policies is
 # taken seed by seed, and its mean and 95% Student-t interval decide. An interval that
-# includes zero is "no clear difference".
+# includes zero is "no clear difference". Equivalently, the paired t-test's two-sided
+# p-value is below 5% exactly when the interval excludes zero; a claim resting on several
+# comparisons at once adjusts their p-values with Holm's method (Holm 1979) and calls
+# clear only those whose adjusted p-value stays below 5%.
 
 REVENUE_FIRST, USER_FIRST = 0.0, 1.0
+ALPHA = 1 - CONFIDENCE  # the family-wise error rate of a claim: 5%
 
 
 def policy_row(reg: Regime, t: float) -> pd.Series:
@@ -260,7 +269,9 @@ def policy_row(reg: Regime, t: float) -> pd.Series:
 @dataclasses.dataclass(frozen=True)
 class Gap:
     """Policy ``a`` minus policy ``b`` in one measure, seed by seed over the same seeds:
-    the mean difference and its 95% interval (NaN bounds from a single seed)."""
+    the mean difference, its 95% interval (NaN bounds from a single seed), the paired
+    t-test's two-sided p-value, and that p-value adjusted by Holm's method within the
+    ``family`` of comparisons the gap is judged with (the p-value itself when alone)."""
 
     key: str
     a: float
@@ -268,17 +279,39 @@ class Gap:
     mean: float
     lo: float
     hi: float
+    p: float = math.nan
+    p_adjusted: float = math.nan
+    family: int = 1
 
     @property
     def clear(self) -> bool:
-        """Whether the interval excludes zero: a difference larger than seed noise."""
+        """Whether the difference is larger than seed noise: the adjusted p-value is below
+        5% (alone: exactly when the 95% interval excludes zero)."""
+        return self.p_adjusted < ALPHA
+
+    @property
+    def interval_excludes_zero(self) -> bool:
+        """Whether the 95% interval excludes zero (clear alone, before any correction)."""
         return not math.isnan(self.lo) and (self.lo > 0 or self.hi < 0)
 
 
 def paired_gap(reg: Regime, key: str, a: float, b: float) -> Gap:
-    """Mean and 95% interval of (policy a − policy b) over the seeds both ran."""
+    """Mean and 95% interval of (policy a − policy b) over the seeds both ran, and the
+    paired t-test's p-value, as a comparison alone (a family of one)."""
     frame = reg.seeds.pivot(index="seed", columns=POLICY, values=key)
-    return Gap(key, a, b, *interval((frame[a] - frame[b]).to_numpy()))
+    diffs = (frame[a] - frame[b]).to_numpy()
+    p = t_test_p(diffs)
+    return Gap(key, a, b, *interval(diffs), p=p, p_adjusted=p)
+
+
+def holm_family(gaps: Sequence[Gap]) -> list[Gap]:
+    """The gaps judged together as one family: each one's p-value adjusted by Holm's
+    step-down method (``twosided.statistics.holm``) over all of them."""
+    adjusted = holm([g.p for g in gaps])
+    return [
+        dataclasses.replace(g, p_adjusted=float(q), family=len(gaps))
+        for g, q in zip(gaps, adjusted)
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -292,20 +325,24 @@ class Leader:
 
     @property
     def clear(self) -> bool:
-        """Whether the leader is ahead of every other policy by more than seed noise."""
-        return all(g.clear and g.lo > 0 for g in self.gaps)
+        """Whether the leader is ahead of every other policy by more than seed noise, the
+        gaps judged as one family (Holm)."""
+        return all(g.clear and g.mean > 0 for g in self.gaps)
 
     @property
     def tied(self) -> list[Gap]:
         """The gaps to the policies that these seeds cannot tell apart from the leader."""
-        return [g for g in self.gaps if not (g.clear and g.lo > 0)]
+        return [g for g in self.gaps if not (g.clear and g.mean > 0)]
 
 
 def leader(reg: Regime, key: str) -> Leader:
-    """Which policy leads a measure, and by how much over each other policy."""
+    """Which policy leads a measure, and by how much over each other policy: its gaps to
+    all of them are one family, Holm-adjusted (naming a best among several policies is
+    as many comparisons as there are other policies)."""
     order = reg.summary.sort_values(key, ascending=False, kind="stable")[POLICY].tolist()
     best = float(order[0])
-    return Leader(key, best, [paired_gap(reg, key, best, float(t)) for t in order[1:]])
+    gaps = holm_family([paired_gap(reg, key, best, float(t)) for t in order[1:]])
+    return Leader(key, best, gaps)
 
 
 def overtaking_day(reg: Regime, leader: float, chaser: float) -> int | None:
