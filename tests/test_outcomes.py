@@ -189,6 +189,7 @@ def test_the_market_share_of_multihoming_buyers_has_its_interval_over_seeds():
     mean = with_per_seed(seed(300), seeds)
     grid = {r[0]: r[1:] for r in summary_grid(mean)[1]}
     half = 12.706 * abs(0.5 - 0.2) / 2**0.5 / 2**0.5  # t(0.975, 1) * sd / sqrt(2)
-    assert grid["  also active on another platform"][-1] == f"{300 / 900:.1%}".replace(
-        "%", ""
-    ) + f" ± {half * 100:.1f}%"
+    assert (
+        grid["  also active on another platform"][-1]
+        == f"{300 / 900:.1%}".replace("%", "") + f" ± {half * 100:.1f}%"
+    )
