@@ -9,6 +9,7 @@ import gc
 import json
 import os
 import shutil
+import signal
 import tempfile
 
 import jax
@@ -24,6 +25,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "cli_env" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+# The Ctrl-C tests send SIGINT to this process and to the commands they start. A test
+# session started in the background by a shell without job control (`pytest &`, nohup)
+# inherits SIGINT ignored, and then those signals would vanish (a query test would wait for
+# hours): take Python's own handler back, which the commands started from here inherit too.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # Property and fuzz tests draw fresh random examples on every developer run, so that each
