@@ -360,3 +360,15 @@ def test_study_days_and_points_errors_still_name_their_flags() -> None:
         study_from_arguments(points=1)
     with pytest.raises(ScenarioError, match="--preset nonesuch: "):
         resolve_study(*study_from_arguments(preset="nonesuch")[:1])
+
+
+def test_a_world_flag_over_a_study_file_keeps_the_files_settings_and_their_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY.replace("market.buyers = 1000", "market.buyerz = 1000"))
+    status, _, err = in_process(
+        capsys, "experiment", "whom-to-save", "--study", str(path), "--monopoly", "monopoly"
+    )
+    assert status == 2
+    assert err.strip().startswith(f"twosided: error: {path}: worlds.1.settings: market.buyerz:")
