@@ -9,10 +9,12 @@ and rerunning the same command resumes it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -219,8 +221,33 @@ def sweep_command(
     say(f"Report:       {report}")
 
 
+STUDY_FLAGS = {  # parameter -> argument of study_from_arguments, for flags given explicitly
+    "preset": "preset",
+    "monopoly": "monopoly",
+    "seeds": "seeds",
+    "years": "years",
+    "points": "points",
+    "seed": "seed",
+    "executor": "executor",
+    "workers": "workers",
+    "address": "address",
+}
+
+
+def _given(ctx: typer.Context, values: dict[str, object]) -> dict[str, object]:
+    """The study flags given on the command line (not left at their defaults; Click's
+    ParameterSource is compared by name, whether Typer vendors Click or not)."""
+    sources = {name: ctx.get_parameter_source(name) for name in values}
+    return {
+        STUDY_FLAGS[name]: value
+        for name, value in values.items()
+        if sources[name] is not None and sources[name].name != "DEFAULT"
+    }
+
+
 @experiment.command("whom-to-save")
 def whom_to_save_command(
+    ctx: typer.Context,
     preset: Annotated[
         str, typer.Option("--preset", help="The world with rivals (platform 0 is the incumbent).")
     ] = DEFAULT_PRESET,
@@ -228,42 +255,87 @@ def whom_to_save_command(
         str, typer.Option("--monopoly", help="The world without rivals (one platform).")
     ] = "monopoly",
     seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Seeds per policy.")] = 4,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", min=0, max=2**31 - 1, help="First seed (default: each world's scenario's)."
+        ),
+    ] = None,
     years: Annotated[
         float, typer.Option("--years", "-y", help="Years of 365 days per run (fractions allowed).")
     ] = 3.0,
     points: Annotated[
         int, typer.Option("--points", min=2, help="Policies along the axis, both ends included.")
     ] = 5,
+    study_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--study",
+            metavar="FILE",
+            help="A study file (TOML: worlds with their settings, axis points, years, seeds, "
+            "executor; see docs/experiments.md). Flags given as well override the file.",
+        ),
+    ] = None,
     executor: Executor = "local",
     address: Address = None,
     workers: Workers = None,
     out: Out = DEFAULT_ROOT,
     sets: Sets = None,
+    set_world: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set-world",
+            metavar="NAME:KEY.PATH=VALUE",
+            help="Override a scenario field in one world only, after --set: NAME is rivals "
+            "or monopoly, e.g. monopoly:buyers.switching_cost=1 (repeatable; values are TOML).",
+        ),
+    ] = None,
 ) -> None:
-    """Rank for customers (revenue-first) or for users (user-first)? With and without rivals."""
+    """Rank for customers (revenue-first) or for users (user-first)? With and without rivals.
+
+    Writes the report, summary.csv, each world's resolved scenario and the resolved study
+    (study.toml, which reruns it with --study) into the study folder."""
     from twosided.experiments.whom_to_save import (
         MEASURES,
         POLICY,
+        Labels,
         answer_line,
         measure_text,
-        whom_to_save,
+        read_study,
+        resolve_study,
+        run_study,
+        study_from_arguments,
     )
 
+    given = _given(
+        ctx,
+        {
+            "preset": preset,
+            "monopoly": monopoly,
+            "seeds": seeds,
+            "years": years,
+            "points": points,
+            "seed": seed,
+            "executor": executor,
+            "workers": workers,
+            "address": address,
+        },
+    )
+    base, labels = None, {}
+    if study_file is not None:  # errors name the file and the field
+        base, _ = read_study(study_file)
+        labels = {w.name: Labels.of_file(str(study_file), i, w) for i, w in enumerate(base.worlds)}
+    else:
+        given = {"preset": preset, "monopoly": monopoly, **given}
+    spec, scenarios, flagged = study_from_arguments(**given, base=base)  # type: ignore[arg-type]
+    # errors name the world (--preset, --monopoly, the file's world) or the flag they are in
+    for name, flag in flagged.items():  # a world's source from its flag, settings the file's
+        if name in labels:
+            flagged[name] = dataclasses.replace(flag, settings=labels[name].settings)
+    spec, worlds = resolve_study(spec, sets, set_world, {**labels, **flagged}, scenarios)
     check_out(out)
     with native_messages_kept() as native, variant_progress() as progress:
-        study = whom_to_save(  # errors name the world (--preset, --monopoly) they are in
-            preset,
-            monopoly,
-            overrides=sets,
-            seeds=seeds,
-            years=years,
-            points=points,
-            executor=executor,
-            workers=workers,
-            address=address,
-            out=out,
-            progress=progress,
-        )
+        study = run_study(spec, worlds, out, progress)
         native.keep_in(study.folder)
     for reg in study.regimes:
         header = ["policy t", *(m.title for m in MEASURES)]
@@ -272,7 +344,9 @@ def whom_to_save_command(
             for _, r in reg.summary.sort_values(POLICY).iterrows()
         ]
         print_grid(header, rows, title=f"{reg.name} ({reg.sweep.plan.base.name})")
+    say(study.differences)
     say(answer_line(study.regimes))
     for finding in study.findings:
         say(f"- {finding}")
+    say(f"Study:  {study.folder / 'study.toml'} (rerun: --study)")
     say(f"Report: {study.report}")

@@ -38,10 +38,11 @@ from typing import Any
 
 import pandas as pd
 
+from twosided import atomic
 from twosided.experiments.executors import executor_session
 from twosided.experiments.grid import SweepError
 from twosided.experiments.page import write_page
-from twosided.experiments.sweep import SweepProgress, plan_variants, run_sweep
+from twosided.experiments.sweep import SweepPlan, SweepProgress, plan_variants, run_sweep
 from twosided.experiments.whom_to_save.findings import (
     answer_line,
     competition_finding,
@@ -57,6 +58,7 @@ from twosided.experiments.whom_to_save.findings import (
     users_finding,
     why_conclusion,
     why_finding,
+    world_differences,
 )
 from twosided.experiments.whom_to_save.page import (
     CHART_IDS,
@@ -67,6 +69,23 @@ from twosided.experiments.whom_to_save.page import (
     measures_figure,
     regime_table,
     study_html,
+)
+from twosided.experiments.whom_to_save.spec import (
+    MONOPOLY,
+    RIVALS,
+    STUDY_FILE,
+    TITLES,
+    WORLDS,
+    Labels,
+    StudySpec,
+    World,
+    WorldSpec,
+    read_study,
+    resolve_study,
+    scenario_file,
+    study_from_arguments,
+    study_toml,
+    world_name,
 )
 from twosided.experiments.whom_to_save.study import (
     COLUMNS,
@@ -108,6 +127,15 @@ __all__ = [
     "CHART_IDS",
     "COLUMNS",
     "INCUMBENT",
+    "MONOPOLY",
+    "RIVALS",
+    "STUDY_FILE",
+    "TITLES",
+    "WORLDS",
+    "Labels",
+    "StudySpec",
+    "World",
+    "WorldSpec",
     "MEASURES",
     "PER_BUYER",
     "POLICY",
@@ -148,17 +176,27 @@ __all__ = [
     "policy_variants",
     "policy_weights",
     "regime",
+    "read_study",
     "regime_table",
+    "resolve_study",
+    "run_study",
+    "scenario_file",
     "signed",
     "study_days",
     "study_findings",
+    "study_from_arguments",
+    "study_from_file",
+    "study_toml",
     "study_html",
     "study_windows",
     "users_finding",
     "whom_to_save",
     "why_conclusion",
     "why_finding",
+    "world_differences",
+    "world_name",
     "write_summary",
+    "write_worlds",
 ]
 
 
@@ -166,11 +204,6 @@ def _offset(progress: SweepProgress | None, before: int, total: int) -> SweepPro
     if progress is None:
         return None
     return lambda done, _: progress(before + done, total)
-
-
-def _label(world: str | Path | Scenario) -> str:
-    """How an error names a world: the preset or file as given, or a scenario's name."""
-    return world.name if isinstance(world, Scenario) else str(world)
 
 
 def whom_to_save(
@@ -185,6 +218,8 @@ def whom_to_save(
     address: str | None = None,
     out: str | Path = DEFAULT_ROOT,
     progress: SweepProgress | None = None,
+    world_overrides: Sequence[str] | dict[str, Sequence[str] | dict[str, Any]] | None = None,
+    seed: int | None = None,
 ) -> Study:
     """Run the study (two resumable sweeps) and write its report.
 
@@ -197,41 +232,103 @@ def whom_to_save(
         overrides: fixed overrides for both worlds (``{"market.buyers": 5000}``).
         executor, workers, address, out: as for ``twosided.sweep``.
         progress: ``progress(done, total)`` over the variants of both sweeps.
+        world_overrides: overrides for one world, applied after ``overrides``: per world
+            name (``rivals``, ``monopoly``) a dict or ``key=value`` list, or
+            ``NAME:key=value`` items as ``--set-world`` takes them.
+        seed: the first seed (default: each world's scenario seed).
     """
-    days = study_days(years)
-    variants = policy_variants(points)
+    spec, scenarios, labels = study_from_arguments(
+        preset, monopoly, seeds, years, points, seed, executor, workers, address
+    )
+    resolved, worlds = resolve_study(spec, overrides, world_overrides, labels, scenarios)
+    return run_study(resolved, worlds, out, progress, inline=set(scenarios))
+
+
+def study_from_file(
+    path: str | Path,
+    overrides: Sequence[str] | dict[str, Any] | None = None,
+    world_overrides: Sequence[str] | dict[str, Sequence[str] | dict[str, Any]] | None = None,
+    out: str | Path = DEFAULT_ROOT,
+    progress: SweepProgress | None = None,
+) -> Study:
+    """Run the study a study file describes (``spec``), with ``overrides`` for both worlds
+    and ``world_overrides`` for one, as ``whom_to_save`` takes them."""
+    spec, _ = read_study(path)
+    labels = {w.name: Labels.of_file(str(path), i, w) for i, w in enumerate(spec.worlds)}
+    resolved, worlds = resolve_study(spec, overrides, world_overrides, labels)
+    return run_study(resolved, worlds, out, progress)
+
+
+def run_study(
+    spec: StudySpec,
+    worlds: Sequence[World],
+    out: str | Path = DEFAULT_ROOT,
+    progress: SweepProgress | None = None,
+    inline: set[str] | frozenset[str] = frozenset(),
+) -> Study:
+    """Run a resolved study (``spec.resolve_study``) and write its report, its summary,
+    every world's resolved scenario (``scenario-NAME.toml``) and the study itself
+    (``study.toml``, which reruns it) into the study folder. ``inline``: the worlds given
+    as scenarios, which the written study reads from their written scenario files."""
+    days = study_days(spec.years)
+    variants = policy_variants(spec.axis.points)
     plans = []
-    for name, flag, world in (
-        ("with rivals", "--preset", preset),
-        ("without rivals", "--monopoly", monopoly),
-    ):
-        try:  # an error names the world it is in: --set applies to both
-            plans.append((name, plan_variants(world, variants, seeds, days, None, overrides)))
+    for world in worlds:
+        try:  # an error names the world it is in
+            plan = plan_variants(world.scenario, variants, spec.seeds.count, days, spec.seeds.first)
         except SweepError:
             raise  # seeds, years, points: the same in both worlds
         except ScenarioError as err:
-            raise SweepError(f"{flag} {_label(world)}: {err}") from None
-    rivals, alone = (plan.base for _, plan in plans)
+            raise SweepError(f"{world.label}: {err}") from None
+        plans.append((TITLES[world.name], plan))
+    (rivals_world, alone_world), (rivals, alone) = worlds, (plan.base for _, plan in plans)
     if len(rivals.platforms) < 2:
-        raise SweepError(f"--preset {_label(preset)}: has one platform; the study needs rivals")
+        raise SweepError(f"{rivals_world.label}: has one platform; the study needs rivals")
     if len(alone.platforms) != 1:
-        raise SweepError(
-            f"--monopoly {_label(monopoly)}: has {len(alone.platforms)} platforms; expected one"
-        )
+        raise SweepError(f"{alone_world.label}: has {len(alone.platforms)} platforms; expected one")
+    ex = spec.executor
     total = sum(len(p.variants) for _, p in plans)
     regimes = []
-    with executor_session(executor, workers, address):  # one Ray session for both sweeps
+    with executor_session(ex.kind, ex.workers, ex.address):  # one Ray session for both sweeps
         for i, (name, plan) in enumerate(plans):
             step = _offset(progress, i * len(variants), total)
-            regimes.append(regime(name, run_sweep(plan, executor, workers, address, out, step)))
+            result = run_sweep(plan, ex.kind, ex.workers, ex.address, out, step)
+            regimes.append(regime(name, result))
     study_id = hashlib.sha256("".join(p.sweep_id for _, p in plans).encode()).hexdigest()[:16]
     folder = Path(out) / "studies" / f"{STUDY}-{study_id}"
+    write_worlds(spec, worlds, [plan for _, plan in plans], folder, inline)
     findings = study_findings(regimes)
     report = folder / REPORT_FILE
     optimized = saved.find(Path(out), {rivals.name, alone.name})
-    write_page(report, study_html(regimes, findings, optimized, folder))
+    differences = world_differences(regimes)
+    write_page(report, study_html(regimes, findings, optimized, folder, differences))
     write_summary(regimes, folder / SUMMARY_FILE)
-    return Study(regimes, findings, folder, report)
+    return Study(regimes, findings, folder, report, differences)
+
+
+def write_worlds(
+    spec: StudySpec,
+    worlds: Sequence[World],
+    plans: Sequence[SweepPlan],
+    folder: Path,
+    inline: set[str] | frozenset[str] = frozenset(),
+) -> None:
+    """Every world's full resolved scenario (``scenario-NAME.toml``: its settings, days and
+    seed applied) and the resolved study (``study.toml``) into the study folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for world, plan in zip(worlds, plans):
+        atomic.write_text(folder / scenario_file(world.name), plan.base.to_toml())
+    written = spec.model_copy(
+        update={
+            "worlds": [
+                w.model_copy(update={"preset": None, "scenario": scenario_file(w.name)})
+                if w.name in inline
+                else w
+                for w in spec.worlds
+            ]
+        }
+    )
+    atomic.write_text(folder / STUDY_FILE, study_toml(written, [p.seeds for p in plans]))
 
 
 def write_summary(regimes: Sequence[Regime], path: Path) -> None:

@@ -33,6 +33,7 @@ from twosided.experiments.whom_to_save.study import (
     paired_gap,
     policy_row,
 )
+from twosided.scenario.compare import ABSENT, FieldDifference, scenario_differences
 
 
 def policy_name(t: float) -> str:
@@ -372,6 +373,34 @@ def answer_line(regimes: Sequence[Regime], key: str = "revenue_long_run") -> str
         parts.append(f"{reg.name}, {policy_name(lead.best)} earns most, {how}")
     window = regimes[0].windows["long"].label
     return f"The answer in one line: in the {window}, " + "; ".join(parts) + "."
+
+
+VALUE_WIDTH = 40  # a longer value (a list of rates) is cut to this many characters
+
+
+def _value(text: str) -> str:
+    text = "absent" if text == ABSENT else text
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
+
+
+def differences_sentence(diffs: Sequence[FieldDifference], a: str, b: str) -> str:
+    """One sentence naming each differing scenario field with its value in world ``a``
+    and in world ``b`` (``scenario.compare.scenario_differences``)."""
+    if not diffs:
+        return f"The worlds {a} and {b} have the same resolved scenario: no field differs."
+    fields = "; ".join(f"{d.key} ({_value(d.a)} → {_value(d.b)})" for d in diffs)
+    count = f"{len(diffs)} field{'s' if len(diffs) > 1 else ''}"
+    return f"The worlds differ in {count} of their resolved scenarios ({a} → {b}): {fields}."
+
+
+def world_differences(regimes: Sequence[Regime]) -> str:
+    """Which scenario fields differ between the two worlds, field by field, as one
+    sentence. The worlds are compared at the first point of the policy axis: every point
+    sets the incumbent's four ranking weights alike in both, so the fields that differ are
+    the same at every point."""
+    a, b = regimes
+    diffs = scenario_differences(a.sweep.plan.scenarios[0], b.sweep.plan.scenarios[0])
+    return differences_sentence(diffs, a.name, b.name)
 
 
 def study_findings(regimes: Sequence[Regime]) -> list[str]:

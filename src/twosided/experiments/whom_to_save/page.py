@@ -225,11 +225,13 @@ def study_html(
     findings: Sequence[str],
     optimized: Sequence[Saved] = (),
     folder: Path | None = None,
+    differences: str = "",
 ) -> str:
     """The study report as one self-contained HTML page: the answer in one line, the
-    findings (plain text, escaped by the page), then the experiment, the charts and the
-    numbers; and links to the optimizer's results for the same scenarios, where there are
-    any (``folder``: where the page is written, for relative links)."""
+    findings (plain text, escaped by the page), then the experiment, what differs between
+    the worlds (``differences``, ``findings.world_differences``; left out when empty), the
+    charts and the numbers; and links to the optimizer's results for the same scenarios,
+    where there are any (``folder``: where the page is written, for relative links)."""
     plan = regimes[0].sweep.plan
     w = regimes[0].windows
     design = section(
@@ -254,7 +256,15 @@ def study_html(
         "1979) of the paired t-tests' p-values, so that the chance of any false 'clear' "
         "among them stays at 5%; those findings give the adjusted p-values.",
     )
+    worlds = section(
+        "What differs between the worlds",
+        f"<p>{esc(differences)}</p>",
+        "field by field, from the worlds' resolved scenarios (written in the study folder as "
+        "scenario-rivals.toml and scenario-monopoly.toml, with the study itself as study.toml, "
+        "which reruns it: twosided experiment whom-to-save --study study.toml)",
+    )
     sections = [
+        *([worlds] if differences else []),
         section(
             "Outcomes along the policy axis",
             figure_html(measures_figure(regimes), CHART_IDS[0]),

@@ -171,12 +171,14 @@ class Regime:
 
 @dataclasses.dataclass
 class Study:
-    """The finished study: both regimes, its findings, and where the report is."""
+    """The finished study: both regimes, its findings, where the report is, and the
+    sentence saying which scenario fields differ between the worlds."""
 
     regimes: list[Regime]
     findings: list[str]
     folder: Path
     report: Path
+    differences: str = ""
 
 
 def study_windows(days: int) -> dict[str, Window]:
