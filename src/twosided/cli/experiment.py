@@ -179,6 +179,17 @@ def sweep_command(
             "(repeatable; every combination runs).",
         ),
     ] = None,
+    tie: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tie",
+            "-t",
+            metavar="KEY.PATH=START:STOP:STEPS",
+            help="A tied field, same forms as --vary; all --tie keys move together as ONE "
+            "axis (same number of values each; the i-th variant takes the i-th value of "
+            "each), crossed with the --vary keys. The first is the report's x axis.",
+        ),
+    ] = None,
     seeds: Annotated[
         int, typer.Option("--seeds", "-n", min=1, help="Seeds per variant (run together).")
     ] = 4,
@@ -196,11 +207,14 @@ def sweep_command(
     out: Out = DEFAULT_ROOT,
     sets: Sets = None,
 ) -> None:
-    """Run every combination of the --vary values over the same seeds; resumable."""
+    """Run every combination of the --vary values (and the --tie axis) over the same
+    seeds; resumable."""
     from twosided.experiments.report import write_sweep_report
     from twosided.experiments.sweep import plan_sweep, run_sweep
 
-    plan = plan_sweep(scenario_from(scenario, sets, days), vary or [], seeds, seed=seed)
+    plan = plan_sweep(
+        scenario_from(scenario, sets, days), vary or [], seeds, seed=seed, tie=tie or []
+    )
     check_out(out)
     with native_messages_kept() as native, variant_progress() as progress:
         result = run_sweep(plan, executor, workers, address, out, progress)

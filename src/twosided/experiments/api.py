@@ -32,6 +32,7 @@ def sweep(
     out: str | Path = DEFAULT_ROOT,
     progress: SweepProgress | None = None,
     report: bool = False,
+    tie: VarySpec = None,
 ) -> pd.DataFrame:
     """Run a parameter sweep and return its tidy table.
 
@@ -40,6 +41,10 @@ def sweep(
         vary: ``{"platforms.0.ranking.ads": [0, 1, 2]}``, ``{"key": "START:STOP:STEPS"}``,
             or spec strings ``["key.path=START:STOP:STEPS", "key=V1,V2"]``; every
             combination of the values is one variant.
+        tie: keys that move together as ONE axis, in the same forms as ``vary``
+            (``{"platforms.0.ranking.ads": "0:2:5", "platforms.0.ranking.relevance":
+            "1:0:5"}`` is 5 points, the i-th taking the i-th value of each); every tied key
+            needs the same number of values, and the axis is crossed with the ``vary`` keys.
         seeds: seeds per variant (a count from ``seed``, or a list); all of a variant's
             seeds run together in one vmapped call.
         days: days per run (default: the scenario's).
@@ -55,11 +60,11 @@ def sweep(
         report: also write the sweep report (``report.html`` in the sweep folder).
 
     Returns:
-        One row per variant, seed, day and platform: ``variant``, one column per varied
-        key, then the daily table's columns. ``table.attrs`` holds ``sweep_id`` and
+        One row per variant, seed, day and platform: ``variant``, one column per tied
+        and varied key, then the daily table's columns. ``table.attrs`` holds ``sweep_id`` and
         ``folder``.
     """
-    plan = plan_sweep(scenario, vary, seeds, days, seed, overrides)
+    plan = plan_sweep(scenario, vary, seeds, days, seed, overrides, tie)
     result = run_sweep(plan, executor, workers, address, out, progress)
     if report:
         write_sweep_report(result)

@@ -36,7 +36,7 @@ from twosided.experiments.stats import (
     percentile_intervals,
     short_window,
 )
-from twosided.experiments.sweep import SweepResult
+from twosided.experiments.sweep import SweepPlan, SweepResult
 from twosided.report.charts import PLATFORM_COLORS, figure_html, safe_text
 from twosided.report.page import page, section, table
 from twosided.store import REPORT_FILE
@@ -214,9 +214,11 @@ def outcome_figure(
     outcome: Outcome,
     keys: Sequence[str],
     base: object | None = None,
+    x_title: str | None = None,
 ) -> go.Figure:
     """One outcome against the first varied key, one column per window: its level, and
-    (when a key is varied) its paired change from the baseline below."""
+    (when a key is varied) its paired change from the baseline below. ``x_title`` names
+    the x axis (default: the key)."""
     x_key = keys[0] if keys else "variant"
     other = list(keys[1:])
     rows = 2 if keys else 1
@@ -248,7 +250,7 @@ def outcome_figure(
                     col=col,
                 )
             _x_ticks(fig, frame, x_key, row, col)
-        fig.update_xaxes(title_text=safe_text(x_key), row=rows, col=col)
+        fig.update_xaxes(title_text=safe_text(x_title or x_key), row=rows, col=col)
     _y_axes(fig, outcome, [s.levels for s in summaries.values()], 1, len(windows), False)
     fig.update_yaxes(title_text=outcome.title, row=1, col=1)
     if keys:
@@ -295,18 +297,34 @@ def report_outcomes(result: SweepResult) -> list[Outcome]:
     return [o for o in OUTCOMES if o.column in result.table.columns]
 
 
+def chart_keys(plan: SweepPlan) -> list[str]:
+    """The keys the report charts and tabulates: the plan's keys without the tied keys
+    after the first (they move with it, so the first tied key stands for the whole axis)."""
+    companions = set(plan.tied[1:])
+    return [k for k in plan.keys if k not in companions]
+
+
+def axis_title(plan: SweepPlan, x_key: str) -> str:
+    """The x axis title: the key, and the keys tied to it (``a (tied: b, c)``)."""
+    if plan.tied and x_key == plan.tied[0] and len(plan.tied) > 1:
+        return f"{x_key} (tied: {', '.join(plan.tied[1:])})"
+    return x_key
+
+
 def sweep_report_html(result: SweepResult) -> str:
     """The sweep report as one self-contained HTML page."""
     plan = result.plan
-    keys = plan.keys
+    keys = chart_keys(plan)
     windows = [short_window(plan.days), long_window(plan.days)]
     outcomes = report_outcomes(result)
     summaries = summarize_windows(result.table, keys, outcomes, windows)
     base = baseline(keys, result.table)
     varied = (
-        "; ".join(f"{k}: {', '.join(_values(plan.variants, k))}" for k in keys)
+        "; ".join(f"{k}: {', '.join(_values(plan.variants, k))}" for k in plan.keys)
         or "nothing (one variant)"
     )
+    if len(plan.tied) > 1:
+        varied += f" ({', '.join(plan.tied)} tied: they move together as one axis)"
     headline = [
         f"Scenario {plan.base.name}: {len(plan.variants)} variants × {len(plan.seeds)} seeds "
         f"(seeds {plan.seeds[0]}-{plan.seeds[-1]}) × {plan.days} days.",
@@ -322,13 +340,16 @@ def sweep_report_html(result: SweepResult) -> str:
             "interval of those paired differences: a change whose interval excludes zero is "
             "clear, however wide the levels' intervals above look."
         )
-    caption = f"against {keys[0] if keys else 'the variant'}; one line per platform" + (
+    x_title = axis_title(plan, keys[0]) if keys else "the variant"
+    caption = f"against {x_title}; one line per platform" + (
         f" and value of {', '.join(keys[1:])}" if len(keys) > 1 else ""
     )
     sections = [
         section(
             o.title,
-            figure_html(outcome_figure(summaries, windows, o, keys, base), chart_id(o)),
+            figure_html(
+                outcome_figure(summaries, windows, o, keys, base, x_title), chart_id(o)
+            ),
             caption,
         )
         for o in outcomes

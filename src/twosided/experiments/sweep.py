@@ -40,6 +40,7 @@ from twosided.experiments.grid import (
     check_seed_count,
     check_variant_count,
     grid,
+    normalize_tie,
     normalize_vary,
     resolve_variant,
     sweep_id,
@@ -70,8 +71,10 @@ class SweepPlan:
         variants: the points of the sweep.
         scenarios: each variant's resolved scenario, in variant order.
         seeds: the seeds every variant runs.
-        keys: the label columns the sweep table adds (one per varied key).
+        keys: the label columns the sweep table adds (one per varied or tied key).
         sweep_id: the hash that identifies the sweep (same inputs, same id).
+        tied: the keys that move together as one axis (``--tie``), first key first; empty
+            when nothing is tied.
     """
 
     base: Scenario
@@ -80,6 +83,7 @@ class SweepPlan:
     seeds: list[int]
     keys: list[str]
     sweep_id: str
+    tied: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def days(self) -> int:
@@ -123,8 +127,10 @@ def plan_variants(
     days: int | None = None,
     seed: int | None = None,
     overrides: Sequence[str] | dict[str, Any] | None = None,
+    tied: Sequence[str] = (),
 ) -> SweepPlan:
-    """Plan a sweep over explicit variants (each with its own labels and overrides)."""
+    """Plan a sweep over explicit variants (each with its own labels and overrides);
+    ``tied`` names the keys of a tied axis (``grid``'s ``tie``)."""
     base = prepare(scenario, overrides, days)
     if not variants:
         variants = [Variant(index=0, labels={}, overrides={})]
@@ -141,10 +147,11 @@ def plan_variants(
     plan = SweepPlan(
         base=base,
         variants=list(variants),
-        scenarios=[resolve_variant(base, v) for v in variants],
+        scenarios=[resolve_variant(base, v, tied) for v in variants],
         seeds=seed_list,
         keys=keys,
-        sweep_id=sweep_id(base, variants, seed_list, twosided_version()),
+        sweep_id=sweep_id(base, variants, seed_list, twosided_version(), tied),
+        tied=list(tied),
     )
     check_memory(plan, plan.variants)
     return plan
@@ -175,9 +182,14 @@ def plan_sweep(
     days: int | None = None,
     seed: int | None = None,
     overrides: Sequence[str] | dict[str, Any] | None = None,
+    tie: VarySpec = None,
 ) -> SweepPlan:
-    """Plan a grid sweep: every combination of the ``vary`` values."""
-    return plan_variants(scenario, grid(normalize_vary(vary)), seeds, days, seed, overrides)
+    """Plan a grid sweep: every combination of the ``vary`` values, crossed with the tied
+    axis of the ``tie`` keys (which move together; see ``grid.normalize_tie``)."""
+    varied = normalize_vary(vary)
+    tied = normalize_tie(tie, varied)
+    variants = grid(varied, tied)
+    return plan_variants(scenario, variants, seeds, days, seed, overrides, list(tied))
 
 
 def twosided_version() -> str:
@@ -224,6 +236,7 @@ def open_sweep_folder(plan: SweepPlan, out: Path) -> Path:
         "days": plan.days,
         "seeds": plan.seeds,
         "keys": plan.keys,
+        "tied": plan.tied,
         "variants": [dataclasses.asdict(v) for v in plan.variants],
         "version": twosided_version(),
     }
