@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from twosided.experiments.grid import (
     SweepError,
     grid,
+    normalize_tie,
     normalize_vary,
     parse_spec,
     value_range,
@@ -192,3 +193,85 @@ def test_whole_ends_keep_whole_values_whole() -> None:
     assert [type(v) for v in value_range(1000, 2000, 4)] == [int, float, float, int]
     with pytest.raises(SweepError, match=r"market.buyers=1333.33333333: .*integer"):
         plan_sweep("taobao", vary=["market.buyers=1000:2000:4"], seeds=1, days=2, overrides=SMALL)
+
+
+# --------------------------------------------------------------------------- tied axis
+
+QUALITY = "platforms.0.ranking.quality"
+
+
+def test_tied_keys_are_one_axis_of_n_points_with_the_ith_values_together() -> None:
+    tied = normalize_tie([f"{ADS}=0:2:5", f"{QUALITY}=2:0:5"])
+    variants = grid({}, tied)
+    assert len(variants) == 5  # not 25
+    assert [(v.labels[ADS], v.labels[QUALITY]) for v in variants] == [
+        (0, 2),
+        (0.5, 1.5),
+        (1, 1),
+        (1.5, 0.5),
+        (2, 0),
+    ]
+    assert all(v.labels == v.overrides for v in variants)
+    assert [v.index for v in variants] == list(range(5))
+
+
+def test_a_tied_axis_crossed_with_a_varied_key_is_the_product_tied_axis_slowest() -> None:
+    tied = normalize_tie({ADS: [0, 2], QUALITY: [2, 0]})
+    varied = normalize_vary({"market.buyers": [4000, 5000, 6000]})
+    variants = grid(varied, tied)
+    assert len(variants) == 6
+    assert [(v.labels[ADS], v.labels[QUALITY], v.labels["market.buyers"]) for v in variants] == [
+        (0, 2, 4000),
+        (0, 2, 5000),
+        (0, 2, 6000),
+        (2, 0, 4000),
+        (2, 0, 5000),
+        (2, 0, 6000),
+    ]
+    with pytest.raises(SweepError, match=r"--tie/--vary: 10,100 variants \(101 x 100\)"):
+        grid(normalize_vary({"b": "0:1:100"}), normalize_tie({"a": list(range(101))}))
+
+
+@pytest.mark.parametrize(
+    "tie, vary, words",
+    [
+        ([f"{ADS}=0:2:5", f"{QUALITY}=2:0:4"], [], f"--tie {QUALITY}: 4 values, but {ADS} has 5"),
+        ([f"{ADS}=0:1:2"], [f"{ADS}=0,1"], f"--tie {ADS}: also given with --vary"),
+        ([f"{ADS}="], [], "--tie 'platforms.0.ranking.ads=': no values after '='"),
+        ([ADS], [], "--tie 'platforms.0.ranking.ads': expected key.path=START:STOP:STEPS"),
+        ([f"{ADS}=1,1", f"{QUALITY}=0,1"], [], f"--tie {ADS}: a value is repeated"),
+        (["days=1,2"], [], "--tie days: set it with --days, not --tie"),
+        ([f"{ADS}=1,2", f"{ADS}=3,4"], [], f"--tie {ADS}: given twice"),
+    ],
+)
+def test_bad_tied_keys_fail_with_one_line_naming_the_flag(
+    tie: list[str], vary: list[str], words: str
+) -> None:
+    with pytest.raises(SweepError) as err:
+        plan_sweep("taobao", vary, seeds=1, days=5, overrides=SMALL, tie=tie)
+    message = str(err.value)
+    assert message.startswith(words) and "\n" not in message, message
+
+
+def test_tied_values_are_validated_and_the_error_names_the_tied_key() -> None:
+    with pytest.raises(SweepError, match=r"^--tie platforms\.0\.ranking\.quality=-1: "):
+        plan_sweep("taobao", [], seeds=1, days=5, tie=[f"{ADS}=0,1", f"{QUALITY}=0,-1"])
+    with pytest.raises(SweepError, match=r"^--tie market\.nonsense=1: .*unknown key"):
+        plan_sweep("taobao", [], seeds=1, days=5, tie=[f"{ADS}=0,1", "market.nonsense=1,2"])
+    with pytest.raises(SweepError, match=r"^--vary platforms\.0\.ranking\.price=-1: "):
+        plan_sweep("taobao", ["platforms.0.ranking.price=-1"], seeds=1, days=5, tie=[f"{ADS}=0,1"])
+
+
+def test_a_tied_plan_knows_its_tied_keys_and_has_its_own_id() -> None:
+    args = {"seeds": 2, "days": 5, "overrides": SMALL}
+    tied = plan_sweep("taobao", [], tie=[f"{ADS}=0,2", f"{QUALITY}=2,0"], **args)
+    assert tied.tied == [ADS, QUALITY] and tied.keys == [ADS, QUALITY]
+    assert len(tied.variants) == 2
+    again = plan_sweep("taobao", [], tie={ADS: [0, 2], QUALITY: [2, 0]}, **args)
+    assert again.sweep_id == tied.sweep_id
+    crossed = plan_sweep("taobao", [f"{ADS}=0,2", f"{QUALITY}=2,0"], **args)
+    assert len(crossed.variants) == 4 and crossed.tied == []
+    assert crossed.sweep_id != tied.sweep_id
+    # one key tied alone is the same sweep as that key varied (same runs, same folder)
+    single = plan_sweep("taobao", [], tie=[f"{ADS}=0,1"], **args)
+    assert single.sweep_id == plan_sweep("taobao", [f"{ADS}=0,1"], **args).sweep_id

@@ -255,8 +255,8 @@ def sweep_id(
 ) -> str:
     """A stable id of a sweep: a hash of its resolved base scenario (days included), its
     variants, its seeds, the twosided version and the engine's code. The same sweep always
-    gets the same id; a changed engine gets a new one. Tied keys (only when there are any,
-so that untied sweeps keep their ids) are part of it."""
+    gets the same id; a changed engine gets a new one. Tied keys are part of it when two or
+more are tied (so that untied sweeps keep their ids)."""
     payload = {
         "scenario": base.model_dump(mode="json"),
         "variants": [[v.labels, v.overrides] for v in variants],
@@ -264,7 +264,7 @@ so that untied sweeps keep their ids) are part of it."""
         "version": version,
         "engine": engine_fingerprint(),
     }
-    if tied:
+    if len(tied) > 1:  # one key tied alone is that key varied: the same sweep
         payload["tied"] = list(tied)
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
