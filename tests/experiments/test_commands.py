@@ -5,6 +5,7 @@ runs end to end from the command line and writes its report."""
 from __future__ import annotations
 
 import html as html_lib
+import json
 import os
 import signal
 import subprocess
@@ -190,6 +191,80 @@ def test_sweep_command_runs_reports_and_resumes(
     assert status == 0 and "ran 0 variants, 2 already done" in out
     with Catalog(tmp_path) as catalog:
         assert len(catalog.runs(kind="sweep")) == 2
+
+
+TIE_ADS, TIE_QUALITY = "platforms.0.ranking.ads", "platforms.0.ranking.quality"
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (
+            ["--tie", f"{TIE_ADS}=0:2:3", "--tie", f"{TIE_QUALITY}=2:0:2"],
+            f"--tie {TIE_QUALITY}: 2 values, but {TIE_ADS} has 3",
+        ),
+        (
+            ["--tie", f"{TIE_ADS}=0,1", "--vary", f"{TIE_ADS}=0,1"],
+            f"--tie {TIE_ADS}: also given with --vary",
+        ),
+        (
+            ["--tie", f"{TIE_ADS}=0,1", "--tie", "market.nonsense=1,2"],
+            "--tie market.nonsense=1: market.nonsense: unknown key",
+        ),
+        (["--tie", f"{TIE_ADS}="], f"--tie '{TIE_ADS}=': no values after '='"),
+        (["--tie", TIE_ADS], f"--tie '{TIE_ADS}': expected key.path=START:STOP:STEPS"),
+    ],
+)
+def test_bad_tie_is_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flags: list[str], words: str
+) -> None:
+    status, out, err = in_process(capsys, "sweep", "taobao", *flags, "--out", str(tmp_path))
+    lines = err.strip().splitlines()
+    assert status == 2 and out == ""
+    assert len(lines) == 1 and lines[0].startswith(f"twosided: error: {words}"), err
+    assert not tmp_path.joinpath("sweeps").exists()
+
+
+def test_tied_sweep_runs_reports_and_resumes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = [
+        "sweep",
+        "taobao",
+        "--tie",
+        f"{TIE_ADS}=0:2:2",
+        "--tie",
+        f"{TIE_QUALITY}=2:0:2",
+        "--days",
+        "6",
+        "--set",
+        "market.buyers=1000",
+        "--seeds",
+        "1",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
+    status, out, _ = in_process(capsys, *args)
+    assert status == 0
+    assert "2 variants x 1 seeds" in out and "ran 2 variants, 0 already done" in out
+    with Catalog(tmp_path) as catalog:
+        rows = catalog.runs(kind="sweep")
+    assert len(rows) == 2
+    folder = Path(out.split("Sweep folder:")[1].split()[0])
+    labels = [
+        json.loads((folder / f"v{i:04d}" / "variant.json").read_text())["labels"] for i in (0, 1)
+    ]
+    assert labels == [{TIE_ADS: 0, TIE_QUALITY: 2}, {TIE_ADS: 2, TIE_QUALITY: 0}]
+    plan = json.loads((folder / "sweep.json").read_text())
+    assert plan["tied"] == [TIE_ADS, TIE_QUALITY] and len(plan["variants"]) == 2
+    page = html_lib.unescape(Path(out.split("Report:")[1].strip()).read_text())
+    assert f"{TIE_ADS} (tied: {TIE_QUALITY})" in page
+    assert f"{TIE_ADS}, {TIE_QUALITY} tied: they move together as one axis" in page
+    status, out, _ = in_process(capsys, *args)
+    assert status == 0 and "ran 0 variants, 2 already done" in out
+    assert Path(out.split("Sweep folder:")[1].split()[0]) == folder
 
 
 @pytest.mark.slow

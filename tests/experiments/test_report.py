@@ -105,9 +105,32 @@ def test_the_page_says_what_the_change_row_tests(tmp_path: Path):
         seeds=SEEDS,
         base=SimpleNamespace(name="taobao"),
         sweep_id="abc",
+        tied=[],
     )
     html = sweep_report_html(SimpleNamespace(plan=plan, table=table, folder=tmp_path))
     assert baseline([KEY], table) == 0.0
     assert "change from platforms.0.ranking.ads = 0 seed by seed" in html
     assert "Changes from platforms.0.ranking.ads = 0" in html
     assert "97.0%" in html  # shares are percentages in the numbers table too
+
+
+def test_a_tied_axis_is_charted_against_its_first_key_naming_the_others() -> None:
+    from twosided.experiments.report import axis_title, chart_keys
+    from twosided.experiments.sweep import plan_sweep
+
+    quality, price = "platforms.0.ranking.quality", "platforms.0.ranking.price"
+    plan = plan_sweep(
+        "taobao",
+        [f"{price}=1,2"],
+        seeds=1,
+        days=5,
+        overrides={"market.buyers": 5000},
+        tie=[f"{KEY}=0,2", f"{quality}=2,0"],
+    )
+    assert plan.keys == [KEY, quality, price]
+    # the companion moves with the first tied key: not a line of its own, not a pairing key
+    assert chart_keys(plan) == [KEY, price]
+    assert axis_title(plan, KEY) == f"{KEY} (tied: {quality})"
+    assert axis_title(plan, price) == price
+    untied = plan_sweep("taobao", [f"{KEY}=0,2", f"{quality}=2,0"], seeds=1, days=5)
+    assert chart_keys(untied) == [KEY, quality] and axis_title(untied, KEY) == KEY
