@@ -347,9 +347,7 @@ def sweep_report_html(result: SweepResult) -> str:
     sections = [
         section(
             o.title,
-            figure_html(
-                outcome_figure(summaries, windows, o, keys, base, x_title), chart_id(o)
-            ),
+            figure_html(outcome_figure(summaries, windows, o, keys, base, x_title), chart_id(o)),
             caption,
         )
         for o in outcomes
