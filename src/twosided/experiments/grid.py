@@ -254,8 +254,8 @@ def sweep_id(
     tied: Sequence[str] = (),
 ) -> str:
     """A stable id of a sweep: a hash of its resolved base scenario (days included), its
-        variants, its seeds, the twosided version and the engine's code. The same sweep always
-        gets the same id; a changed engine gets a new one. Tied keys are part of it when two or
+    variants, its seeds, the twosided version and the engine's code. The same sweep always
+    gets the same id; a changed engine gets a new one. Tied keys are part of it when two or
     more are tied (so that untied sweeps keep their ids)."""
     payload = {
         "scenario": base.model_dump(mode="json"),
