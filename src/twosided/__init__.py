@@ -8,7 +8,6 @@ first moment, before JAX and the engine are loaded.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,17 +34,29 @@ __all__ = [
     "simulate",
     "sweep",
 ]
-try:  # the one place the version is written is pyproject.toml
-    __version__ = version("twosided")
-except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
-    __version__ = "0+unknown"
+
+
+def _version() -> str:
+    """The installed version: the one place it is written is pyproject.toml. Read on first
+    use, since ``importlib.metadata`` takes a while to import (``email``, ``datetime``...),
+    and the command must be able to take Ctrl-C before that (``twosided.console``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("twosided")
+    except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+        return "0+unknown"
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name on first use (then it is an ordinary module attribute)."""
-    if name not in _PUBLIC:
+    """Import a public name (or read ``__version__``) on first use; then it is an ordinary
+    module attribute."""
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    else:
         raise AttributeError(f"module 'twosided' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
     globals()[name] = value
     return value
 
