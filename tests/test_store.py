@@ -826,3 +826,20 @@ def test_a_rebuild_holds_the_old_catalog_so_no_finishing_run_writes_into_it(
         rebuild.join(60)
     with Catalog(root, wait_s=0) as catalog:  # free again once the new catalog is in place
         assert len(catalog.runs()) == 1
+
+
+def test_packs_of_one_tier_are_merged_so_that_few_files_hold_many_runs(
+    tmp_path, result, monkeypatch
+):
+    monkeypatch.setattr(store, "PACK_RUNS", 1)
+    monkeypatch.setattr(store, "MERGE_PACKS", 2)
+    root = tmp_path / "runs"
+    ids = [store.save_run(result, root)[0] for _ in range(5)]
+    with Catalog(root, read_only=True) as catalog:
+        sizes = catalog.con.execute(
+            "SELECT count(*) AS n FROM packs GROUP BY pack_id ORDER BY n DESC"
+        ).fetchall()
+    assert [n for (n,) in sizes] == [4, 1]  # 1+1 -> 2, 1+1 -> 2, 2+2 -> 4; the fifth alone
+    for table in store.TABLES:  # the merged packs' files are gone: one file per pack
+        assert len(list((root / store.PACKS_FOLDER / table).glob("*.parquet"))) == 2
+        assert counts_by_run(root, table) == {i: len(getattr(result, table)) for i in ids}

@@ -16,9 +16,9 @@ that users can query across runs with SQL (``twosided runs --sql "..."``). So th
 costs about the same over 10,000 runs as over 10 (DuckDB spends about 0.3 s on a scan of
 10,000 files before reading any), the tables of every ``PACK_RUNS`` runs indexed are also
 gathered into one *pack* file per table (``<root>/.packs/<table>/<pack>.parquet``, with a
-``run_id`` column): a copy kept as a cache, which the views read for the runs it holds
-whose folders are still there; the run folders stay the record (``rebuild_index`` packs
-them again).
+``run_id`` column), and packs are merged ``MERGE_PACKS`` at a time as they accumulate: a
+copy kept as a cache, which the views read for the runs it holds whose folders are still
+there; the run folders stay the record (``rebuild_index`` packs them again).
 
 A run folder holds ``scenario.toml`` (the resolved scenario, every field), ``daily.parquet``,
 ``accounts.parquet``, ``flows.parquet``, ``switches.parquet``, ``summary.json`` (per-platform
@@ -81,7 +81,8 @@ LATEST = "latest"
 LOCK_WAIT_S = 30.0  # how long to wait for another process's hold on the catalog
 LOCK_POLL_S = 0.2
 PACKS_FOLDER = ".packs"  # under the root: one folder per run table, a file per pack
-PACK_RUNS = 256  # runs indexed and not yet packed that make a new pack
+PACK_RUNS = 64  # runs indexed and not yet packed that make a new pack
+MERGE_PACKS = 8  # packs of one size tier that are merged into one of the next tier
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -279,7 +280,7 @@ class Catalog:
         whole = [r for r in rows if all(_readable(f) for f in files[r[0]].values())]
         if not whole:
             return 0
-        pack_id = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+        pack_id = _new_pack_id()
         for table in TABLES:
             present = [(r[0], str(files[r[0]][table])) for r in whole]
             present = [(run_id, f) for run_id, f in present if Path(f).is_file()]
@@ -294,7 +295,51 @@ class Catalog:
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        self._merge_packs()
         return len(whole)
+
+    def _merge_packs(self) -> None:
+        """Keep the packs few: once ``MERGE_PACKS`` packs of one size tier exist (tier 0:
+        fewer than ``PACK_RUNS · MERGE_PACKS`` runs, tier 1: fewer than that times
+        ``MERGE_PACKS``, ...), they are merged into one pack of the next tier, as a
+        log-structured merge tree does (O'Neil et al. 1996), so that a catalog of N runs has
+        at most ``MERGE_PACKS - 1`` packs per tier, about ``log(N)`` tiers, and each run's
+        rows are rewritten once per tier. The merged files appear complete before the index
+        names them; the old files are removed after (a query that listed them meanwhile
+        finds them gone, and reads those runs from their folders)."""
+        while True:
+            sizes = self.con.execute(
+                "SELECT pack_id, count(*) FROM packs GROUP BY pack_id ORDER BY pack_id"
+            ).fetchall()
+            tiers: dict[int, list[str]] = {}
+            for pack_id, runs in sizes:
+                tiers.setdefault(_pack_tier(runs), []).append(pack_id)
+            full = [ids for _, ids in sorted(tiers.items()) if len(ids) >= MERGE_PACKS]
+            if not full:
+                return
+            merged, merged_id = full[0][:MERGE_PACKS], _new_pack_id()
+            for table in TABLES:
+                sources = [self.root / PACKS_FOLDER / table / f"{p}.parquet" for p in merged]
+                sources = [f for f in sources if f.is_file()]
+                if sources:
+                    _write_merged(
+                        sources, self.root / PACKS_FOLDER / table / f"{merged_id}.parquet"
+                    )
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                marks = ", ".join("?" * len(merged))
+                self.con.execute(
+                    f"UPDATE packs SET pack_id = ? WHERE pack_id IN ({marks})", [merged_id, *merged]
+                )
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            for table in TABLES:
+                for pack_id in merged:
+                    (self.root / PACKS_FOLDER / table / f"{pack_id}.parquet").unlink(
+                        missing_ok=True
+                    )
 
     def runs(self, kind: str | None = None) -> pd.DataFrame:
         """Registered runs, newest first (``path``: the folder, absolute)."""
@@ -554,6 +599,32 @@ def _readable(path: Path) -> bool:
     except (pa.ArrowException, OSError):
         return False
     return True
+
+
+def _new_pack_id() -> str:
+    return f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def _pack_tier(runs: int) -> int:
+    """The size tier of a pack of ``runs`` runs (0 below ``PACK_RUNS · MERGE_PACKS``)."""
+    tier, bound = 0, PACK_RUNS * MERGE_PACKS
+    while runs >= bound:
+        tier, bound = tier + 1, bound * MERGE_PACKS
+    return tier
+
+
+def _write_merged(sources: list[Path], final: Path) -> None:
+    """One Parquet file of the rows of several pack files, sorted by run."""
+    con = duckdb.connect(":memory:")
+    try:
+        listing = ", ".join(_sql_text(str(f)) for f in sources)
+        with atomic.atomic_file(final) as tmp:
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet([{listing}], union_by_name = true) "
+                f"ORDER BY run_id) TO {_sql_text(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+            )
+    finally:
+        con.close()
 
 
 def _write_pack(files: list[tuple[str, str]], final: Path) -> None:
