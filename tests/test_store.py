@@ -843,3 +843,28 @@ def test_packs_of_one_tier_are_merged_so_that_few_files_hold_many_runs(
     for table in store.TABLES:  # the merged packs' files are gone: one file per pack
         assert len(list((root / store.PACKS_FOLDER / table).glob("*.parquet"))) == 2
         assert counts_by_run(root, table) == {i: len(getattr(result, table)) for i in ids}
+
+
+def test_a_query_of_several_tables_reads_each_from_the_packs_that_hold_it(
+    tmp_path, result, monkeypatch
+):
+    monkeypatch.setattr(store, "PACK_RUNS", 2)
+    root = tmp_path / "runs"
+    without = []
+    for _ in range(2):  # a pack of runs that have no switches table at all
+        without.append(store.save_run(result, root)[0])
+    with Catalog(root) as catalog:
+        catalog.con.execute("DELETE FROM packs")
+    for run_id in without:
+        (root / run_id / "switches.parquet").unlink()
+    with Catalog(root) as catalog:
+        assert catalog.pack() == 2
+    with_switches = [store.save_run(result, root)[0] for _ in range(2)]
+    assert len(packed_runs(root)) == 4
+    with Catalog(root, read_only=True) as catalog:
+        frame = catalog.query(
+            "SELECT (SELECT count(DISTINCT run_id) FROM daily) AS daily, "
+            "(SELECT count(DISTINCT run_id) FROM switches) AS switches"
+        )
+    assert frame.iloc[0].tolist() == [4, 2]
+    assert set(counts_by_run(root, "switches")) == set(with_switches)

@@ -452,11 +452,13 @@ class Catalog:
         files = [(run_id, f) for run_id, f in files if f.is_file() and str(f) not in skipped]
         parts = []
         if pack_files:
-            _temp_table(con, "_packed", run_id=[r for k in pack_files for r in packs[k]])
+            # one table of packed runs per view: a pack lacks the file of a table none of
+            # its runs has (no switches at all), so the runs read from packs vary by table
+            _temp_table(con, f"_{table}_packed", run_id=[r for k in pack_files for r in packs[k]])
             listing = ", ".join(_sql_text(str(f)) for f in pack_files.values())
             parts.append(
                 f"SELECT * FROM read_parquet([{listing}], union_by_name = true) "
-                "WHERE run_id IN (SELECT run_id FROM _packed)"
+                f"WHERE run_id IN (SELECT run_id FROM _{table}_packed)"
             )
         if files:
             names = [str(f) for _, f in files]
