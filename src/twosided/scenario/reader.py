@@ -23,6 +23,21 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         raise ScenarioError(f"{source}: invalid TOML: nested too deeply") from None
 
 
+def read_text_file(ref: str | Path, what: str) -> str:
+    """The UTF-8 text of a file the user named; a ``ScenarioError`` of one line (``what``
+    'ref' not found / is a folder / not UTF-8 / cannot read) otherwise."""
+    path = Path(ref)
+    if not path.is_file():
+        problem = "is a folder, not a file" if path.is_dir() else "not found"
+        raise ScenarioError(f"{what} '{ref}' {problem}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(f"{what} '{ref}': not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise ScenarioError(f"{what} '{ref}': cannot read: {err.strerror or err}") from None
+
+
 def load_scenario(preset_or_file: str | Path | Scenario = "taobao") -> Scenario:
     """Load a scenario from a preset name, a TOML file path, or pass a Scenario through."""
     if isinstance(preset_or_file, Scenario):
@@ -30,20 +45,7 @@ def load_scenario(preset_or_file: str | Path | Scenario = "taobao") -> Scenario:
     ref = str(preset_or_file)
     path = Path(ref)
     if ref.endswith(".toml") or path.is_file():
-        if not path.is_file():
-            problem = "is a folder, not a file" if path.is_dir() else "not found"
-            raise ScenarioError(f"scenario file '{ref}' {problem}")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise ScenarioError(
-                f"scenario file '{ref}': not UTF-8 text (byte {err.start})"
-            ) from None
-        except OSError as err:
-            raise ScenarioError(
-                f"scenario file '{ref}': cannot read: {err.strerror or err}"
-            ) from None
-        data = parse_toml(text, ref)
+        data = parse_toml(read_text_file(ref, "scenario file"), ref)
         try:
             return scenario_from_dict(data)
         except ScenarioError as err:

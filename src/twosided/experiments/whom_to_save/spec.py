@@ -41,7 +41,7 @@ from twosided.experiments.whom_to_save.study import study_days
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
 from twosided.scenario.errors import did_you_mean, format_error
 from twosided.scenario.overrides import parse_value, split_assignment
-from twosided.scenario.reader import parse_toml
+from twosided.scenario.reader import parse_toml, read_text_file
 
 RIVALS, MONOPOLY = "rivals", "monopoly"
 WORLDS = (RIVALS, MONOPOLY)  # the study's worlds, in the order it runs and reports them
@@ -200,16 +200,7 @@ def read_study(path: str | Path) -> tuple[StudySpec, Path]:
     folder. Returns the study and the file's folder. Errors name the file and the field."""
     where = str(path)
     file = Path(path)
-    if not file.is_file():
-        problem = "is a folder, not a file" if file.is_dir() else "not found"
-        raise ScenarioError(f"study file '{where}' {problem}")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ScenarioError(f"study file '{where}': not UTF-8 text (byte {err.start})") from None
-    except OSError as err:
-        raise ScenarioError(f"study file '{where}': cannot read: {err.strerror or err}") from None
-    data = parse_toml(text, where)
+    data = parse_toml(read_text_file(where, "study file"), where)
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as err:
