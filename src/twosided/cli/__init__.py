@@ -8,7 +8,7 @@ and writes reports (``twosided.report``). It knows nothing of the engine's inter
 Modules: ``common`` (the Typer ``app``, consoles, shared options and helpers), ``run``
 (``run``, ``presets``, ``show``), ``runs`` (``runs``, ``report``, ``compare``),
 ``experiment`` (``sweep``, ``experiment whom-to-save``), ``roles`` (``roles``),
-``optimize`` (``optimize``); this module
+``optimize`` (``optimize``), ``calibrate`` (``calibrate``); this module
 imports them all (so that their commands join ``app``) and holds the entry point.
 
 Bad input never shows a traceback: ``main`` turns scenario, store, roles and usage errors into one
@@ -32,6 +32,7 @@ from pathlib import Path
 import typer
 
 from twosided.cli import (  # noqa: F401  (their commands join app)
+    calibrate,
     experiment,
     optimize,
     roles,

@@ -56,6 +56,7 @@ HELP_ORDER = (
     "sweep",
     "experiment",
     "optimize",
+    "calibrate",
 )
 
 

@@ -14,7 +14,12 @@ importable from ``twosided.scenario`` itself.
 """
 
 from twosided.scenario.errors import ScenarioError, format_error, one_line
-from twosided.scenario.overrides import apply_overrides, parse_value, split_assignment
+from twosided.scenario.overrides import (
+    apply_overrides,
+    parse_value,
+    scenario_value,
+    split_assignment,
+)
 from twosided.scenario.presets import preset_names, preset_text
 from twosided.scenario.reader import load_scenario, parse_toml
 from twosided.scenario.schema import (
@@ -75,6 +80,7 @@ __all__ = [
     "preset_names",
     "preset_text",
     "scenario_from_dict",
+    "scenario_value",
     "split_assignment",
     "type_share_table",
 ]

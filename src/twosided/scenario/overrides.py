@@ -30,6 +30,19 @@ def apply_overrides(scenario: Scenario, overrides: list[str] | dict[str, Any]) -
     return scenario_from_dict(data)
 
 
+def flat_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Settings as ``key.path -> value``: a TOML table (``market.buyers = 5`` is the table
+    ``market``) becomes its dotted keys, as ``--set`` writes them."""
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flat_settings(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
 def split_assignment(
     item: str,
     flag: str = "--set",
@@ -62,7 +75,20 @@ def _split(item: str) -> tuple[str, Any]:
     return key, parse_value(text)
 
 
+def scenario_value(scenario: Scenario, key: str) -> Any:
+    """The value at ``key.path`` of a scenario, addressed as ``--set`` addresses it
+    (platforms by index or name); ``ScenarioError`` naming the key where there is none."""
+    container, slot = _locate(scenario.model_dump(mode="json"), key)
+    return container[slot]
+
+
 def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    container, slot = _locate(data, key)
+    container[slot] = value
+
+
+def _locate(data: dict[str, Any], key: str) -> tuple[Any, Any]:
+    """The container holding ``key.path`` in ``data`` and the key or index in it."""
     parts = key.split(".")
     node: Any = data
     for i, part in enumerate(parts):
@@ -71,18 +97,16 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
         if isinstance(node, list):
             index = _list_index(node, part, where)
             if last:
-                node[index] = value
-            else:
-                node = node[index]
+                return node, index
+            node = node[index]
         elif isinstance(node, dict):
             if part not in node:
                 parent = ".".join(parts[:i])
                 hint = did_you_mean(part, node, f"{parent}." if parent else "")
                 raise ScenarioError(f"{where}: unknown key{hint}")
             if last:
-                node[part] = value
-            else:
-                node = node[part]
+                return node, part
+            node = node[part]
         elif node is None:
             parent = ".".join(parts[:i])
             raise ScenarioError(
@@ -91,6 +115,7 @@ def _set_path(data: dict[str, Any], key: str, value: Any) -> None:
             )
         else:
             raise ScenarioError(f"{where}: cannot set a field inside a value")
+    raise ScenarioError(f"{key!r}: empty key")
 
 
 def _list_index(node: list[Any], part: str, where: str) -> int:

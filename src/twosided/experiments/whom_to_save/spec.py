@@ -40,7 +40,7 @@ from twosided.experiments.grid import SweepError, check_variant_count
 from twosided.experiments.whom_to_save.study import study_days
 from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
 from twosided.scenario.errors import did_you_mean, format_error
-from twosided.scenario.overrides import parse_value, split_assignment
+from twosided.scenario.overrides import flat_settings, parse_value, split_assignment
 from twosided.scenario.reader import parse_toml, read_text_file
 
 RIVALS, MONOPOLY = "rivals", "monopoly"
@@ -67,19 +67,6 @@ def world_name(text: str) -> str:
     accepted = ", ".join(f"'{n}'" for n in (*WORLDS, *TITLES.values()))
     hint = did_you_mean(key, [*WORLDS, *TITLES.values()])
     raise ValueError(f"unknown world '{text}'{hint}; expected one of {accepted}")
-
-
-def flat_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Settings as ``key.path -> value``: a TOML table (``market.buyers = 5`` is the table
-    ``market``) becomes its dotted keys, as ``--set`` writes them."""
-    out: dict[str, Any] = {}
-    for key, value in settings.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out.update(flat_settings(value, f"{path}."))
-        else:
-            out[path] = value
-    return out
 
 
 class _Model(BaseModel):
