@@ -7,7 +7,8 @@ and writes reports (``twosided.report``). It knows nothing of the engine's inter
 
 Modules: ``common`` (the Typer ``app``, consoles, shared options and helpers), ``run``
 (``run``, ``presets``, ``show``), ``runs`` (``runs``, ``report``, ``compare``),
-``experiment`` (``sweep``, ``experiment whom-to-save``), ``roles`` (``roles``),
+``experiment`` (``sweep``, ``experiment whom-to-save``), ``answers`` (``experiment flip``,
+``experiment sensitivity``), ``roles`` (``roles``),
 ``optimize`` (``optimize``), ``calibrate`` (``calibrate``); this module
 imports them all (so that their commands join ``app``) and holds the entry point.
 
@@ -32,6 +33,7 @@ from pathlib import Path
 import typer
 
 from twosided.cli import (  # noqa: F401  (their commands join app)
+    answers,
     calibrate,
     experiment,
     optimize,

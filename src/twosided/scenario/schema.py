@@ -227,7 +227,7 @@ class Buyers(_Model):
         ge=0.0,
         le=20.0,
         description="Weight of log(1 + sellers listed in the category) in platform choice: the "
-        "same-side network effect buyers get from a fuller mall.",
+        "cross-side network effect: buyers value a platform for its sellers.",
     )
     switching_cost: float = Field(
         1.0,
