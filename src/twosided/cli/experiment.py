@@ -266,8 +266,13 @@ def whom_to_save_command(
         str, typer.Option("--preset", help="The world with rivals (platform 0 is the incumbent).")
     ] = DEFAULT_PRESET,
     monopoly: Annotated[
-        str, typer.Option("--monopoly", help="The world without rivals (one platform).")
-    ] = "monopoly",
+        str,
+        typer.Option(
+            "--monopoly",
+            help="The world without rivals (one platform): rivals-removed (the world with "
+            "rivals, its rivals removed, every other field held) or a preset or TOML file.",
+        ),
+    ] = "rivals-removed",
     seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Seeds per policy.")] = 4,
     seed: Annotated[
         int | None,

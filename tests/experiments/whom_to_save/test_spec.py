@@ -22,6 +22,7 @@ from twosided.experiments.whom_to_save import (
     policy_variants,
     read_study,
     resolve_study,
+    rivals_removed,
     scenario_file,
     study_days,
     study_from_arguments,
@@ -122,6 +123,47 @@ def test_bad_set_world_is_one_line_and_status_2(
     assert not tmp_path.joinpath("sweeps").exists() and not tmp_path.joinpath("studies").exists()
 
 
+# --------------------------------------------------------------------------- controlled worlds
+
+
+def test_the_default_world_without_rivals_differs_from_the_other_only_by_its_rivals() -> None:
+    spec, scenarios, labels = study_from_arguments()
+    assert spec.world("monopoly").preset == "rivals-removed"
+    _, (rivals, alone) = resolve_study(spec, SMALL, None, labels, scenarios)
+    # field by field: the world without rivals is the world with rivals, platform 0 alone
+    mine, theirs = alone.scenario.model_dump(), rivals.scenario.model_dump()
+    assert len(mine["platforms"]) == 1 and len(theirs["platforms"]) == 3
+    assert mine["platforms"] == theirs["platforms"][:1]
+    for field in set(mine) - {"platforms", "name"}:
+        assert mine[field] == theirs[field], field
+    assert mine["name"] == "taobao-alone"
+    assert changed_fields(rivals.scenario, alone.scenario) == {
+        "name", "platforms.Pinduoduo", "platforms.JD",
+    }  # fmt: skip
+    assert alone.scenario.market.buyers == 1000  # --set reached both
+
+
+def test_set_world_of_the_world_with_rivals_does_not_reach_the_derived_world() -> None:
+    spec, scenarios, labels = study_from_arguments()
+    items = ["rivals:buyers.switching_cost=2.5", "monopoly:buyers.offline_utility=3"]
+    _, (rivals, alone) = resolve_study(spec, SMALL, items, labels, scenarios)
+    assert rivals.scenario.buyers.switching_cost == 2.5
+    assert alone.scenario.buyers.switching_cost == load_scenario("taobao").buyers.switching_cost
+    assert alone.scenario.buyers.offline_utility == 3.0
+    assert rivals.scenario.buyers.offline_utility == load_scenario("taobao").buyers.offline_utility
+    assert changed_fields(rivals.scenario, alone.scenario) == {
+        "name", "platforms.Pinduoduo", "platforms.JD", "buyers.switching_cost",
+        "buyers.offline_utility",
+    }  # fmt: skip
+
+
+def test_only_the_world_without_rivals_can_be_derived(tmp_path: Path) -> None:
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY.replace('preset = "taobao"', 'preset = "rivals-removed"'))
+    with pytest.raises(ScenarioError, match="only the world without rivals can be"):
+        read_study(path)
+
+
 # --------------------------------------------------------------------------- the study file
 
 STUDY = """
@@ -145,7 +187,7 @@ market.buyers = 1000
 
 def test_the_shipped_study_file_is_the_default_study() -> None:
     spec, _ = read_study(Path(str(EXAMPLE)))
-    flags, scenarios, labels = study_from_arguments("taobao", "monopoly", 4, 3.0, 5)
+    flags, scenarios, labels = study_from_arguments("taobao", "rivals-removed", 4, 3.0, 5)
     assert spec == StudySpec() == flags
     assert (spec.axis.points, spec.years, spec.seeds.count, spec.seeds.first) == (5, 3.0, 4, None)
     _, from_file = resolve_study(spec)
@@ -154,7 +196,10 @@ def test_the_shipped_study_file_is_the_default_study() -> None:
         assert a.name == b.name and a.scenario == b.scenario
     days, variants = study_days(spec.years), policy_variants(spec.axis.points)
     plans = [plan_variants(w.scenario, variants, spec.seeds.count, days) for w in from_file]
-    defaults = [plan_variants(p, variants, 4, study_days(3.0)) for p in ("taobao", "monopoly")]
+    taobao = load_scenario("taobao")
+    defaults = [
+        plan_variants(p, variants, 4, study_days(3.0)) for p in (taobao, rivals_removed(taobao))
+    ]
     assert [p.sweep_id for p in plans] == [p.sweep_id for p in defaults]  # the same study
     assert [p.seeds for p in plans] == [[0, 1, 2, 3]] * 2
 

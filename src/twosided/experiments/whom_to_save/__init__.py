@@ -73,6 +73,7 @@ from twosided.experiments.whom_to_save.page import (
 from twosided.experiments.whom_to_save.spec import (
     MONOPOLY,
     RIVALS,
+    RIVALS_REMOVED,
     STUDY_FILE,
     TITLES,
     WORLDS,
@@ -82,6 +83,7 @@ from twosided.experiments.whom_to_save.spec import (
     WorldSpec,
     read_study,
     resolve_study,
+    rivals_removed,
     scenario_file,
     study_from_arguments,
     study_toml,
@@ -129,6 +131,7 @@ __all__ = [
     "INCUMBENT",
     "MONOPOLY",
     "RIVALS",
+    "RIVALS_REMOVED",
     "STUDY_FILE",
     "TITLES",
     "WORLDS",
@@ -179,6 +182,7 @@ __all__ = [
     "read_study",
     "regime_table",
     "resolve_study",
+    "rivals_removed",
     "run_study",
     "scenario_file",
     "signed",
@@ -208,7 +212,7 @@ def _offset(progress: SweepProgress | None, before: int, total: int) -> SweepPro
 
 def whom_to_save(
     preset: str | Path | Scenario = "taobao",
-    monopoly: str | Path | Scenario = "monopoly",
+    monopoly: str | Path | Scenario = RIVALS_REMOVED,
     seeds: int = 4,
     years: float = 3.0,
     points: int = 5,
@@ -225,7 +229,9 @@ def whom_to_save(
 
     Args:
         preset: the world with rivals (a preset or TOML file; platform 0 is the incumbent).
-        monopoly: the world without rivals (one platform).
+        monopoly: the world without rivals (one platform): by default ``"rivals-removed"``,
+            the world with rivals with its rivals removed and every other field held; or a
+            preset or TOML file.
         seeds: seeds per policy (the same seeds for every policy and both worlds).
         years: run length in years of 365 days.
         points: policies along the axis, both ends included.

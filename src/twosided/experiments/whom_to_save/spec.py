@@ -18,7 +18,7 @@ A study file::
     "market.buyers" = 50000
     [[worlds]]
     name = "monopoly"           # the world without rivals (one platform)
-    preset = "monopoly"
+    preset = "rivals-removed"   # the rivals world, its rivals removed, all else held
     [executor]                  # optional: kind = "local" | "ray", workers, address
 
 Settings apply in this order: the file's, then ``--set`` (both worlds), then
@@ -38,7 +38,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twosided.experiments.grid import SweepError, check_variant_count
 from twosided.experiments.whom_to_save.study import study_days
-from twosided.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
+from twosided.scenario import (
+    Scenario,
+    ScenarioError,
+    apply_overrides,
+    load_scenario,
+    scenario_from_dict,
+)
 from twosided.scenario.errors import did_you_mean, format_error
 from twosided.scenario.overrides import flat_settings, parse_value, split_assignment
 from twosided.scenario.reader import parse_toml, read_text_file
@@ -48,7 +54,10 @@ WORLDS = (RIVALS, MONOPOLY)  # the study's worlds, in the order it runs and repo
 # what the report calls each world (its regime), also accepted as a world's name
 TITLES = {RIVALS: "with rivals", MONOPOLY: "without rivals"}
 FLAGS = {RIVALS: "--preset", MONOPOLY: "--monopoly"}  # the flag that chooses each world
-DEFAULT_PRESETS = {RIVALS: "taobao", MONOPOLY: "monopoly"}
+# the world without rivals, by default: the world with rivals, its rivals removed and every
+# other field held (the one difference the question names)
+RIVALS_REMOVED = "rivals-removed"
+DEFAULT_PRESETS = {RIVALS: "taobao", MONOPOLY: RIVALS_REMOVED}
 STUDY_FILE = "study.toml"  # the resolved study, in the study folder
 
 
@@ -98,6 +107,8 @@ class WorldSpec(_Model):
     def _one_source(self) -> WorldSpec:
         if (self.preset is None) == (self.scenario is None):
             raise ValueError("give exactly one of preset or scenario")
+        if self.preset == RIVALS_REMOVED and self.name != MONOPOLY:
+            raise ValueError(f"only the world without rivals can be '{RIVALS_REMOVED}'")
         return self
 
     @property
@@ -304,6 +315,15 @@ def resolve_world(
     return World(spec.name, spec.model_copy(update={"settings": settings}), base, labels.source)
 
 
+def rivals_removed(scenario: Scenario) -> Scenario:
+    """The world without rivals of ``scenario``: its incumbent (platform 0) alone, every
+    other field held, named ``<name>-alone``."""
+    data = scenario.model_dump(mode="json")
+    data["platforms"] = data["platforms"][:1]
+    data["name"] = f"{scenario.name}-alone"[:128]
+    return scenario_from_dict(data)
+
+
 def resolve_study(
     spec: StudySpec,
     sets: Sequence[str] | dict[str, Any] | None = None,
@@ -316,11 +336,18 @@ def resolve_study(
     or per world name its overrides; ``labels``: per world, how errors name it (default:
     its flag and source); ``scenarios``: worlds given as scenarios (the Python API)."""
     alone = _per_world(set_world)
-    worlds = []
+    worlds: list[World] = []
     for name in WORLDS:
         world = spec.world(name)
         label = (labels or {}).get(name) or Labels.of_flag(name, world.source)
         scenario = (scenarios or {}).get(name)
+        if scenario is None and world.preset == RIVALS_REMOVED:
+            # the rivals world with its file's settings and --set, not its --set-world
+            rivals = spec.world(RIVALS)
+            given = (scenarios or {}).get(RIVALS)
+            rivals_label = (labels or {}).get(RIVALS) or Labels.of_flag(RIVALS, rivals.source)
+            held = resolve_world(rivals, rivals_label, sets, scenario=given)
+            scenario = rivals_removed(held.scenario)
         worlds.append(resolve_world(world, label, sets, alone.get(name, []), scenario))
     resolved = spec.model_copy(update={"worlds": [w.spec for w in worlds]})
     return resolved, worlds
