@@ -84,6 +84,9 @@ def _flat(value: float) -> Daily:
 FEE_CENTS = 50_000  # the synthetic incumbent's service fees, all charged on day 0
 
 
+SESSIONS_DRAWN, SESSIONS_ONLINE = 20, 15  # a day's sessions drawn, and on the incumbent
+
+
 def _fake_regime(
     name: str,
     revenue: Daily,
@@ -108,12 +111,18 @@ def _fake_regime(
             "consumer_surplus_cents": 100 * t,
             "monthly_active_buyers": buyers(t, d, s),
             "active_sellers": sellers(t, d, s),
+            "sessions": SESSIONS_ONLINE,
         }
         for t in POLICIES
         for s in SEEDS
         for d in range(DAYS)
     ]
-    base = SimpleNamespace(name=scenario, market=SimpleNamespace(buyers=100), platforms=[None])
+    base = SimpleNamespace(
+        name=scenario,
+        market=SimpleNamespace(buyers=100),
+        platforms=[None],
+        sessions_per_day=SESSIONS_DRAWN,
+    )
     plan = SimpleNamespace(days=DAYS, base=base, variants=POLICIES, seeds=SEEDS, sweep_id="0123")
     return regime(name, SimpleNamespace(table=pd.DataFrame(rows), plan=plan))
 
@@ -147,6 +156,14 @@ def _user_first_wins_late(short_gap: Callable[[int], float]) -> Daily:
 
 NOISY_GAP = {0: 96_200, 1: -90_100, 2: 100_800}.__getitem__  # +962, -901, +1,008 yuan
 REAL_GAP = {0: 96_200, 1: 90_100, 2: 100_800}.__getitem__
+
+
+def test_session_shares_count_every_session_drawn_offline_or_online() -> None:
+    reg = _fake_regime("with rivals", _fading_greed)
+    # 15 of the 20 sessions drawn a day reach the incumbent, the only platform: 5 stay offline
+    assert reg.seeds["session_share"].tolist() == pytest.approx([0.75] * len(reg.seeds))
+    assert reg.seeds["offline_share"].tolist() == pytest.approx([0.25] * len(reg.seeds))
+    assert {"session_share", "offline_share"} <= {m.key for m in MEASURES}
 
 
 def test_findings_follow_the_numbers() -> None:

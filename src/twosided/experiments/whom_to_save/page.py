@@ -29,12 +29,13 @@ from twosided.report.page import esc, page, section, table
 from twosided.strategy.saved import Saved
 
 SHARE_UNIT = "of all buyers"  # the measure is a share: percent, never above 100%
+SHARE_UNITS = (SHARE_UNIT, "of all sessions")
 BASELINE = REVENUE_FIRST  # changes are drawn against revenue-first ranking (t = 0)
 
 
 def measure_text(measure: Measure, value: float) -> str:
     """A measure's value for a table: shares in percent."""
-    if measure.unit == SHARE_UNIT and not math.isnan(value):
+    if measure.unit in SHARE_UNITS and not math.isnan(value):
         return f"{value:.1%}"
     return number(value)
 
@@ -80,7 +81,7 @@ def _axes(
         row=row,
         col=col,
     )
-    if measure.unit == SHARE_UNIT:
+    if measure.unit in SHARE_UNITS:
         fig.update_yaxes(tickformat="+.1%" if change else ".0%", row=row, col=col)
         if not change:
             fig.update_yaxes(range=[0, min(1.0, max(high, 0.0) * 1.1 or 1.0)], row=row, col=col)
@@ -91,7 +92,7 @@ def _axes(
             fig.update_yaxes(tick0=0, dtick=1, row=row, col=col)
     else:
         fig.update_yaxes(tickformat=",.0f", row=row, col=col)
-    unit = "points" if change and measure.unit == SHARE_UNIT else measure.unit
+    unit = "points" if change and measure.unit in SHARE_UNITS else measure.unit
     fig.update_yaxes(title_text=f"change ({unit})" if change else unit, row=row, col=col)
 
 

@@ -75,6 +75,8 @@ MEASURES = (
     Measure("revenue_long_run", "Long-run revenue", "yuan"),
     Measure("revenue_cumulative", "Cumulative revenue", "yuan"),
     Measure("buyer_share", "Buyer share", "of all buyers"),
+    Measure("session_share", "Sessions on the incumbent", "of all sessions"),
+    Measure("offline_share", "Sessions that stayed offline", "of all sessions"),
     Measure("sellers", "Active sellers", "sellers"),
     Measure("consumer_surplus", "Consumer surplus", "yuan"),
 )
@@ -109,7 +111,14 @@ PER_BUYER = (
     ("revenue_ranked_per_buyer", "revenue_ranked_long_run"),
     ("revenue_ads_per_buyer", "revenue_ads_long_run"),
 )
-STUDY_COLUMNS = (*(key for key, *_ in COLUMNS), *(key for key, _ in PER_BUYER))
+# shares of the sessions drawn in the long run (buyers × sessions a day × days): on the
+# incumbent, and on no platform at all (the outside option: other channels, offline)
+SESSION_SHARES = ("session_share", "offline_share")
+STUDY_COLUMNS = (
+    *(key for key, *_ in COLUMNS),
+    *(key for key, _ in PER_BUYER),
+    *SESSION_SHARES,
+)
 
 # --------------------------------------------------------------------------- the policy axis
 
@@ -214,7 +223,21 @@ def measures_per_seed(result: SweepResult) -> tuple[pd.DataFrame, dict[str, Wind
     buyers = frame["buyers"].where(frame["buyers"] > 0)
     for key, revenue in PER_BUYER:
         frame[key] = frame[revenue] / buyers
+    frame = frame.merge(session_shares(result, windows["long"], incumbent), on=[POLICY, "seed"])
     return frame[[POLICY, "seed", *STUDY_COLUMNS]], windows
+
+
+def session_shares(result: SweepResult, window: Window, incumbent: pd.DataFrame) -> pd.DataFrame:
+    """Per policy and seed: the incumbent's share of the sessions drawn in ``window`` and
+    the share that went to no platform (every session is drawn; the ``sessions`` columns
+    count those that reached a platform)."""
+    drawn = result.plan.base.sessions_per_day * window.days
+    online = per_seed(result.table, [POLICY], window, totals=["sessions"])
+    mine = per_seed(incumbent, [POLICY], window, totals=["sessions"])
+    out = online[[POLICY, "seed"]].copy()
+    out["session_share"] = mine["sessions"].to_numpy() / drawn
+    out["offline_share"] = 1.0 - online["sessions"].to_numpy() / drawn
+    return out
 
 
 def cumulative_revenue(result: SweepResult) -> pd.DataFrame:
