@@ -231,13 +231,10 @@ def _measure(
     dims, params = build(sc)
     seed_arr = jnp.arange(seeds, dtype=jnp.uint32)
 
-    def keys_from(day0: int) -> jax.Array:
-        return jax.vmap(lambda s: run.day_keys(s, day0, days))(seed_arr)
-
     t0 = time.perf_counter()
     init = run.init_states.lower(seed_arr, dims, params).compile()
     shapes = jax.eval_shape(lambda: run.init_states(seed_arr, dims, params))
-    chunk = run.run_chunk.lower(shapes, params, keys_from(0), dims, False).compile()
+    chunk = run.run_chunk.lower(shapes, params, seed_arr, run.START_DAY, days, dims).compile()
     compile_s = time.perf_counter() - t0
 
     gc.collect()
@@ -251,14 +248,13 @@ def _measure(
     state_bytes = tree_bytes(states)
     buyer_bytes = tree_bytes(states.buyers)
 
-    states, metrics = chunk(states, params, keys_from(0))  # warm-up, untimed
+    states, metrics = chunk(states, params, seed_arr, np.int32(0))  # warm-up, untimed
     jax.block_until_ready(metrics)
     times: list[float] = []
     reached: list[int] = []
     for r in range(repeats):
-        keys = keys_from((r + 1) * days)
         t = time.perf_counter()
-        states, metrics = chunk(states, params, keys)
+        states, metrics = chunk(states, params, seed_arr, np.int32((r + 1) * days))
         jax.block_until_ready(metrics)
         times.append(time.perf_counter() - t)
         reached.append(int(np.asarray(metrics["sessions"]).sum()))

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import twosided
 from twosided import memory
 from twosided.sim.params import build
 from twosided.sim.precision import x64
-from twosided.sim.run import day_keys, init_states, run_chunk
+from twosided.sim.run import START_DAY, init_states, run_chunk
 from twosided.simulation import prepare
 
 from .test_cli import assert_one_line_error, cli_env, command, in_process  # noqa: F401
@@ -45,9 +46,9 @@ def test_the_state_part_is_the_engine_states_exact_size_twice_per_seed():
 
 def test_the_session_log_is_counted_per_session():
     dims, params = build(prepare("taobao", {"market.buyers": 3000}))
-    plain = memory.day_metric_bytes(dims, params)
-    logged = memory.day_metric_bytes(dims, params, log_sessions=True)
-    per_session = (logged - plain) / dims.sessions
+    plain = memory.estimate(dims, params, seeds=1, days=1, chunk=1)
+    logged = memory.estimate(dims, params, seeds=1, days=1, chunk=1, log_sessions=True)
+    per_session = (logged.metrics_chunk - plain.metrics_chunk) / dims.sessions
     assert per_session >= dims.page_length * 4  # at least a listing index per position
 
 
@@ -58,11 +59,13 @@ def test_temporaries_cover_what_xla_reports_for_a_compiled_day():
     seeds = jnp.asarray([0], jnp.uint32)
     with x64():  # the engine's mode (twosided.sim.precision), for shapes and lowering alike
         states = jax.eval_shape(lambda s: init_states(s, dims, params), seeds)
-        keys = jax.eval_shape(lambda s: jax.vmap(lambda x: day_keys(x, 0, 1))(s), seeds)
-        compiled = run_chunk.lower(states, params, keys, dims, False).compile()
+        compiled = run_chunk.lower(states, params, seeds, START_DAY, 1, dims, False).compile()
     measured = compiled.memory_analysis().temp_size_in_bytes
     need = memory.estimate(dims, params, seeds=1, days=1, chunk=1)
     assert measured <= need.temporaries <= 2 * measured, (measured, need.temporaries)
+    # the metric part is exact: the shapes of the run's own chunk (traced, not compiled)
+    _, metrics = compiled(init_states(seeds, dims, params), params, seeds, np.int32(0))
+    assert need.metrics_chunk == sum(x.nbytes for x in jax.tree_util.tree_leaves(metrics))
 
 
 def test_the_api_refuses_an_absurd_scenario_before_compiling():

@@ -4,8 +4,8 @@ A scenario too large for the machine should be refused at once with the figures,
 crash after minutes of compiling or halfway through a year. The estimate has four parts:
 
 * **engine state**, exact: the bytes of every array of the state pytree (buyers, sellers,
-  order book, ledger), from ``jax.eval_shape`` (shapes only, nothing allocated), counted
-  twice because a compiled chunk may hold its input and its output state at once;
+  order book, ledger), counted twice because a compiled chunk may hold its input and its
+  output state at once;
 * **a day's temporaries**, calibrated: XLA's own ``memory_analysis()`` of the compiled day
   (JAX 0.10 on a CPU; taobao-like scenarios with 1e4-1e6 buyers, 1-5 platforms, 12 and 24
   listings a page, 128 and 10,000 seller slots per category) is covered by about twice the
@@ -24,6 +24,13 @@ crash after minutes of compiling or halfway through a year. The estimate has fou
   (2,000 buyers, 3 days), compiled from scratch, at 1.02 GiB; see
   ``docs/reproducibility.md`` ("Memory") for every figure.
 
+The exact parts are read off the shapes of the run's own programs, ``init_states`` and
+``run_chunk`` for these seeds and this chunk length, traced from shapes alone
+(``twosided.sim.run.program_shapes``: nothing compiled or allocated). JAX keeps the trace,
+so the run that follows (``twosided.simulate``, ``twosided run``) neither traces the day
+again nor compiles anything the check did not need; a sweep's planner traces each distinct
+variant shape once.
+
 Every part but the host tables and the process scales with the seeds, which run together
 (``vmap``). The check adds a safety margin (``SAFETY_MARGIN``) for what the estimate does
 not model (allocator fragmentation, short-lived copies). On a CPU the whole estimate is set
@@ -39,7 +46,6 @@ the memory available. Where free memory cannot be read the check passes. Set
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 
 import jax
@@ -47,7 +53,6 @@ import psutil
 
 from twosided.scenario import Scenario, ScenarioError
 from twosided.sim.params import Dims, Params, build
-from twosided.sim.precision import with_x64
 
 BUYER_TEMP_FACTOR = 2.0  # a day's temporaries per byte of buyer state (measured 1.7)
 SELLER_TEMP_FACTOR = 4.0  # per byte of seller state (measured 3.2)
@@ -108,43 +113,10 @@ def _nbytes(tree: object) -> int:
     return sum(int(x.size) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(tree))
 
 
-@with_x64
-def _state_shapes(dims: Dims, params: Params) -> object:
-    """Shapes of one seed's initial state (nothing is allocated)."""
-    from twosided.sim.state import init_state
-
-    return jax.eval_shape(lambda: init_state(jax.random.key(0), dims, params))
-
-
-@functools.lru_cache(maxsize=16)
-@with_x64
-def _day_metric_bytes(proxy: Dims, params_shapes: tuple, log_sessions: bool) -> int:
-    from twosided.sim.day import step
-    from twosided.sim.state import init_state
-
-    params = jax.tree_util.tree_unflatten(
-        params_shapes[0], [jax.ShapeDtypeStruct(s, d) for s, d in params_shapes[1]]
-    )
-
-    def day(params: Params) -> object:
-        state = init_state(jax.random.key(0), proxy, params)
-        return step(state, params, jax.random.key(1), proxy, log_sessions)[1]
-
-    return _nbytes(jax.eval_shape(day, params))
-
-
-def day_metric_bytes(dims: Dims, params: Params, log_sessions: bool = False) -> int:
-    """Bytes of one seed's metrics of one day: traced on a one-buyer, one-session,
-    one-slot copy of ``dims`` (they depend on the platforms and accounts only), plus the
-    session log, which grows with the sessions, when it is kept."""
-    proxy = dataclasses.replace(dims, buyers=1, sessions=1, seller_capacity=1)
-    leaves, treedef = jax.tree_util.tree_flatten(params)
-    shapes = (treedef, tuple((tuple(x.shape), x.dtype) for x in leaves))
-    metrics = _day_metric_bytes(proxy, shapes, False)
-    if not log_sessions:
-        return metrics
-    per_session = _day_metric_bytes(proxy, shapes, True) - metrics
-    return metrics + per_session * dims.sessions
+def day_metric_bytes(chunk_metrics: object, chunk: int, seeds: int) -> int:
+    """Bytes of one seed's metrics of one day (the session log included when it is kept),
+    from the shapes of a chunk's metrics (``[seeds, chunk, ...]`` every one)."""
+    return _nbytes(chunk_metrics) // (chunk * seeds)
 
 
 def host_table_bytes(dims: Dims, day_metrics: int) -> int:
@@ -162,20 +134,26 @@ def host_table_bytes(dims: Dims, day_metrics: int) -> int:
 def estimate(
     dims: Dims, params: Params, seeds: int, days: int, chunk: int, log_sessions: bool = False
 ) -> Estimate:
-    """Bytes a run of ``seeds`` seeds over ``days`` days in chunks of ``chunk`` days needs."""
+    """Bytes a run of ``seeds`` seeds over ``days`` days in chunks of ``chunk`` days needs.
+
+    The state and metric shapes are the run's own (``run.program_shapes``: the programs
+    traced, nothing compiled or allocated); a run of the same shape reuses that trace."""
+    from twosided.sim.run import program_shapes
     from twosided.sim.state import State
 
-    shapes: State = _state_shapes(dims, params)  # type: ignore[assignment]
-    buyers, sellers = _nbytes(shapes.buyers), _nbytes(shapes.sellers)
+    shapes: State
+    shapes, metrics = program_shapes(dims, params, seeds, chunk, log_sessions)
+    # one seed's: every leaf is batched over the seeds (metrics: [seeds, chunk, ...])
+    buyers, sellers = _nbytes(shapes.buyers) // seeds, _nbytes(shapes.sellers) // seeds
     per_session = SESSION_BYTES_PER_POSITION * dims.page_length + (
         SESSION_BYTES_PER_PLATFORM * dims.platforms
     )
     temporaries = (
         BUYER_TEMP_FACTOR * buyers + SELLER_TEMP_FACTOR * sellers + per_session * dims.sessions
     )
-    per_day = day_metric_bytes(dims, params, log_sessions)
+    per_day = day_metric_bytes(metrics, chunk, seeds)
     return Estimate(
-        state=2 * _nbytes(shapes) * seeds,
+        state=2 * _nbytes(shapes),
         temporaries=int(temporaries) * seeds,
         metrics_chunk=per_day * chunk * seeds,
         host=host_table_bytes(dims, per_day) * days * seeds,

@@ -180,7 +180,7 @@ def dims_of(scenario: Scenario) -> Dims:
     )
 
 
-def _derived(scenario: Scenario) -> dict[str, dict[str, jax.Array]]:
+def _derived(scenario: Scenario) -> dict[str, dict[str, np.ndarray]]:
     """The hand-written quantities (``DERIVED``), by record path."""
     m, b, s, plats = scenario.market, scenario.buyers, scenario.sellers, scenario.platforms
     C = m.categories
@@ -197,14 +197,14 @@ def _derived(scenario: Scenario) -> dict[str, dict[str, jax.Array]]:
         rate = p.fees.commission
         return list(rate) if isinstance(rate, list) else [rate] * C
 
-    def per_platform(get: Any, dtype: Any) -> jax.Array:
-        return jnp.asarray([get(p) for p in plats], dtype=dtype)
+    def per_platform(get: Any, dtype: Any) -> np.ndarray:
+        return np.asarray([get(p) for p in plats], dtype=dtype)
 
     return {
-        "market": {"category_log_weights": jnp.asarray(np.log(weights), F32)},
-        "buyers": {"examination": jnp.asarray((positions + 1.0) ** (-b.examination_decay), F32)},
-        "platform": {"seller_types": jnp.asarray([type_shares(p) for p in plats], F32)},
-        "platform.fees": {"commission": jnp.asarray([commission_rates(p) for p in plats], F32)},
+        "market": {"category_log_weights": np.asarray(np.log(weights), F32)},
+        "buyers": {"examination": np.asarray((positions + 1.0) ** (-b.examination_decay), F32)},
+        "platform": {"seller_types": np.asarray([type_shares(p) for p in plats], F32)},
+        "platform.fees": {"commission": np.asarray([commission_rates(p) for p in plats], F32)},
         "platform.auction": {"vcg": per_platform(lambda p: p.auction.mechanism == "vcg", bool)},
         "platform.escrow": {
             "buyer_first": per_platform(lambda p: p.escrow.dispute_policy == "buyer_first", bool)
@@ -222,7 +222,7 @@ def _fill(path: str, model: type[BaseModel], values: list[BaseModel], derived: d
     fields: dict[str, Any] = {}
     for name, dtype in _leaves(model).items():
         column = [getattr(v, name) for v in values]
-        fields[name] = jnp.asarray(column if stacked else column[0], dtype)
+        fields[name] = np.asarray(column if stacked else column[0], dtype)
     for name, info in model.model_fields.items():
         sub = _submodel(info.annotation)
         if sub is not None:
@@ -233,7 +233,10 @@ def _fill(path: str, model: type[BaseModel], values: list[BaseModel], derived: d
 
 @with_x64
 def build(scenario: Scenario) -> tuple[Dims, Params]:
-    """Turn a validated scenario into static sizes and an array pytree of parameters."""
+    """Turn a validated scenario into static sizes and an array pytree of parameters.
+
+    The leaves are made in NumPy and put on the device in one go (converting each with
+    JAX would compile a small program per distinct shape and dtype)."""
     derived = _derived(scenario)
     params = Params(
         market=_fill("market", Market, [scenario.market], derived),
@@ -241,7 +244,7 @@ def build(scenario: Scenario) -> tuple[Dims, Params]:
         sellers=_fill("sellers", Sellers, [scenario.sellers], derived),
         platform=_fill("platform", Platform, list(scenario.platforms), derived),
     )
-    return dims_of(scenario), params
+    return dims_of(scenario), jax.device_put(params)
 
 
 def leaf_paths(params: Params) -> list[str]:

@@ -8,12 +8,19 @@ chunking. Running a seed in a batch of another size compiles a differently shape
 whose float32 reductions may round differently (about 1e-7 relative); integer outcomes
 (money, counts) agree exactly over short runs, but a long run may diverge once such a
 difference flips a seller's discrete choice. Compare runs with the same seed batch.
+
+A chunk derives its days' keys itself (``day_keys`` inside the compiled program, from the
+seeds and the first day), so a run compiles two programs per shape — ``init_states`` and
+``run_chunk`` — and nothing else; ``program_shapes`` traces both without compiling (the
+memory check reads the state and metric shapes from it), and the run that follows reuses
+that trace.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -36,7 +43,8 @@ def seed_key(seed: int) -> jax.Array:
 def day_keys(seed: int | jax.Array, start: int, days: int) -> jax.Array:
     """Keys of days ``start .. start + days - 1`` of one seed."""
     root = jax.random.fold_in(jax.random.key(seed), 1)
-    return jax.vmap(lambda d: jax.random.fold_in(root, d))(jnp.arange(start, start + days))
+    # ``start`` may be traced (inside a chunk); ``days`` is a static length
+    return jax.vmap(lambda d: jax.random.fold_in(root, d))(start + jnp.arange(days))
 
 
 @functools.partial(jax.jit, static_argnums=(1,))
@@ -47,40 +55,101 @@ def _init_states(seeds: jax.Array, dims: Dims, params: Params) -> State:
 
 
 @with_x64
-def init_states(seeds: jax.Array, dims: Dims, params: Params) -> State:
+def init_states(seeds: jax.Array | np.ndarray, dims: Dims, params: Params) -> State:
     """Initial states of several seeds (batched along the first axis)."""
-    return _init_states(jnp.asarray(seeds, dtype=jnp.uint32), dims, params)
+    return _init_states(_seed_array(seeds), dims, params)
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4), donate_argnums=(0,))
+@functools.partial(jax.jit, static_argnums=(4, 5, 6), donate_argnums=(0,))
 def _run_chunk(
-    states: State, params: Params, keys: jax.Array, dims: Dims, log_sessions: bool = False
+    states: State,
+    params: Params,
+    seeds: jax.Array,
+    start_day: jax.Array,
+    days: int,
+    dims: Dims,
+    log_sessions: bool = False,
 ) -> tuple[State, dict[str, Any]]:
 
-    def one_seed(state: State, seed_keys: jax.Array) -> tuple[State, dict[str, Any]]:
+    def one_seed(state: State, seed: jax.Array) -> tuple[State, dict[str, Any]]:
         def body(st: State, k: jax.Array) -> tuple[State, dict[str, Any]]:
             return step(st, params, k, dims, log_sessions)
 
-        return jax.lax.scan(body, state, seed_keys)
+        return jax.lax.scan(body, state, day_keys(seed, start_day, days))
 
-    return jax.vmap(one_seed)(states, keys)
+    return jax.vmap(one_seed)(states, seeds)
 
 
 @with_x64
 def run_chunk(
-    states: State, params: Params, keys: jax.Array, dims: Dims, log_sessions: bool = False
+    states: State,
+    params: Params,
+    seeds: jax.Array | np.ndarray,
+    start_day: int | jax.Array,
+    days: int,
+    dims: Dims,
+    log_sessions: bool = False,
 ) -> tuple[State, dict[str, Any]]:
-    """Advance a batch of seeds by ``keys.shape[1]`` days; metrics are [seeds, days, ...].
+    """Advance a batch of seeds (``uint32[seeds]``) by ``days`` days from day
+    ``start_day``; metrics are [seeds, days, ...]. Each day's key is ``day_keys``'s,
+    derived inside the compiled chunk.
 
-    Compiled once per shape (``dims``, seeds, chunk length) and ``log_sessions``; the
-    states passed in are donated (their buffers are reused for the result)."""
-    return _run_chunk(states, params, keys, dims, log_sessions)
+    Compiled once per shape (``dims``, seeds, ``days``) and ``log_sessions``, whatever
+    ``start_day``; the states passed in are donated (their buffers are reused)."""
+    return _run_chunk(states, params, seeds, _day_index(start_day), days, dims, log_sessions)
+
+
+def _day_index(day: int | jax.Array) -> np.ndarray | jax.Array:
+    """A chunk's first day in the one dtype its program is compiled for (int32)."""
+    try:
+        return np.int32(operator.index(day))
+    except TypeError:  # traced
+        return jnp.asarray(day, np.int32)
+
+
+def _seed_array(seeds: Sequence[int] | np.ndarray | jax.Array) -> np.ndarray | jax.Array:
+    """Seeds as ``uint32``: NumPy (nothing compiled to convert them) unless traced."""
+    if isinstance(seeds, jax.Array):
+        return seeds if seeds.dtype == np.uint32 else jnp.asarray(seeds, np.uint32)
+    return np.asarray(seeds, dtype=np.uint32)
+
+
+START_DAY = jax.ShapeDtypeStruct((), np.int32)  # the traced first day of a chunk
+
+
+@with_x64
+def program_shapes(
+    dims: Dims, params: Params, seeds: int, days: int, log_sessions: bool = False
+) -> tuple[State, dict[str, Any]]:
+    """Shapes of the states of ``seeds`` seeds and of one chunk's metrics
+    (``jax.ShapeDtypeStruct`` trees), traced from shapes alone: nothing is compiled or
+    allocated. ``init_states`` and ``run_chunk`` keep the traces (JAX caches them per
+    shape), so a run of this shape does not trace the day again."""
+    seed_shape = jax.ShapeDtypeStruct((seeds,), np.uint32)
+    states = _init_states.trace(seed_shape, dims, params).out_info
+    chunk = _run_chunk.trace(states, params, seed_shape, START_DAY, days, dims, log_sessions)
+    return states, chunk.out_info[1]
+
+
+def _lower_chunk(
+    states: State,
+    params: Params,
+    seeds: Any,
+    start_day: Any,
+    days: int,
+    dims: Dims,
+    log_sessions: bool = False,
+) -> jax.stages.Lowered:
+    """``run_chunk`` lowered ahead of time; ``start_day`` a day or ``START_DAY``. The
+    compiled program is then called as ``compiled(states, params, seeds, np.int32(day))``."""
+    start = start_day if isinstance(start_day, jax.ShapeDtypeStruct) else _day_index(start_day)
+    return _run_chunk.lower(states, params, seeds, start, days, dims, log_sessions)
 
 
 # ahead-of-time lowering (``run_chunk.lower(...).compile()``), as on the jitted functions;
 # call it under ``precision.x64()`` so that the shapes it is given are the engine's
 init_states.lower = _init_states.lower  # type: ignore[attr-defined]
-run_chunk.lower = _run_chunk.lower  # type: ignore[attr-defined]
+run_chunk.lower = _lower_chunk  # type: ignore[attr-defined]
 
 
 def chunk_size(days: int, chunk_days: int) -> int:
@@ -106,16 +175,16 @@ def iterate(
     Pass ``states`` and ``start_day`` to continue a run (a checkpoint). Each chunk runs
     under ``precision.x64()`` (the caller's JAX mode is left alone between chunks).
     """
-    seed_arr = jnp.asarray(seeds, dtype=jnp.uint32)
+    seed_arr = _seed_array(seeds)
     if states is None:
         states = init_states(seed_arr, dims, params)
     size = chunk_size(days, chunk_days)
     done = 0
     while done < days:
-        day0 = start_day + done
         with x64():
-            keys = jax.vmap(functools.partial(day_keys, start=day0, days=size))(seed_arr)
-            states, metrics = run_chunk(states, params, keys, dims, log_sessions)
+            states, metrics = run_chunk(
+                states, params, seed_arr, start_day + done, size, dims, log_sessions
+            )
             metrics = jax.device_get(metrics)
         done += size
         yield done, states, metrics
