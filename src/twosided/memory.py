@@ -46,6 +46,7 @@ import jax
 import psutil
 
 from twosided.scenario import Scenario, ScenarioError
+from twosided.sim.draws import root_key
 from twosided.sim.params import Dims, Params, build
 from twosided.sim.precision import with_x64
 
@@ -113,7 +114,7 @@ def _state_shapes(dims: Dims, params: Params) -> object:
     """Shapes of one seed's initial state (nothing is allocated)."""
     from twosided.sim.state import init_state
 
-    return jax.eval_shape(lambda: init_state(jax.random.key(0), dims, params))
+    return jax.eval_shape(lambda: init_state(root_key(0), dims, params))
 
 
 @functools.lru_cache(maxsize=16)
@@ -127,8 +128,8 @@ def _day_metric_bytes(proxy: Dims, params_shapes: tuple, log_sessions: bool) -> 
     )
 
     def day(params: Params) -> object:
-        state = init_state(jax.random.key(0), proxy, params)
-        return step(state, params, jax.random.key(1), proxy, log_sessions)[1]
+        state = init_state(root_key(0), proxy, params)
+        return step(state, params, root_key(1), proxy, log_sessions)[1]
 
     return _nbytes(jax.eval_shape(day, params))
 

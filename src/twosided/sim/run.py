@@ -8,6 +8,7 @@ chunking. Running a seed in a batch of another size compiles a differently shape
 whose float32 reductions may round differently (about 1e-7 relative); integer outcomes
 (money, counts) agree exactly over short runs, but a long run may diverge once such a
 difference flips a seller's discrete choice. Compare runs with the same seed batch.
+``seed_key`` is ``draws.root_key``: a Philox4x32-10 key (see ``twosided.sim.draws``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from twosided.sim.day import step
+from twosided.sim.draws import root_key
 from twosided.sim.params import Dims, Params
 from twosided.sim.precision import with_x64, x64
 from twosided.sim.state import State, init_state
@@ -30,18 +32,18 @@ ProgressFn = Callable[[int], None]
 
 def seed_key(seed: int) -> jax.Array:
     """The root key of one seed."""
-    return jax.random.key(seed)
+    return root_key(seed)
 
 
 def day_keys(seed: int | jax.Array, start: int, days: int) -> jax.Array:
     """Keys of days ``start .. start + days - 1`` of one seed."""
-    root = jax.random.fold_in(jax.random.key(seed), 1)
+    root = jax.random.fold_in(root_key(seed), 1)
     return jax.vmap(lambda d: jax.random.fold_in(root, d))(jnp.arange(start, start + days))
 
 
 @functools.partial(jax.jit, static_argnums=(1,))
 def _init_states(seeds: jax.Array, dims: Dims, params: Params) -> State:
-    return jax.vmap(lambda s: init_state(jax.random.fold_in(jax.random.key(s), 0), dims, params))(
+    return jax.vmap(lambda s: init_state(jax.random.fold_in(root_key(s), 0), dims, params))(
         seeds
     )
 
