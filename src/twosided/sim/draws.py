@@ -14,8 +14,11 @@ written here in ``jax.numpy`` and checked against the Random123 known-answer vec
                                             expands to Philox4x32-10 (its RNG_DEFAULT)
     Philox4x32-10 here              49 ms   four words per call
 
-XLA's expansion of ``rbg`` is the same Philox but generated 4x slower, and ``unsafe_rbg`` is
-not promised to give the same bits under ``vmap`` or across XLA versions. The Philox here is
+XLA's expansion of ``rbg`` is the same Philox but generated 4x slower, and neither ``rbg``
+nor ``unsafe_rbg`` keeps the engine's promise that draws do not depend on how many seeds run
+together: in JAX 0.10 on the CPU, a key's ``bits`` alone differ from its ``bits`` in a
+``vmap`` over three keys, for both (JAX documents RngBitGenerator's bits as not stable
+across backends or compiler versions either). The Philox here is
 plain integer arithmetic on uint32 (the 32x32->64-bit products are built from 16-bit halves,
 so x64 mode does not matter), so its bits depend only on the key and the counter: the same
 under ``vmap``, on every backend and in every JAX version.
