@@ -19,9 +19,10 @@ nor ``unsafe_rbg`` keeps the engine's promise that draws do not depend on how ma
 together: in JAX 0.10 on the CPU, a key's ``bits`` alone differ from its ``bits`` in a
 ``vmap`` over three keys, for both (JAX documents RngBitGenerator's bits as not stable
 across backends or compiler versions either). The Philox here is
-plain integer arithmetic on uint32 (the 32x32->64-bit products are built from 16-bit halves,
-so x64 mode does not matter), so its bits depend only on the key and the counter: the same
-under ``vmap``, on every backend and in every JAX version.
+plain integer arithmetic (uint32, with uint64 products in the engine's 64-bit mode and the
+same products from 16-bit halves outside it, much slower), so its bits depend only on the
+key and the counter: the same under ``vmap``, in either mode, on every backend and in every
+JAX version.
 
 How keys are used (the counter's last word separates the uses, so they never overlap):
 
@@ -59,7 +60,13 @@ Words = tuple[jax.Array, jax.Array, jax.Array, jax.Array]
 
 
 def _mulhilo(a: jax.Array, m: int) -> tuple[jax.Array, jax.Array]:
-    """High and low 32 bits of the 64-bit product ``a * m`` in uint32 arithmetic."""
+    """High and low 32 bits of the 64-bit product ``a * m`` (uint32 arrays).
+
+    In 64-bit mode (the engine's) a uint64 product; otherwise from 16-bit halves, the same
+    bits but many times slower on XLA's CPU backend."""
+    if jax.dtypes.canonicalize_dtype(jnp.uint64) == jnp.uint64:
+        p = a.astype(jnp.uint64) * jnp.uint64(m)
+        return (p >> 32).astype(U32), p.astype(U32)
     a0, a1 = a & 0xFFFF, a >> 16
     m0, m1 = U32(m & 0xFFFF), U32(m >> 16)
     t = a1 * m0 + ((a0 * m0) >> 16)  # < 2^32: no overflow
