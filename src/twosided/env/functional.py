@@ -39,6 +39,7 @@ import numpy as np
 from twosided.env import policy as pol
 from twosided.scenario import Scenario, load_scenario
 from twosided.sim import day as sim_day
+from twosided.sim.draws import root_key
 from twosided.sim.params import Dims, Params, build
 from twosided.sim.precision import with_x64
 from twosided.sim.pytree import pytree_dataclass, replace
@@ -368,15 +369,15 @@ def make(
 
 
 def day_root(seed: int) -> jax.Array:
-    """The key ``sim.run`` derives every day's key from (``fold_in(key(seed), 1)``): pass
+    """The key ``sim.run`` derives every day's key from (``fold_in(root_key(seed), 1)``): pass
     it to every ``step`` to replay the seed's ``twosided.simulate`` run."""
     with jax.enable_x64(True):
-        return jax.random.fold_in(jax.random.key(seed), 1)
+        return jax.random.fold_in(root_key(seed), 1)
 
 
 def episode_keys(seed: int) -> tuple[jax.Array, jax.Array]:
     """``(reset key, step key)`` of a seed, as ``twosided.simulate`` draws it."""
-    return jax.random.key(seed), day_root(seed)
+    return root_key(seed), day_root(seed)
 
 
 def scenario_action(scenario: str | Path | Scenario) -> np.ndarray:

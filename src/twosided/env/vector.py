@@ -22,6 +22,7 @@ from twosided.env.functional import (
     _reset_jit,
     _step_jit,
 )
+from twosided.sim.draws import root_key
 from twosided.sim.precision import with_x64
 
 
@@ -66,7 +67,7 @@ def _episode(
     env: MarketEnv, seed: jax.Array, action: jax.Array, params: EnvParams
 ) -> dict[str, jax.Array]:
     """Totals of one episode of a constant action, seeded as ``twosided.simulate`` is."""
-    root = jax.random.key(seed)
+    root = root_key(seed)
     day_root = jax.random.fold_in(root, 1)
     state = _reset_jit(env, root, params)
 

@@ -10,8 +10,10 @@ The engine API, in the style of gymnax and jumanji environments::
 ``init`` and ``step`` are compiled (once per ``dims``) and run in 64-bit mode inside a
 ``jax.enable_x64`` context (``sim.precision``): importing twosided does not change JAX's
 process-wide settings. To compose them in JAX code of your own (``lax.scan``, your own
-``jit``), run that code under ``sim.x64()``. A whole run in compiled chunks, several seeds
-at once, is ``sim.run.iterate`` (what ``twosided.simulate`` uses).
+``jit``), run that code under ``sim.x64()``. Keys: ``sim.root_key(seed)``, the engine's
+Philox4x32-10 generator (``sim.draws``); any JAX key works, but only these reproduce a
+run. A whole run in compiled chunks, several seeds at once, is ``sim.run.iterate`` (what
+``twosided.simulate`` uses).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import jax
 
 from twosided.sim import day as _day
 from twosided.sim.day import Metrics
+from twosided.sim.draws import root_key
 from twosided.sim.params import Dims, Params, build
 from twosided.sim.precision import with_x64, x64
 from twosided.sim.state import State, init_state
@@ -42,4 +45,4 @@ def step(
     return _step(state, params, key, dims, log_sessions)
 
 
-__all__ = ["Dims", "Metrics", "Params", "State", "build", "init", "step", "x64"]
+__all__ = ["Dims", "Metrics", "Params", "State", "build", "init", "root_key", "step", "x64"]

@@ -14,6 +14,8 @@ seeds and the first day), so a run compiles two programs per shape — ``init_st
 ``run_chunk`` — and nothing else; ``program_shapes`` traces both without compiling (the
 memory check reads the state and metric shapes from it), and the run that follows reuses
 that trace.
+
+``seed_key`` is ``draws.root_key``: a Philox4x32-10 key (see ``twosided.sim.draws``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from twosided.sim.day import step
+from twosided.sim.draws import root_key
 from twosided.sim.params import Dims, Params
 from twosided.sim.precision import with_x64, x64
 from twosided.sim.state import State, init_state
@@ -37,19 +40,19 @@ ProgressFn = Callable[[int], None]
 
 def seed_key(seed: int) -> jax.Array:
     """The root key of one seed."""
-    return jax.random.key(seed)
+    return root_key(seed)
 
 
 def day_keys(seed: int | jax.Array, start: int, days: int) -> jax.Array:
     """Keys of days ``start .. start + days - 1`` of one seed."""
-    root = jax.random.fold_in(jax.random.key(seed), 1)
+    root = jax.random.fold_in(root_key(seed), 1)
     # ``start`` may be traced (inside a chunk); ``days`` is a static length
     return jax.vmap(lambda d: jax.random.fold_in(root, d))(start + jnp.arange(days))
 
 
 @functools.partial(jax.jit, static_argnums=(1,))
 def _init_states(seeds: jax.Array, dims: Dims, params: Params) -> State:
-    return jax.vmap(lambda s: init_state(jax.random.fold_in(jax.random.key(s), 0), dims, params))(
+    return jax.vmap(lambda s: init_state(jax.random.fold_in(root_key(s), 0), dims, params))(
         seeds
     )
 

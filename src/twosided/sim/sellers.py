@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import jax
 import jax.numpy as jnp
 
-from twosided.sim import fees, governance
+from twosided.sim import draws, fees, governance
 from twosided.sim.ledger import flow_record
 from twosided.sim.params import F32, I32, I64, Dims, Params
 from twosided.sim.pytree import pytree_dataclass, replace
@@ -229,7 +229,8 @@ def enter(
     P, C, Mc, M = dims.platforms, dims.categories, dims.seller_capacity, dims.sellers
     k_n, k_cost, k_type, k_q, k_strat, k_screen = jax.random.split(key, 6)
     rate = params.sellers.entry_per_thousand_sessions * sessions.astype(F32) / 1000.0
-    n = jnp.where(open_[:, None], jax.random.poisson(k_n, rate, dtype=I32), 0)  # [P, C]
+    entrants = jax.random.poisson(draws.poisson_key(k_n), rate, dtype=I32)
+    n = jnp.where(open_[:, None], entrants, 0)  # [P, C]
     free = ~sellers.active.reshape(C, Mc)
     rank = jnp.cumsum(free, axis=1) - 1  # order of each free slot within its category
     cum = jnp.cumsum(n, axis=0)  # [P, C]
