@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 
+import jax
 import numpy as np
 import pytest
 
@@ -74,3 +75,14 @@ def test_stacked_params_have_a_leading_variant_axis():
     stacked = batch.stack_params([a, b])
     assert stacked.platform.ranking.ads.shape == (2, *a.platform.ranking.ads.shape)
     np.testing.assert_array_equal(stacked.platform.ranking.ads[1], b.platform.ranking.ads)
+
+
+def test_only_the_leaves_that_differ_are_batched():
+    _, a = _built({})
+    _, b = _built({"platforms.0.ranking.ads": 3.0})
+    layout, varying, fixed = batch.split_params([a, b, a])
+    assert sum(layout.varies) == len(varying) == 1  # ranking.ads alone
+    assert varying[0].shape == (3, *a.platform.ranking.ads.shape)
+    back = batch.join_params(layout, [x[1] for x in varying], fixed)
+    for got, want in zip(jax.tree_util.tree_leaves(back), jax.tree_util.tree_leaves(b)):
+        np.testing.assert_array_equal(got, want)
