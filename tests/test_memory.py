@@ -236,3 +236,30 @@ def test_free_memory_is_read_without_proc(monkeypatch):
     free = memory.available_host_bytes()
     assert free is not None and abs(free - psutil.virtual_memory().available) < 2**30
     assert memory.resident_bytes() > 50 * 2**20  # this process holds JAX and NumPy
+
+
+def test_a_batch_of_variants_needs_the_seeds_share_per_variant_and_one_process():
+    dims, params = build(prepare("taobao", {"market.buyers": 3000}))
+    one = memory.estimate(dims, params, seeds=2, days=10, chunk=5)
+    three = memory.estimate(dims, params, seeds=2, days=10, chunk=5, variants=3)
+    assert three == memory.estimate(dims, params, seeds=6, days=10, chunk=5)  # 3 x 2 seeds
+    assert three.state == 3 * one.state and three.host == 3 * one.host
+    assert three.process == one.process  # one process runs the batch
+
+
+def test_the_variants_that_fit_are_the_most_whose_batch_passes_the_check(monkeypatch):
+    dims, params = build(prepare("taobao", {"market.buyers": 3000}))
+
+    def ask(n: int) -> int:
+        return memory.with_margin(
+            memory.estimate(dims, params, seeds=2, days=10, chunk=5, variants=n).total
+        )
+
+    monkeypatch.setattr(memory, "available_device_bytes", lambda device=None: None)
+    monkeypatch.setattr(memory, "resident_bytes", lambda: 0)
+    for free, fit in ((ask(1) - 1, 1), (ask(3), 3), (ask(5) - 1, 4), (ask(9), 8)):
+        monkeypatch.setattr(memory, "available_host_bytes", lambda free=free: free)
+        assert memory.variants_that_fit(dims, params, 2, 10, 5, variants=8) == fit
+    monkeypatch.setattr(memory, "available_host_bytes", lambda: ask(9) - 1)
+    with pytest.raises(memory.TooLargeError, match="^too large for this machine: 9 variants"):
+        memory.check(dims, params, seeds=2, days=10, chunk=5, variants=9)

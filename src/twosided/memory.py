@@ -32,11 +32,12 @@ again nor compiles anything the check did not need; a sweep's planner traces eac
 variant shape once.
 
 Every part but the host tables and the process scales with the seeds, which run together
-(``vmap``). The check adds a safety margin (``SAFETY_MARGIN``) for what the estimate does
-not model (allocator fragmentation, short-lived copies). On a CPU the whole estimate is set
-against the memory available (``psutil``; ``MemAvailable`` on Linux) plus what this
-process already holds (it is
-part of the estimate); on a GPU the engine part against the device's free memory
+(``vmap``), and with the variants of a batch (``variants``: a sweep's variants of one shape
+run as one program, ``sim.batch``), which multiply the seeds; the process is counted once.
+The check adds a safety margin (``SAFETY_MARGIN``) for what the estimate does not model
+(allocator fragmentation, short-lived copies). On a CPU the whole estimate is set against
+the memory available (``psutil``; ``MemAvailable`` on Linux) plus what this process already
+holds (it is part of the estimate); on a GPU the engine part against the device's free memory
 (``memory_stats``) and the rest against the host's. ``processes`` simulations at once (a
 sweep's local workers, each a fresh process) each need the whole estimate from
 the memory available. Where free memory cannot be read the check passes. Set
@@ -132,9 +133,17 @@ def host_table_bytes(dims: Dims, day_metrics: int) -> int:
 
 
 def estimate(
-    dims: Dims, params: Params, seeds: int, days: int, chunk: int, log_sessions: bool = False
+    dims: Dims,
+    params: Params,
+    seeds: int,
+    days: int,
+    chunk: int,
+    log_sessions: bool = False,
+    variants: int = 1,
 ) -> Estimate:
-    """Bytes a run of ``seeds`` seeds over ``days`` days in chunks of ``chunk`` days needs.
+    """Bytes a run of ``seeds`` seeds over ``days`` days in chunks of ``chunk`` days needs;
+    ``variants`` such runs batched in one program (``sim.batch``) need ``variants`` times
+    the seeds' share (every part but the process).
 
     The state and metric shapes are the run's own (``run.program_shapes``: the programs
     traced, nothing compiled or allocated); a run of the same shape reuses that trace."""
@@ -152,8 +161,10 @@ def estimate(
         BUYER_TEMP_FACTOR * buyers + SELLER_TEMP_FACTOR * sellers + per_session * dims.sessions
     )
     per_day = day_metric_bytes(metrics, chunk, seeds)
+    state = 2 * _nbytes(shapes) * variants  # the traced state holds every seed already
+    seeds *= variants  # a batch is variants x seeds runs in one program
     return Estimate(
-        state=2 * _nbytes(shapes),
+        state=state,
         temporaries=int(temporaries) * seeds,
         metrics_chunk=per_day * chunk * seeds,
         host=host_table_bytes(dims, per_day) * days * seeds,
@@ -202,13 +213,15 @@ def check(
     chunk: int,
     log_sessions: bool = False,
     processes: int = 1,
+    variants: int = 1,
 ) -> Estimate:
     """Refuse (``TooLargeError``) a run that would not fit; return the estimate otherwise.
 
     ``processes``: how many such runs go at once, each in a fresh process (a sweep's local
     workers); 1 means this process runs it, so what it already holds counts as available.
+    ``variants``: variants batched in the run (``sim.batch``), each with ``seeds`` seeds.
     """
-    need = estimate(dims, params, seeds, days, chunk, log_sessions)
+    need = estimate(dims, params, seeds, days, chunk, log_sessions, variants)
     if os.environ.get(CHECK_ENV, "").lower() in ("off", "0", "no", "false"):
         return need
     device = jax.devices()[0]
@@ -220,6 +233,8 @@ def check(
         f"{dims.buyers:,} buyers, {dims.sessions:,} sessions a day, "
         f"{dims.sellers:,} seller slots, {seeds} seed(s), {days} days"
     )
+    if variants > 1:
+        what = f"{variants} variants batched, each {what},"
     if processes > 1:
         what = f"{processes} workers at once, each {what},"
     hint = f"use fewer buyers, seller slots, seeds or days, or set {CHECK_ENV}=off"
@@ -239,6 +254,35 @@ def check(
             f"{_gib(host_free)} available ({hint})"
         )
     return need
+
+
+def variants_that_fit(
+    dims: Dims,
+    params: Params,
+    seeds: int,
+    days: int,
+    chunk: int,
+    variants: int,
+    log_sessions: bool = False,
+) -> int:
+    """How many of ``variants`` variants of this shape one batch may hold (``check`` with
+    ``variants``; the need grows with them, so the largest that passes is found by
+    bisection). At least 1: a single variant that does not fit is refused by its own run."""
+
+    def fits(n: int) -> bool:
+        try:
+            check(dims, params, seeds, days, chunk, log_sessions, variants=n)
+        except TooLargeError:
+            return False
+        return True
+
+    lo, hi = 1, max(1, variants)
+    if fits(hi):
+        return hi
+    while hi - lo > 1:  # fits(lo) or lo == 1; not fits(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
 
 
 def estimate_scenario(scenario: Scenario, seeds: int, chunk_days: int | None = None) -> Estimate:

@@ -32,7 +32,7 @@ CHILD = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)  # as a crash or `kill -9` would
 
     plan = plan_sweep("taobao", {vary!r}, seeds={seeds}, days={days}, overrides={small!r})
-    run_sweep(plan, workers=1, out=sys.argv[1], progress=progress)
+    run_sweep(plan, workers=1, out=sys.argv[1], progress=progress, batch=False)
     """
 )
 
@@ -69,7 +69,10 @@ def test_killed_sweep_resumes_without_redoing_or_duplicating(tmp_path: Path) -> 
     assert len(_sweep_rows(tmp_path, plan.sweep_id)) == KILL_AFTER
 
     calls: list[tuple[int, int]] = []
-    result = run_sweep(plan, workers=1, out=tmp_path, progress=lambda d, t: calls.append((d, t)))
+    # one variant at a time (a batch stores its variants together: test_batches resumes one)
+    result = run_sweep(
+        plan, workers=1, out=tmp_path, progress=lambda d, t: calls.append((d, t)), batch=False
+    )
     assert result.skipped == [0, 1] and result.ran == [2, 3]
     assert calls == [(2, 4), (3, 4), (4, 4)]
     after = _stamps(folder)

@@ -42,12 +42,30 @@ def test_one_row_per_variant_seed_day_and_platform(swept: SweepResult) -> None:
     assert combos == [(0.0, 0), (0.0, 500_000), (2.0, 0), (2.0, 500_000)]
 
 
-def test_each_variant_is_exactly_the_single_run_with_its_overrides(swept: SweepResult) -> None:
+def test_each_variant_is_the_single_run_with_its_overrides(swept: SweepResult) -> None:
+    """The sweep batches its variants (one shape): money and counts are exactly the single
+    runs', floats agree to float32 rounding (a differently shaped program)."""
     for variant in swept.plan.variants:
         single = twosided.simulate(
             "taobao", days=DAYS, seeds=SEEDS, overrides={**SMALL, **variant.overrides}
         ).daily
         mine = swept.table[swept.table["variant"] == variant.index].drop(columns=["variant", *VARY])
+        mine = mine.reset_index(drop=True)
+        assert list(mine.columns) == list(single.columns)
+        ints = single.select_dtypes(exclude="floating").columns
+        pd.testing.assert_frame_equal(mine[ints], single[ints], check_exact=True)
+        floats = single.select_dtypes("floating").columns
+        np.testing.assert_allclose(mine[floats], single[floats], rtol=1e-6, atol=1e-6)
+
+
+def test_unbatched_variants_are_exactly_the_single_runs(tmp_path: Path) -> None:
+    plan = plan_sweep("taobao", {ADS: VARY[ADS]}, seeds=SEEDS, days=DAYS, overrides=SMALL)
+    result = run_sweep(plan, workers=1, out=tmp_path, batch=False)
+    for variant in plan.variants:
+        single = twosided.simulate(
+            "taobao", days=DAYS, seeds=SEEDS, overrides={**SMALL, **variant.overrides}
+        ).daily
+        mine = result.table[result.table["variant"] == variant.index].drop(columns=["variant", ADS])
         pd.testing.assert_frame_equal(mine.reset_index(drop=True), single, check_exact=True)
         numeric = single.select_dtypes("number").columns
         means = mine.groupby("platform_id")[numeric].mean()

@@ -67,6 +67,16 @@ Workers = Annotated[
     ),
 ]
 
+Batch = Annotated[
+    bool,
+    typer.Option(
+        "--batch/--no-batch",
+        help="Local executor: run the variants of one shape (differing only in values) as "
+        "one vmapped program over variants x seeds, as many as fit in memory; --no-batch "
+        "runs each variant alone (on --workers).",
+    ),
+]
+
 
 @contextmanager
 def stop_between_variants() -> Iterator[Callable[[], None]]:
@@ -110,11 +120,12 @@ def variant_progress() -> Iterator[SweepProgress]:
 
     with stop_between_variants() as check:
 
-        def update(done: int, total: int) -> None:
+        def update(done: float, total: int) -> None:
             if not bar.live.is_started:
                 bar.start()
             bar.update(task, completed=done, total=total)
-            check()
+            if isinstance(done, int):  # variants stored: a safe point to stop
+                check()
 
         try:
             yield update
@@ -204,6 +215,7 @@ def sweep_command(
     executor: Executor = "local",
     address: Address = None,
     workers: Workers = None,
+    batch: Batch = True,
     out: Out = DEFAULT_ROOT,
     sets: Sets = None,
 ) -> None:
@@ -217,7 +229,7 @@ def sweep_command(
     )
     check_out(out)
     with native_messages_kept() as native, variant_progress() as progress:
-        result = run_sweep(plan, executor, workers, address, out, progress)
+        result = run_sweep(plan, executor, workers, address, out, progress, batch)
         native.keep_in(result.folder)
     report = write_sweep_report(result)
     header, rows = long_run_grid(result)
@@ -245,6 +257,7 @@ STUDY_FLAGS = {  # parameter -> argument of study_from_arguments, for flags give
     "executor": "executor",
     "workers": "workers",
     "address": "address",
+    "batch": "batch",
 }
 
 
@@ -298,6 +311,7 @@ def whom_to_save_command(
     executor: Executor = "local",
     address: Address = None,
     workers: Workers = None,
+    batch: Batch = True,
     out: Out = DEFAULT_ROOT,
     sets: Sets = None,
     set_world: Annotated[
@@ -338,6 +352,7 @@ def whom_to_save_command(
             "executor": executor,
             "workers": workers,
             "address": address,
+            "batch": batch,
         },
     )
     base, labels = None, {}

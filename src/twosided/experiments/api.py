@@ -33,6 +33,7 @@ def sweep(
     progress: SweepProgress | None = None,
     report: bool = False,
     tie: VarySpec = None,
+    batch: bool = True,
 ) -> pd.DataFrame:
     """Run a parameter sweep and return its tidy table.
 
@@ -58,6 +59,10 @@ def sweep(
             and a rerun of the same sweep skips the variants already stored.
         progress: ``progress(done, total)`` over variants.
         report: also write the sweep report (``report.html`` in the sweep folder).
+        batch: with the local executor, run the variants of one shape (differing only in
+            parameter values) as one vmapped program over variants x seeds, as many at once
+            as the memory check allows; ``False`` runs each variant alone (``executor``,
+            ``workers``). The numbers agree within float32 rounding (docs/experiments.md).
 
     Returns:
         One row per variant, seed, day and platform: ``variant``, one column per tied
@@ -65,7 +70,7 @@ def sweep(
         ``folder``.
     """
     plan = plan_sweep(scenario, vary, seeds, days, seed, overrides, tie)
-    result = run_sweep(plan, executor, workers, address, out, progress)
+    result = run_sweep(plan, executor, workers, address, out, progress, batch)
     if report:
         write_sweep_report(result)
     result.table.attrs.update(sweep_id=plan.sweep_id, folder=str(result.folder))

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from twosided import atomic, memory
+from twosided.experiments.batches import Batch, BatchProgress, plan_batches, run_batch
 from twosided.experiments.executors import Task, default_workers, executor_session, run_tasks
 from twosided.experiments.grid import (
     MAX_SEEDS,
@@ -56,7 +57,9 @@ from twosided.store import (
     write_parquet,
 )
 
-SweepProgress = Callable[[int, int], None]
+# ``progress(done, total)``: ``done`` is an int when variants have been stored (a safe point to
+# stop), a float between while a batch of variants runs (``run_sweep``)
+SweepProgress = Callable[[float, int], None]
 KIND = "sweep"
 PLAN_FILE = "sweep.json"
 DAILY_FILE = "daily.parquet"
@@ -319,10 +322,16 @@ def run_sweep(
     address: str | None = None,
     out: str | Path = DEFAULT_ROOT,
     progress: SweepProgress | None = None,
+    batch: bool = True,
 ) -> SweepResult:
     """Run the variants of a plan not yet done, store each as it finishes, and return the
     whole sweep's table. ``progress(done, total)`` is called once at the start (with the
-    variants found done) and after each variant is stored."""
+    variants found done) and after each variant (or batch of variants) is stored; while a
+    batch runs, after each compiled chunk with a fractional ``done`` (a float).
+
+    ``batch`` (local executor only): variants of one shape run as one vmapped program in
+    this process, as many at once as the memory check allows (``experiments.batches``);
+    the others run on the executor as before. ``batch=False`` runs every variant alone."""
     out = Path(out)
     with executor_session(executor, workers, address):
         waiting = [
@@ -330,28 +339,43 @@ def run_sweep(
             for v in plan.variants
             if not (variant_folder(plan.folder(out), v) / DAILY_FILE).is_file()
         ]
-        if executor == "local" and len(waiting) > 1 and workers != 1:
-            at_once = min(len(waiting), workers or default_workers(len(waiting)))
+        batches, alone = _plan_batches(plan, waiting, executor == "local" and batch)
+        singles = [v for v in waiting if v.index in set(alone)]
+        if executor == "local" and len(singles) > 1 and workers != 1:
+            at_once = min(len(singles), workers or default_workers(len(singles)))
             if at_once > 1:  # fresh worker processes, each needing its variant's memory
-                check_memory(plan, waiting, at_once)
+                check_memory(plan, singles, at_once)
         with sweep_lock(plan, out):  # after every check: a refused sweep writes nothing
             folder = open_sweep_folder(plan, out)
             done = completed_variants(plan, folder, out)
-            todo = [v for v in plan.variants if v.index not in done]
             total = len(plan.variants)
             if progress is not None:
                 progress(len(done), total)
-            tasks = [
-                Task(v.index, plan.scenarios[v.index].model_dump(mode="json"), plan.seeds)
-                for v in todo
-            ]
             ran: list[int] = []
-            if tasks:
-                for index, daily in run_tasks(tasks, executor, workers, address):
+
+            def store(results: list[tuple[int, pd.DataFrame]]) -> None:
+                for index, daily in results:  # every result stored before progress
                     save_variant(plan, folder, out, plan.variants[index], daily)
                     ran.append(index)
-                    if progress is not None:
-                        progress(len(done) + len(ran), total)
+                if progress is not None:
+                    progress(len(done) + len(ran), total)
+
+            for group in batches:
+                todo_here = [i for i in group.indices if i not in done]
+                if len(todo_here) < 2:
+                    alone = sorted({*alone, *todo_here})
+                    continue
+                group = dataclasses.replace(group, indices=todo_here)
+                step = _batch_progress(progress, len(done) + len(ran), len(todo_here), total)
+                store(list(run_batch(group, _scenarios(plan, todo_here), plan.seeds, step)))
+            tasks = [
+                Task(i, plan.scenarios[i].model_dump(mode="json"), plan.seeds)
+                for i in alone
+                if i not in done
+            ]
+            if tasks:
+                for result in run_tasks(tasks, executor, workers, address):
+                    store([result])
             table = load_table(plan, folder)
     return SweepResult(
         plan=plan,
@@ -360,3 +384,31 @@ def run_sweep(
         ran=sorted(ran),
         skipped=sorted(done),
     )
+
+
+def _scenarios(plan: SweepPlan, indices: Sequence[int]) -> dict[int, Scenario]:
+    return {i: plan.scenarios[i] for i in indices}
+
+
+def _plan_batches(
+    plan: SweepPlan, waiting: Sequence[Variant], batched: bool
+) -> tuple[list[Batch], list[int]]:
+    """The batches of the variants waiting and the indices left to run alone (all of them
+    when not ``batched``)."""
+    if not batched or len(waiting) < 2:
+        return [], [v.index for v in waiting]
+    return plan_batches(_scenarios(plan, [v.index for v in waiting]), len(plan.seeds))
+
+
+def _batch_progress(
+    progress: SweepProgress | None, before: int, size: int, total: int
+) -> BatchProgress | None:
+    """Progress of a running batch as a fraction of its variants (a float ``done``)."""
+    if progress is None:
+        return None
+
+    def step(fraction: float) -> None:
+        if fraction < 1:  # the end is reported once the batch is stored
+            progress(float(before + size * fraction), total)
+
+    return step

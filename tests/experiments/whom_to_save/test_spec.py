@@ -26,6 +26,7 @@ from twosided.experiments.whom_to_save import (
     scenario_file,
     study_days,
     study_from_arguments,
+    study_toml,
     world_name,
     write_worlds,
 )
@@ -276,6 +277,18 @@ def test_flags_given_override_the_study_file(tmp_path: Path) -> None:
     assert (spec.seeds.count, spec.axis.points, spec.years) == (3, 2, 0.05)  # the rest: the file
     assert spec.world("monopoly").settings == {"market.buyers": 1000}  # kept with the preset
     assert set(labels) == {"monopoly"}
+
+
+def test_batching_is_on_by_default_and_off_from_the_flag_or_the_file(tmp_path: Path) -> None:
+    assert StudySpec().executor.batch is True
+    spec, _, _ = study_from_arguments(batch=False)
+    assert spec.executor.batch is False and spec.executor.kind == "local"
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY + "\n[executor]\nbatch = false\n", encoding="utf-8")
+    from_file, _ = read_study(path)
+    assert from_file.executor.batch is False
+    assert study_from_arguments(batch=True, base=from_file)[0].executor.batch is True
+    assert "batch = false" in study_toml(spec, [[0, 1]])  # written back, so a rerun keeps it
 
 
 # --------------------------------------------------------------------------- written back

@@ -224,6 +224,7 @@ def whom_to_save(
     progress: SweepProgress | None = None,
     world_overrides: Sequence[str] | dict[str, Sequence[str] | dict[str, Any]] | None = None,
     seed: int | None = None,
+    batch: bool = True,
 ) -> Study:
     """Run the study (two resumable sweeps) and write its report.
 
@@ -242,9 +243,11 @@ def whom_to_save(
             name (``rivals``, ``monopoly``) a dict or ``key=value`` list, or
             ``NAME:key=value`` items as ``--set-world`` takes them.
         seed: the first seed (default: each world's scenario seed).
+        batch: as for ``twosided.sweep``: the policies of a world run as one vmapped
+            program (local executor); ``False`` runs each alone.
     """
     spec, scenarios, labels = study_from_arguments(
-        preset, monopoly, seeds, years, points, seed, executor, workers, address
+        preset, monopoly, seeds, years, points, seed, executor, workers, address, batch=batch
     )
     resolved, worlds = resolve_study(spec, overrides, world_overrides, labels, scenarios)
     return run_study(resolved, worlds, out, progress, inline=set(scenarios))
@@ -298,7 +301,7 @@ def run_study(
     with executor_session(ex.kind, ex.workers, ex.address):  # one Ray session for both sweeps
         for i, (name, plan) in enumerate(plans):
             step = _offset(progress, i * len(variants), total)
-            result = run_sweep(plan, ex.kind, ex.workers, ex.address, out, step)
+            result = run_sweep(plan, ex.kind, ex.workers, ex.address, out, step, ex.batch)
             regimes.append(regime(name, result))
     study_id = hashlib.sha256("".join(p.sweep_id for _, p in plans).encode()).hexdigest()[:16]
     folder = Path(out) / "studies" / f"{STUDY}-{study_id}"

@@ -19,7 +19,7 @@ A study file::
     [[worlds]]
     name = "monopoly"           # the world without rivals (one platform)
     preset = "rivals-removed"   # the rivals world, its rivals removed, all else held
-    [executor]                  # optional: kind = "local" | "ray", workers, address
+    [executor]                  # optional: kind = "local" | "ray", workers, address, batch
 
 Settings apply in this order: the file's, then ``--set`` (both worlds), then
 ``--set-world NAME:key.path=value`` (the named world only). Errors are one line naming the
@@ -147,6 +147,7 @@ class ExecutorSpec(_Model):
     kind: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)
     address: str | None = None
+    batch: bool = True  # local: variants of one shape as one vmapped program
 
 
 class StudySpec(_Model):
@@ -383,6 +384,7 @@ def study_from_arguments(
     workers: int | None = None,
     address: str | None = None,
     base: StudySpec | None = None,
+    batch: bool | None = None,
 ) -> tuple[StudySpec, dict[str, Scenario], dict[str, Labels]]:
     """The study of ``base`` (default: the default study) with every argument that is not
     None in its place; the worlds given as scenarios, and how errors name the worlds given
@@ -420,7 +422,7 @@ def study_from_arguments(
         update["seeds"] = spec.seeds.model_copy(
             update={k: v for k, v in (("count", seeds), ("first", seed)) if v is not None}
         )
-    ran = {"kind": executor, "workers": workers, "address": address}
+    ran = {"kind": executor, "workers": workers, "address": address, "batch": batch}
     ran = {k: v for k, v in ran.items() if v is not None}
     if ran:
         update["executor"] = spec.executor.model_copy(update=ran)
