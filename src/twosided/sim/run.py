@@ -52,9 +52,7 @@ def day_keys(seed: int | jax.Array, start: int, days: int) -> jax.Array:
 
 @functools.partial(jax.jit, static_argnums=(1,))
 def _init_states(seeds: jax.Array, dims: Dims, params: Params) -> State:
-    return jax.vmap(lambda s: init_state(jax.random.fold_in(root_key(s), 0), dims, params))(
-        seeds
-    )
+    return jax.vmap(lambda s: init_state(jax.random.fold_in(root_key(s), 0), dims, params))(seeds)
 
 
 @with_x64
