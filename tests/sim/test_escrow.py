@@ -231,3 +231,33 @@ def test_without_escrow_false_claims_cost_honest_sellers_only_what_is_recovered(
     )
     assert _rate(honest["refunded"][claims]) == pytest.approx(0.5, abs=0.05)
     assert (honest["seller_loss_cents"] == honest["refunded"] * PRICE).all()
+
+
+def test_book_orders_adds_each_placed_order_at_its_terminal_day_and_nothing_else():
+    """The book gains exactly the rows of placed orders, each at (day + delay) % horizon
+    and its platform, on top of what it held; sessions without an order add nothing even
+    though their fields are not zero."""
+    H, P, F, n = 5, 3, len(ORDER_FIELDS), 400
+    rng = np.random.default_rng(0)
+    before = rng.integers(0, 1000, (H, P, F))
+    rows = rng.integers(1, 10**9, (n, F))  # no zero fields: unplaced rows must not leak
+    platform = rng.integers(0, P, n)
+    delay = rng.integers(0, 12, n)
+    placed = rng.random(n) < 0.5
+    day = 7
+    with jax.enable_x64(True):
+        book = escrow.OrderRow.of(jnp.asarray(rows, jnp.int64))
+        got = escrow.book_orders(
+            jnp.asarray(before, jnp.int64),
+            jnp.asarray(day, jnp.int32),
+            jnp.asarray(platform, jnp.int32),
+            jnp.asarray(delay, jnp.int32),
+            book,
+            jnp.asarray(placed),
+        )
+        got = np.asarray(got)
+    want = before.copy()
+    for i in np.flatnonzero(placed):
+        want[(day + delay[i]) % H, platform[i]] += rows[i]
+    assert got.dtype == np.int64
+    assert (got == want).all()

@@ -126,8 +126,8 @@ def _switches(session: Session, dims: Dims) -> jax.Array:
         (jnp.maximum(last, 0) * P + session.platform) * 4 + session.last_harm.astype(I32),
         P * P * 4,
     )
-    counts = jnp.zeros((P * P * 4 + 1,), I64).at[index].add(switched.astype(I64))
-    return counts[: P * P * 4].reshape(P, P, 4)
+    counts = jnp.zeros((P * P * 4 + 1,), I32).at[index].add(switched.astype(I32))
+    return counts[: P * P * 4].reshape(P, P, 4).astype(I64)
 
 
 def daily(
@@ -143,39 +143,49 @@ def daily(
     def per_platform(x: jax.Array) -> jax.Array:
         return jax.ops.segment_sum(x, platform, num_segments=P)
 
+    def count_per_platform(mask: jax.Array) -> jax.Array:  # int32 sums: S < 2^31
+        return per_platform(mask.astype(I32)).astype(I64)
+
     def per_platform_pages(x: jax.Array) -> jax.Array:
         return jnp.sum(x.reshape(P, C * L), axis=1)
 
-    on = s.online.astype(I64)
+    # counts are summed in int32 (exact: sessions, buyers and listings are each below 2^31)
+    # and widened after: an int64 sum of a mask is several times slower on the CPU
+    on = s.online.astype(I32)
     segment = buyer_memory.segment(s.price_sens, s.quality_sens, params)
-    by_segment = jax.ops.segment_sum(on, platform * 3 + segment, num_segments=P * 3).reshape(P, 3)
+    by_segment = (
+        jax.ops.segment_sum(on, platform * 3 + segment, num_segments=P * 3).reshape(P, 3)
+    ).astype(I64)
     revenue = ledger.revenue(r.flows)
     recent = (day - buyers.last_visit.astype(I32)) < MONTH_DAYS  # [N, P]
-    used = jnp.sum(recent, axis=1)  # platforms each buyer used this month
+    used = jnp.sum(recent, axis=1, dtype=I32)  # platforms each buyer used this month
     multihoming = recent & (used >= 2)[:, None]
 
+    def count(x: jax.Array, axis: int | None = None) -> jax.Array:
+        return jnp.sum(x, axis=axis, dtype=I32).astype(I64)
+
     def market(x: jax.Array) -> jax.Array:  # a market count, repeated on every platform
-        return jnp.full((P,), jnp.sum(x), I64)
+        return jnp.full((P,), count(x), I64)
 
     escrow_at = ledger.account_index("escrow", 0, P)
     return DailyMetrics(
-        sessions=per_platform(on),
+        sessions=per_platform(on).astype(I64),
         sessions_price_sensitive=by_segment[:, 0],
         sessions_middle=by_segment[:, 1],
         sessions_quality_sensitive=by_segment[:, 2],
-        active_buyers=jnp.sum(buyers.last_visit == day.astype(jnp.int16), axis=0).astype(I64),
-        monthly_active_buyers=jnp.sum(recent, axis=0).astype(I64),
-        multihoming_buyers=jnp.sum(multihoming, axis=0).astype(I64),
+        active_buyers=count(buyers.last_visit == day.astype(jnp.int16), axis=0),
+        monthly_active_buyers=count(recent, axis=0),
+        multihoming_buyers=count(multihoming, axis=0),
         market_monthly_active_buyers=market(used > 0),
         market_multihoming_buyers=market(used >= 2),
-        orders=per_platform(bought.astype(I64)),
-        harmful_orders=per_platform((bought & (book.harmful > 0)).astype(I64)),
+        orders=count_per_platform(bought),
+        harmful_orders=count_per_platform(bought & (book.harmful > 0)),
         gmv_cents=per_platform(s.price),
         clicks=per_platform_pages(clicks),
         sponsored_clicks=per_platform_pages(clicks * pages.sponsored),
         paid_clicks=per_platform_pages(clicks * (pages.cpc > 0)),
         revenue_ads_misaligned_cents=per_platform_pages(clicks * pages.cpc * pages.misaligned),
-        orders_misaligned=per_platform(s.misaligned.astype(I64)),
+        orders_misaligned=count_per_platform(s.misaligned),
         commission_due_cents=per_platform(book.commission_cents),
         commission_misaligned_cents=per_platform(jnp.where(s.misaligned, book.commission_cents, 0)),
         revenue=revenue,
@@ -184,9 +194,9 @@ def daily(
         seller_profit_cents=jnp.sum(jnp.where(live, r.accounts.profit, 0.0), axis=1).astype(
             jnp.float64
         ),
-        active_sellers=jnp.sum(live, axis=1).astype(I64),
+        active_sellers=count(live, axis=1),
         market_sellers=market(jnp.any(live, axis=0)),
-        harmful_sellers=jnp.sum(live & (sellers.honesty != HONEST)[None, :], axis=1).astype(I64),
+        harmful_sellers=count(live & (sellers.honesty != HONEST)[None, :], axis=1),
         sellers_entered=r.turnover.entries.astype(I64),
         sellers_exited=(r.policing.exits + r.turnover.exits).astype(I64),
         markup_sum=jnp.sum(

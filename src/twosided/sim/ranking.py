@@ -357,9 +357,9 @@ def charge_clicks(
     """Paid positions are charged per click: their price per click (``Pages.cpc``) times
     the clicks they got today."""
     P, C, L = dims.platforms, dims.categories, dims.page_length
-    clicks = jax.ops.segment_sum(
-        session.clicked.astype(I64), session.market, num_segments=P * C
-    )  # [G, L]
+    clicks = jax.ops.segment_sum(  # counted in int32 (below S < 2^31), then widened
+        session.clicked.astype(I32), session.market, num_segments=P * C
+    ).astype(I64)  # [G, L]
     ad_cents = clicks * pages.cpc
     flows = AdFlows(ads=jnp.sum(ad_cents.reshape(P, C * L), axis=1))
     return state, Clicks(clicks=clicks, ad_cents=ad_cents, flows=flows)

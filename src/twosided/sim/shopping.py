@@ -50,7 +50,7 @@ def decayed_trust(
     it knows fall below what it expects (adaptive expectations, as in Erev & Roth 1998).
     """
     known = last_visit.astype(I32) > NEVER
-    n_known = jnp.sum(known, axis=-1, keepdims=True)
+    n_known = jnp.sum(known, axis=-1, keepdims=True, dtype=I32)
     general = jnp.sum(jnp.where(known, trust, 0.0), axis=-1, keepdims=True) / jnp.maximum(
         n_known, 1
     ).astype(F32)
@@ -154,7 +154,7 @@ def choose_listing(u: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Arr
     cum = jnp.cumsum(weights, axis=-1)
     r = u * (1.0 + cum[:, -1])  # r < 1: the outside option
     bought = r >= 1.0
-    position = jnp.sum(cum <= (r - 1.0)[:, None], axis=-1)
+    position = jnp.sum(cum <= (r - 1.0)[:, None], axis=-1, dtype=I32)
     position = jnp.minimum(position, weights.shape[-1] - 1)
     return bought, jnp.where(bought, position, 0).astype(I32)
 
@@ -171,24 +171,32 @@ def draw_buyers_and_categories(
 
 @pytree_dataclass
 class PageRows:
-    """The page each session sees ([S, L] per field): a row of ``Pages`` per session."""
+    """The page each session sees before it buys ([S, L] float32 per field): the values of
+    its row of ``Pages`` that clicks, the purchase logit and price comparison read. Empty
+    positions have attractiveness 0, so they are never clicked; the listing, the price in
+    cents and the rest are read at the bought position only (``at_position``)."""
 
-    listing: jax.Array
-    price: jax.Array
-    log_rel_price: jax.Array
-    rating: jax.Array
     attract: jax.Array
+    rating: jax.Array
+    log_rel_price: jax.Array
+    price: jax.Array  # cents as float32 (what price comparison reads)
 
 
 def page_rows(pages: Pages, market: jax.Array) -> PageRows:
-    """The page each session sees (row ``market`` = platform × C + category)."""
+    """The page each session sees (row ``market`` = platform × C + category): four float32
+    row gathers (measured on the CPU: separate [G, L] row gathers beat one gather of the
+    fields packed as [G, L, k] several times over, and beat gathering int64 prices)."""
     return PageRows(
-        listing=pages.listing[market],
-        price=pages.price[market],
-        log_rel_price=pages.log_rel_price[market],
-        rating=pages.rating[market],
         attract=pages.attract[market],
+        rating=pages.rating[market],
+        log_rel_price=pages.log_rel_price[market],
+        price=pages.price.astype(F32)[market],
     )
+
+
+def at_position(x: jax.Array, market: jax.Array, position: jax.Array) -> jax.Array:
+    """The value of a ``[G, L]`` page field at each session's position ([S] gather)."""
+    return x[market, position]
 
 
 @pytree_dataclass
@@ -246,7 +254,7 @@ def _compare_prices(
     P, C = dims.platforms, dims.categories
     other = (platform + 1 + jnp.floor(u[:, 0] * (P - 1)).astype(I32)) % P
     seen = pages.min_price[other * C + category]
-    looked = jnp.min(jnp.where(clicked, rows.price.astype(F32), jnp.inf), axis=-1)
+    looked = jnp.min(jnp.where(clicked, rows.price, jnp.inf), axis=-1)
     considered = jnp.where(bought, price.astype(F32), looked)
     compare = (
         jnp.isfinite(considered)
@@ -292,8 +300,7 @@ def stage(
     market = platform * C + category
 
     rows = page_rows(pages, market)
-    valid = rows.listing >= 0
-    clicked = clicks(u[:, :L], params.buyers.examination, rows.attract, valid) & online[:, None]
+    clicked = clicks(u[:, :L], params.buyers.examination, rows.attract, online[:, None])
     price_sens = b_state.price_sens[buyer]
     quality_sens = b_state.quality_sens[buyer]
     util = listing_utilities(
@@ -305,13 +312,10 @@ def stage(
     bought, position = choose_listing(u[:, L + 2], weights)
     bought = bought & online
 
-    def at_position(x: jax.Array) -> jax.Array:
-        return jnp.take_along_axis(x, position[:, None], axis=1)[:, 0]
-
-    listing = jnp.where(bought, at_position(rows.listing), 0)
-    price = jnp.where(bought, at_position(rows.price), 0)
-    shown = at_position(rows.rating)
-    misaligned = bought & at_position(pages.misaligned[market])
+    listing = jnp.where(bought, at_position(pages.listing, market, position), 0)
+    price = jnp.where(bought, at_position(pages.price, market, position), 0)
+    shown = jnp.take_along_axis(rows.rating, position[:, None], axis=1)[:, 0]
+    misaligned = bought & at_position(pages.misaligned, market, position)
     honesty = sellers.honesty[listing]
     claimed = sellers.quality[listing]
     delivered = jnp.where(bought, delivered_quality(honesty, claimed, params), 0.0)
@@ -362,7 +366,7 @@ def stage(
         last_platform=last,
         last_harm=b_state.last_harm[buyer],
         last_of_day=buyer_memory.last_session_of_day(buyer, online, dims.buyers),
-        page_listing=rows.listing,
+        page_listing=pages.listing[market],  # read by the session log only
         clicked=clicked,
         bought=bought,
         position=position,
