@@ -20,7 +20,7 @@ from twosided.cli.common import (
     say,
     scenario_from,
 )
-from twosided.cli.experiment import experiment
+from twosided.cli.experiment import Batch, experiment
 from twosided.scenario import Scenario, ScenarioError, apply_overrides
 
 if TYPE_CHECKING:
@@ -58,13 +58,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "study"
 
 
-def _gap(scenario: Scenario, years: float, seeds: int) -> tuple[PolicyGap, int]:
+def _gap(scenario: Scenario, years: float, seeds: int, batch: bool) -> tuple[PolicyGap, int]:
     """The paired gap of ``seeds`` seeds from the scenario's own, and the run's days."""
     from twosided.experiments.policy_gap import PolicyGap
     from twosided.experiments.whom_to_save.study import study_days
 
     days = study_days(years)
-    return PolicyGap(scenario, days, list(range(scenario.seed, scenario.seed + seeds))), days
+    seed_list = list(range(scenario.seed, scenario.seed + seeds))
+    return PolicyGap(scenario, days, seed_list, batch), days
 
 
 @experiment.command("flip")
@@ -84,6 +85,7 @@ def flip_command(
     ] = 4,
     seeds: Annotated[int, typer.Option("--seeds", "-n", min=2, help="Paired seeds a point.")] = 4,
     years: Years = 1.0,
+    batch: Batch = True,
     out: Out = DEFAULT_ROOT,
     sets: Sets = None,
 ) -> None:
@@ -97,7 +99,7 @@ def flip_command(
     world = scenario_from(scenario, sets)
     bounds = parse_range(span, "--range")
     check_field(world, parameter, bounds, "--parameter")
-    gap, days = _gap(world, years, seeds)
+    gap, days = _gap(world, years, seeds, batch)
     say(
         f"{world.name}: {parameter} in [{bounds[0]:g}, {bounds[1]:g}], {steps} bisection "
         f"steps; each point runs both policies on {seeds} seeds × {days} days"
@@ -140,6 +142,7 @@ def sensitivity_command(
     ] = 64,
     seeds: Annotated[int, typer.Option("--seeds", "-n", min=1, help="Paired seeds a point.")] = 2,
     years: Years = 1.0,
+    batch: Batch = True,
     out: Out = DEFAULT_ROOT,
     sets: Sets = None,
 ) -> None:
@@ -167,7 +170,7 @@ def sensitivity_command(
         bounds = parse_range(span, f"--vary {key.strip()}=")
         check_field(world, key.strip(), bounds, "--vary")
         factors.append(Factor(key.strip(), *bounds))
-    gap, days = _gap(world, years, seeds)
+    gap, days = _gap(world, years, seeds, batch)
     n = len(design(factors, method, trajectories, samples=samples))  # type: ignore[arg-type]
     say(
         f"{world.name}: {len(factors)} parameters, {method}, {n} points; each runs both "

@@ -124,14 +124,22 @@ def find_flip(
     total = 2 + steps
     done: list[FlipPoint] = []
 
-    def at(value: float) -> FlipPoint:
-        point = FlipPoint.of(value, gap({parameter: value}))
+    def keep(value: float, gaps: np.ndarray) -> FlipPoint:
+        point = FlipPoint.of(value, gaps)
         done.append(point)
         if progress is not None:
             progress(len(done), total)
         return point
 
-    a, b = at(lower), at(upper)
+    def at(value: float) -> FlipPoint:
+        return keep(value, gap({parameter: value}))
+
+    many = getattr(gap, "many", None)  # both ends at once where the gap batches them
+    if many is not None:
+        low_gaps, high_gaps = many([{parameter: lower}, {parameter: upper}])
+        a, b = keep(lower, low_gaps), keep(upper, high_gaps)
+    else:
+        a, b = at(lower), at(upper)
     if a.sign * b.sign > 0 or (a.sign == 0 and b.sign == 0):
         return _result(parameter, lower, upper, done, None)
     for _ in range(steps):

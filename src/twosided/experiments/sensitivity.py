@@ -15,9 +15,10 @@ standard methods:
   intervals. Quantitative, and much dearer.
 
 Every point runs both policies on the same seeds (``policy_gap``), and the response is the
-mean paired gap. A parameter **can flip** the answer when a step of it alone (one Morris
-step, or in a Sobol' design the A/B_i pair that differs in it alone) changes the sign of
-the mean gap; the table counts those steps.
+mean paired gap; the points and policies of a design run batched (one vmapped program over
+points × policies × seeds, as many as memory allows). A parameter **can flip** the answer
+when a step of it alone (one Morris step, or in a Sobol' design the A/B_i pair that
+differs in it alone) changes the sign of the mean gap; the table counts those steps.
 """
 
 from __future__ import annotations
@@ -120,12 +121,7 @@ def analyse(
         raise ValueError("no parameter to vary")
     _, morris_analyze, _, sobol_analyze = _salib()
     points = design(factors, method, trajectories, levels, samples, seed)
-    gaps = []
-    for i, x in enumerate(points):
-        gaps.append(np.asarray(gap({f.key: float(v) for f, v in zip(factors, x)}), np.float64))
-        if progress is not None:
-            progress(i + 1, len(points))
-    gaps_arr = np.stack(gaps)
+    gaps_arr = np.stack(_responses(gap, factors, points, progress))
     y = gaps_arr.mean(axis=1)
     spec = problem(factors)
     if method == "morris":
@@ -168,6 +164,26 @@ def analyse(
         dict(zip(keys, flips)),
         dict(zip(keys, steps)),
     )
+
+
+def _responses(
+    gap: GapFunction, factors: Sequence[Factor], points: np.ndarray, progress: Progress | None
+) -> list[np.ndarray]:
+    """The gap at every design point: all at once where ``gap`` can (``PolicyGap.many``
+    batches them), else one by one."""
+    named = [{f.key: float(v) for f, v in zip(factors, x)} for x in points]
+    many = getattr(gap, "many", None)
+    if many is not None:
+        found = [np.asarray(g, np.float64) for g in many(named)]
+        if progress is not None:
+            progress(len(named), len(named))
+        return found
+    out = []
+    for i, point in enumerate(named):
+        out.append(np.asarray(gap(point), np.float64))
+        if progress is not None:
+            progress(i + 1, len(named))
+    return out
 
 
 def _morris_flips(points: np.ndarray, y: np.ndarray, d: int) -> tuple[list[int], list[int]]:
