@@ -118,7 +118,10 @@ def test_bad_numbers_for_sweep_are_one_line_and_status_2(
         (["--seeds", "100000000"], "--seeds 100,000,000: at most 10,000 seeds per variant"),
         (["--workers", "0"], "--workers 0: must be at least 1"),
         # --set applies to both worlds: an error names the world it is in
-        (["--set", "platforms.1.brand=1"], "--monopoly monopoly: platforms.1: index out of range"),
+        (
+            ["--set", "platforms.1.brand=1"],
+            "--monopoly rivals-removed: platforms.1: index out of range",
+        ),
         (["--set", "market.buyerz=1"], "--preset taobao: market.buyerz: unknown key"),
         (["--monopoly", "taobao"], "--monopoly taobao: has 3 platforms; expected one"),
         (["--preset", "monopoly"], "--preset monopoly: has one platform; the study needs rivals"),

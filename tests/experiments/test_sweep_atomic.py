@@ -99,7 +99,8 @@ def test_two_identical_sweeps_at_once_compute_each_variant_once(tmp_path, monkey
     computed: list[int] = []
     started = threading.Event()
 
-    def fake_tasks(tasks, *args):  # the simulation itself is not what is tested here
+    # the simulation itself is not what is tested here (unbatched: one task per variant)
+    def fake_tasks(tasks, *args):
         started.set()
         for task in tasks:
             computed.append(task.index)
@@ -112,7 +113,7 @@ def test_two_identical_sweeps_at_once_compute_each_variant_once(tmp_path, monkey
 
     def one() -> None:
         try:
-            results.append(sweep.run_sweep(plan, workers=1, out=tmp_path))
+            results.append(sweep.run_sweep(plan, workers=1, out=tmp_path, batch=False))
         except Exception as err:  # noqa: BLE001 - reported below
             errors.append(err)
 
