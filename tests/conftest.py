@@ -17,6 +17,10 @@ import pytest
 from hypothesis import settings
 
 import twosided
+from twosided.experiments.executors import CACHE_ENV  # JAX_COMPILATION_CACHE_DIR
+
+CACHE_LIMIT_ENV = "JAX_COMPILATION_CACHE_MAX_SIZE"
+CACHE_LIMIT_BYTES = 16 << 30  # far above what a session compiles: nothing is evicted
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,12 +50,20 @@ if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
 
 # Compiled programs outlive a module's ``jax.clear_caches()`` (below) in a persistent
 # compilation cache of this test session's own (a fresh folder, removed at exit), so a later
-# module that runs the same shapes loads them instead of compiling again. Subprocesses
-# (the command-line tests) get their own cache through ``cli_env``.
-if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+# module that runs the same shapes loads them instead of compiling again. The folder goes
+# into the environment, so that every process of the session shares it: pytest-xdist's
+# workers (the suite runs on every core, ``-n auto``), the sweep tests' worker processes
+# and the command-line tests' subprocesses. A size limit turns on JAX's file lock around
+# each read and write of the cache, so that no process reads a program another is still
+# writing. A folder chosen by the caller (or ``JAX_COMPILATION_CACHE_DIR=""``, no cache)
+# is left alone.
+if CACHE_ENV not in os.environ:  # the first process of the session (xdist's controller)
     _COMPILED = tempfile.mkdtemp(prefix="twosided-tests-jax-")
     atexit.register(shutil.rmtree, _COMPILED, ignore_errors=True)
-    jax.config.update("jax_compilation_cache_dir", _COMPILED)
+    os.environ[CACHE_ENV] = _COMPILED
+    os.environ.setdefault(CACHE_LIMIT_ENV, str(CACHE_LIMIT_BYTES))
+    jax.config.update("jax_compilation_cache_max_size", int(os.environ[CACHE_LIMIT_ENV]))
+jax.config.update("jax_compilation_cache_dir", os.environ[CACHE_ENV])
 
 
 @functools.lru_cache(maxsize=32)

@@ -50,8 +50,9 @@ RUN_FILES = {
 
 @pytest.fixture(scope="session")
 def cli_env(tmp_path_factory) -> dict[str, str]:
-    """Subprocess environment: a compilation cache of the test session's own."""
-    cache = tmp_path_factory.mktemp("jax-cache")
+    """Subprocess environment: the test session's compilation cache (tests/conftest.py),
+    shared by every process of the session, or a folder of its own where it has none."""
+    cache = os.environ.get("JAX_COMPILATION_CACHE_DIR") or tmp_path_factory.mktemp("jax-cache")
     return {
         **os.environ,
         "JAX_COMPILATION_CACHE_DIR": str(cache),

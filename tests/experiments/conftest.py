@@ -22,7 +22,9 @@ def compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """This process and the worker processes it starts share a session-wide persistent
     compilation cache: a shape compiled here loads in a worker instead of compiling again.
     (Where this process compiled before the cache was set, JAX keeps going without it.)"""
-    folder = str(tmp_path_factory.mktemp("jax-cache"))
+    # the session's own cache (tests/conftest.py) where it has one, shared with xdist's
+    # other workers; a folder of this process's own otherwise
+    folder = os.environ.get(CACHE_ENV) or str(tmp_path_factory.mktemp("jax-cache"))
     env_before = os.environ.get(CACHE_ENV)
     config_before = jax.config.jax_compilation_cache_dir
     os.environ[CACHE_ENV] = folder
