@@ -200,6 +200,34 @@ def at_position(x: jax.Array, market: jax.Array, position: jax.Array) -> jax.Arr
 
 
 @pytree_dataclass
+class PriceComparison:
+    """What a session's price comparison saw ([S] per field): whether the buyer compared,
+    on which platform, the cheapest price there, the price it set against it (paid, or the
+    cheapest listing clicked) and the overpayment found (``_compare_prices``)."""
+
+    compared: jax.Array  # bool
+    other: jax.Array  # i32 the platform looked up (drawn for every session)
+    seen: jax.Array  # f32 cents: lowest price on that platform's page (inf if it has none)
+    considered: jax.Array  # f32 cents: paid, or the cheapest clicked (inf if neither)
+    overpay: jax.Array  # f32 max(0, log(considered / seen)) when compared, else 0
+
+
+@pytree_dataclass
+class SessionLogFields:
+    """Values of a session that only the session log reads ([S] unless noted): what the
+    platform-choice logit and the trust update used that the day's other stages do not
+    keep. Every program computes them, but a run without the log never reads them, so
+    the compiler drops them (``log_sessions`` is a static flag of the compiled day)."""
+
+    utilities: jax.Array  # f32[S, P + 1] systematic utilities of the platforms and offline
+    inclusive: jax.Array  # f32 the page's logit inclusive value (the signal's first term)
+    comparison: PriceComparison
+    honesty: jax.Array  # i8 honesty type of the slot bought from (slot 0's if nothing)
+    quality_gap: jax.Array  # f32 max(0, rating shown − delivered) of a purchase, else 0
+    ref_price: jax.Array  # f32 cents: the category's reference price
+
+
+@pytree_dataclass
 class Session:
     """The day's shopping sessions, one entry per session ([S]; [S, L] per position and
     [S, P] per platform where noted)."""
@@ -229,6 +257,7 @@ class Session:
     surplus: jax.Array  # f32 consumer surplus, cents
     price_sens: jax.Array  # f32 β_price of the buyer
     quality_sens: jax.Array  # f32 β_quality of the buyer
+    log: SessionLogFields  # read by the session log only (``collect.session_log``)
 
 
 def _compare_prices(
@@ -244,8 +273,9 @@ def _compare_prices(
     open_: jax.Array,
     params: Params,
     dims: Dims,
-) -> jax.Array:
-    """Overpayment found by comparing: log(considered price / cheapest elsewhere), ≥ 0.
+) -> PriceComparison:
+    """Overpayment found by comparing: log(considered price / cheapest elsewhere), ≥ 0
+    (``overpay``), with what the comparison saw.
 
     A comparing buyer looks up the same keyword on another open platform and sets what it
     paid (or, if it bought nothing, the cheapest listing it looked at) against the
@@ -268,10 +298,13 @@ def _compare_prices(
         & open_[other]
         & jnp.isfinite(seen)
     )
-    return jnp.where(
+    overpay = jnp.where(
         compare,
         jnp.maximum(jnp.log(jnp.where(compare, considered / seen, 1.0)), 0.0),
         0.0,
+    )
+    return PriceComparison(
+        compared=compare, other=other, seen=seen, considered=considered, overpay=overpay
     )
 
 
@@ -319,7 +352,7 @@ def stage(
     honesty = sellers.honesty[listing]
     claimed = sellers.quality[listing]
     delivered = jnp.where(bought, delivered_quality(honesty, claimed, params), 0.0)
-    overpay = _compare_prices(
+    comparison = _compare_prices(
         u[:, L + 3 : L + 5],
         platform,
         category,
@@ -343,7 +376,7 @@ def stage(
     signal, harm = buyer_memory.experience(
         inclusive_value=inclusive,
         bought=bought,
-        overpay=overpay,
+        overpay=comparison.overpay,
         quality_gap=quality_gap,
         lost_to_fraud=lost_to_fraud,
         refunded=refunded,
@@ -382,5 +415,13 @@ def stage(
         surplus=surplus,
         price_sens=price_sens,
         quality_sens=quality_sens,
+        log=SessionLogFields(
+            utilities=utilities,
+            inclusive=inclusive,
+            comparison=comparison,
+            honesty=honesty,
+            quality_gap=quality_gap,
+            ref_price=ref_price,
+        ),
     )
     return state, session
