@@ -133,3 +133,19 @@ def test_paid_positions_are_charged_their_price_for_each_click():
     due = (clicks * np.asarray(r.pages.cpc)).reshape(dims.platforms, -1).sum(axis=1)
     assert np.asarray(r.clicks.flows.ads).tolist() == due.tolist()
     assert int(r.flows[ledger.S["ads"]].sum()) == int(due.sum())
+
+
+def test_uncharged_organic_positions_keep_their_place_and_pay_nothing():
+    """``auction.charge_organic = False``: the bid still lifts listings in the organic
+    ranking (the same page), no organic position pays, sponsored prices are unchanged."""
+    ads = {"platforms.0.ranking.ads": 2.0}
+    _, _, _, charged = _pages(ads)
+    _, _, _, free = _pages({**ads, "platforms.0.auction.charge_organic": False})
+    sponsored = np.asarray(charged.sponsored)
+    np.testing.assert_array_equal(np.asarray(free.listing), np.asarray(charged.listing))
+    np.testing.assert_array_equal(np.asarray(free.sponsored), sponsored)
+    assert np.any(np.asarray(charged.cpc)[~sponsored] > 0)  # organic positions were sold
+    assert np.all(np.asarray(free.cpc)[~sponsored] == 0)
+    np.testing.assert_array_equal(
+        np.asarray(free.cpc)[sponsored], np.asarray(charged.cpc)[sponsored]
+    )

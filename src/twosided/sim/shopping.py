@@ -14,6 +14,10 @@ category by the Zipf popularity of keywords. Then, for every session at once:
 3. Purchase: multinomial logit among the clicked listings with an outside option,
    ``P(j) = exp(u_bj) / (exp(u_0) + Σ_clicked exp(u_bk))``, with
    ``u_bj = β_quality,b · (rating_j − q_ref) − β_price,b · log(price_j / reference price)``.
+4. Ad load: examining sponsored positions costs the buyer ``sponsored_disutility`` per
+   position examined, in expectation ``Σ_k e_k · [k sponsored]`` (``ad_nuisance``); it is
+   taken off the session's realized utility (trust signal, consumer surplus), not off the
+   choice among listings.
 """
 
 from __future__ import annotations
@@ -167,6 +171,14 @@ def draw_buyers_and_categories(
     cum = jnp.cumsum(jnp.exp(params.market.category_log_weights))
     category = jnp.searchsorted(cum / cum[-1], u_category, side="right")
     return buyer, jnp.minimum(category, dims.categories - 1).astype(I32)
+
+
+def ad_nuisance(pages: Pages, market: jax.Array, online: jax.Array, params: Params) -> jax.Array:
+    """Utility each session loses to the ads on its page ([S]): ``sponsored_disutility``
+    per sponsored position examined, in expectation (``Σ_k e_k · [k sponsored]``, the
+    examination curve of the position-based model); 0 offline."""
+    examined = jnp.sum(params.buyers.examination[None, :] * pages.sponsored, axis=-1)  # [G]
+    return jnp.where(online, params.buyers.sponsored_disutility * examined[market], 0.0)
 
 
 @pytree_dataclass
@@ -340,6 +352,7 @@ def stage(
     refunded = bought & fate.upheld
     lost_to_fraud = bought & (honesty == NON_SHIPPER) & ~fate.upheld
     quality_gap = jnp.where(bought, jnp.maximum(shown - delivered, 0.0), 0.0)
+    nuisance = ad_nuisance(pages, market, online, params)
     signal, harm = buyer_memory.experience(
         inclusive_value=inclusive,
         bought=bought,
@@ -350,11 +363,13 @@ def stage(
         price_sens=price_sens,
         quality_sens=quality_sens,
         params=params,
+        ad_nuisance=nuisance,
     )
     # consumer surplus in cents: the logit inclusive value (Small & Rosen 1981) at the
-    # category's reference price, less the quality shortfall of unrefunded purchases
+    # category's reference price, less the quality shortfall of unrefunded purchases and
+    # the ad load's nuisance
     ref_price = jnp.exp(state.market.log_ref_price[category])
-    lost_utility = jnp.where(refunded, 0.0, quality_sens * quality_gap)
+    lost_utility = jnp.where(refunded, 0.0, quality_sens * quality_gap) + nuisance
     surplus = jnp.where(online, ref_price / price_sens * (inclusive - lost_utility), 0.0)
     session = Session(
         buyer=buyer,
