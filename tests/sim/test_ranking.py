@@ -149,3 +149,28 @@ def test_uncharged_organic_positions_keep_their_place_and_pay_nothing():
     np.testing.assert_array_equal(
         np.asarray(free.cpc)[sponsored], np.asarray(charged.cpc)[sponsored]
     )
+
+
+def test_uncharged_organic_clicks_earn_no_ad_revenue_on_a_day():
+    """A day of a taobao world that weights bids heavily: with ``charge_organic = False``
+    on every platform the day's ad revenue is exactly its sponsored clicks' revenue under
+    today's rule (the clicks are the same: buyers never see prices per click)."""
+    from .conftest import one_day
+
+    world = {
+        "market.buyers": 3000,
+        "market.seller_capacity": 30,
+        "market.initial_sellers": 30,
+        **{f"platforms.{p}.ranking.ads": 2.0 for p in range(3)},
+    }
+    _, _, _, _, charged = one_day("taobao", world)
+    free_all = {f"platforms.{p}.auction.charge_organic": False for p in range(3)}
+    _, _, _, _, free = one_day("taobao", {**world, **free_all})
+    sponsored = np.asarray(charged.pages.sponsored)
+    np.testing.assert_array_equal(np.asarray(free.clicks.clicks), np.asarray(charged.clicks.clicks))
+    paid = np.asarray(charged.clicks.ad_cents)
+    assert paid[~sponsored].sum() > 0  # organic clicks were charged under today's rule
+    assert np.all(np.asarray(free.clicks.ad_cents)[~sponsored] == 0)
+    np.testing.assert_array_equal(np.asarray(free.clicks.ad_cents)[sponsored], paid[sponsored])
+    sponsored_revenue = (paid * sponsored).reshape(3, -1).sum(axis=1)
+    np.testing.assert_array_equal(np.asarray(free.clicks.flows.ads), sponsored_revenue)
