@@ -15,7 +15,7 @@ import pandas as pd
 
 from twosided.sim import ledger
 from twosided.sim.fees import YEAR_DAYS
-from twosided.sim.state import HARM_NAMES
+from twosided.sim.state import HARM_NAMES, TERMINAL_STATES
 from twosided.sim.streams import STREAMS, revenue_columns
 
 # metrics that are not [seed, day, platform] or are internal sums
@@ -228,10 +228,48 @@ def switches_table(
     )
 
 
+# the session log's codes by name: seller honesty types (sim/state.py HONEST,
+# COUNTERFEITER, NON_SHIPPER), the outside option of the platform choice
+HONESTY_NAMES = ("honest", "counterfeiter", "non_shipper")
+OFFLINE = "offline"
+
+
+def _names(codes: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Names of integer codes as an object array; a negative code (none) is ``None``."""
+    codes = np.asarray(codes)
+    lookup = np.asarray([*names, None], dtype=object)
+    return lookup[np.where(codes >= 0, codes, len(names))]
+
+
 def sessions_table(
     log: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
 ) -> pd.DataFrame:
-    """The session log: one row per session and listing shown (for click-model estimation)."""
+    """The session log's listing table: one row per session that reached a platform and
+    listing shown on its results page (for click and purchase models).
+
+    Columns (docs/model.md §3.4 "Session log" has the same list):
+
+    ===============  =======  =======================================================
+    seed, day        int64    the run's seed; the day (0 = the run's first day)
+    session          int64    the session's index within the day (0 .. S − 1)
+    buyer            int32    who searched
+    platform         str      the platform chosen
+    category         int32    the keyword (category) searched
+    position         int64    position on the page, 0 at the top
+    listing          int32    seller slot shown there
+    price_cents      int64    the listing's price, cents
+    rating           float32  the public rating shown (a quality in [0, 1])
+    sponsored        bool     a sponsored slot (an ad)
+    clicked          bool     the buyer clicked it
+    purchased        bool     the buyer bought it (at most one row per session)
+    log_rel_price    float32  log(price / the category's reference price): the price
+                              term of the click and purchase utilities
+    ref_price_cents  float64  the category's reference price, cents
+    ===============  =======  =======================================================
+
+    Sessions that went to no platform have no row here: ``session_outcomes_table`` has one
+    row per session drawn (offline included), ``choices_table`` one per session and option.
+    """
     listing = np.asarray(log["listing"])  # [seed, day, S, L]
     n_seeds, n_days, S, L = listing.shape
     online = np.asarray(log["platform"]) >= 0  # [seed, day, S]
@@ -260,6 +298,209 @@ def sessions_table(
             "sponsored": per_row(log["sponsored"]),
             "clicked": per_row(log["clicked"]),
             "purchased": per_row(log["purchased"]),
+            "log_rel_price": per_row(log["log_rel_price"]),
+            "ref_price_cents": per_session(log["ref_price"]).astype(np.float64),
+        }
+    )
+
+
+def _session_keys(
+    log: dict[str, np.ndarray], seeds: Sequence[int], start_day: int, repeat: int = 1
+) -> dict[str, np.ndarray]:
+    """seed, day, session, buyer and category of every session drawn, in engine order
+    (seed, day, session), each row repeated ``repeat`` times."""
+    buyer = np.asarray(log["buyer"])  # [seed, day, S]
+    n_seeds, n_days, S = buyer.shape
+    n = n_seeds * n_days * S
+    seed = np.repeat(np.asarray(seeds, dtype=np.int64), n_days * S)
+    day = np.tile(np.repeat(np.arange(start_day, start_day + n_days, dtype=np.int64), S), n_seeds)
+    session = np.tile(np.arange(S, dtype=np.int64), n_seeds * n_days)
+    keys = {
+        "seed": seed,
+        "day": day,
+        "session": session,
+        "buyer": buyer.reshape(n),
+        "category": np.asarray(log["category"]).reshape(n),
+    }
+    return {k: np.repeat(v, repeat) for k, v in keys.items()}
+
+
+def choices_table(
+    log: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
+) -> pd.DataFrame:
+    """The platform choice of every session drawn, in long form: one row per session and
+    option (each platform, then offline), for conditional-logit estimation.
+
+    The buyer chose by multinomial logit on ``utility``, ``P(option) = exp(utility) /
+    Σ_options exp(utility)`` (sim/shopping.py ``platform_utilities``), where a platform's
+    utility is ``brand + trust_weight · trust + assortment_weight · log(1 + n_listed) +
+    switching_cost · last`` and offline's is ``offline_utility``. Columns (docs/model.md
+    §3.4 "Session log" has the same list):
+
+    ==========  =======  ==============================================================
+    seed, day   int64    the run's seed; the day
+    session     int64    the session's index within the day (as in the other tables)
+    buyer       int32    who searched
+    category    int32    the keyword searched
+    option_id   int64    0 .. P − 1 the platforms in scenario order, P offline
+    option      str      the platform's name, or ``"offline"``
+    available   bool     the option could be chosen (a platform: open that day and
+                         listing sellers in the category; offline: always)
+    chosen      bool     the option the buyer chose (one per session)
+    utility     float32  the systematic utility the logit used (−inf if unavailable)
+    trust       float32  the buyer's trust in the platform that day, faded since its
+                         last visit (utility units; NaN for offline)
+    n_listed    int32    the platform's listings in the category (0 for offline)
+    last        bool     the platform is the one the buyer used last (switching cost)
+    ==========  =======  ==============================================================
+    """
+    utility = np.asarray(log["utility"])  # [seed, day, S, P + 1]
+    n_seeds, n_days, S, K = utility.shape
+    P = K - 1
+    n = n_seeds * n_days * S
+    option = np.tile(np.arange(K, dtype=np.int64), n)
+    platform = np.asarray(log["platform"]).reshape(n)
+    chosen = np.repeat(np.where(platform >= 0, platform, P), K) == option
+    trust = np.concatenate(
+        [np.asarray(log["trust"]).reshape(n, P), np.full((n, 1), np.nan, np.float32)], axis=1
+    )
+    n_listed = np.concatenate(
+        [np.asarray(log["n_listed"]).reshape(n, P), np.zeros((n, 1), np.int32)], axis=1
+    )
+    last = np.repeat(np.asarray(log["last_platform"]).reshape(n), K) == option
+    return pd.DataFrame(
+        {
+            **_session_keys(log, seeds, start_day, repeat=K),
+            "option_id": option,
+            "option": np.asarray([*platforms, OFFLINE], dtype=object)[option],
+            "available": np.isfinite(utility).reshape(-1),
+            "chosen": chosen,
+            "utility": utility.reshape(-1),
+            "trust": trust.reshape(-1),
+            "n_listed": n_listed.reshape(-1),
+            "last": last & (option < P),
+        }
+    )
+
+
+def session_outcomes_table(
+    log: dict[str, np.ndarray], platforms: Sequence[str], seeds: Sequence[int], start_day: int = 0
+) -> pd.DataFrame:
+    """One row per session drawn, offline ones included: where it went, what it bought,
+    what its price comparison saw, the order's fate, and the trust signal the buyer took
+    from it (everything ``sim/buyers.py`` reads to update trust).
+
+    The buyer's trust in the platform moves to ``trust + trust_learning_rate · (signal −
+    trust)`` (several sessions of one buyer on one platform in a day: ``trust +
+    trust_learning_rate · Σ (signal − trust)``), with ``signal = surplus_weight ·
+    inclusive_value − no_purchase_penalty · [not bought] − overpay_weight · beta_price ·
+    overpay − quality_gap_weight · beta_quality · quality_gap · [not refunded] −
+    fraud_penalty · lost_to_fraud + protection_bonus · refunded``. An order's money
+    settles on ``settle_day`` (the daily table's refunds and losses count it then).
+    Columns (docs/model.md §3.4 "Session log" has the same list; "none" is −1 for
+    integers, NaN for floats, None for names):
+
+    ======================  =======  ==================================================
+    seed, day               int64    the run's seed; the day
+    session                 int64    the session's index within the day
+    buyer                   int32    who searched
+    category                int32    the keyword searched
+    online                  bool     the buyer chose a platform (False: offline)
+    platform_id             int32    the platform chosen, −1 offline
+    platform                str      its name, None offline
+    ref_price_cents         float64  the category's reference price, cents
+    beta_price              float32  the buyer's price sensitivity β_price (latent)
+    beta_quality            float32  the buyer's quality sensitivity β_quality (latent)
+    trust                   float32  trust in the chosen platform before the session
+                                     (faded since the last visit; NaN offline)
+    inclusive_value         float32  log(1 + Σ_clicked exp(u_j − u_0)): what the page
+                                     offered (0 with no click; NaN offline)
+    bought                  bool     the session placed an order
+    position                int32    the position bought (−1 none)
+    listing                 int32    the seller slot bought from (−1 none)
+    price_cents             int64    the price paid, cents (0 none)
+    compared                bool     the buyer compared prices on another platform
+    compared_platform       str      where it looked (None if it did not compare)
+    price_seen_cents        float32  the lowest price on that platform's page for the
+                                     keyword, cents (NaN if it did not compare)
+    price_considered_cents  float32  what it set against it: the price paid, or the
+                                     cheapest listing clicked (NaN if not compared)
+    overpay                 float32  max(0, log(considered / seen)) if compared, else 0
+                                     (NaN offline)
+    claimed_quality         float32  the quality the listing claims (NaN none)
+    delivered_quality       float32  the quality delivered: 0 for a parcel never
+                                     delivered (NaN none)
+    quality_gap             float32  max(0, rating shown − delivered quality) of a
+                                     purchase, 0 without one (NaN offline)
+    seller_type             str      "honest", "counterfeiter" or "non_shipper" (None)
+    counterfeit             bool     bought from a counterfeiter
+    claim                   bool     the buyer (or, under escrow, the missing delivery
+                                     record) filed a claim
+    refunded                bool     the claim was upheld: the price came back
+    lost_to_fraud           bool     paid a non-shipper and was not refunded
+    order_state             str      the terminal state: confirmed, auto_confirmed,
+                                     refunded or claim_rejected (None)
+    settle_day              int64    the day the order reaches it (−1 none)
+    refund_cents            int64    refunded to the buyer, cents (0 none)
+    fraud_loss_cents        int64    paid for a parcel never delivered, not refunded
+    counterfeit_loss_cents  int64    price · (1 − delivered/claimed) of a counterfeit
+                                     not refunded, cents
+    signal                  float32  the trust signal of the session (NaN offline)
+    harm                    str      the harm met: none, price, quality, fraud (None
+                                     offline)
+    ======================  =======  ==================================================
+    """
+    platform = np.asarray(log["platform"])  # [seed, day, S]
+    n = platform.size
+    P = np.asarray(log["trust"]).shape[-1]
+    keys = _session_keys(log, seeds, start_day)
+
+    def col(name: str) -> np.ndarray:
+        return np.asarray(log[name]).reshape(n)
+
+    pid = platform.reshape(n)
+    online = pid >= 0
+    trust = np.take_along_axis(
+        np.asarray(log["trust"]).reshape(n, P), np.maximum(pid, 0)[:, None], axis=1
+    )[:, 0]
+    bought = col("position") >= 0
+    delay = col("settle_delay")
+    honesty = col("seller_honesty")
+    return pd.DataFrame(
+        {
+            **keys,
+            "online": online,
+            "platform_id": pid.astype(np.int32),
+            "platform": _names(pid, platforms),
+            "ref_price_cents": col("ref_price").astype(np.float64),
+            "beta_price": col("price_sens"),
+            "beta_quality": col("quality_sens"),
+            "trust": np.where(online, trust, np.float32(np.nan)),
+            "inclusive_value": col("inclusive_value"),
+            "bought": bought,
+            "position": col("position").astype(np.int32),
+            "listing": col("bought_listing").astype(np.int32),
+            "price_cents": col("paid").astype(np.int64),
+            "compared": col("compared"),
+            "compared_platform": _names(col("compared_platform"), platforms),
+            "price_seen_cents": col("price_seen"),
+            "price_considered_cents": col("price_considered"),
+            "overpay": col("overpay"),
+            "claimed_quality": col("claimed_quality"),
+            "delivered_quality": col("delivered_quality"),
+            "quality_gap": col("quality_gap"),
+            "seller_type": _names(honesty, HONESTY_NAMES),
+            "counterfeit": honesty == HONESTY_NAMES.index("counterfeiter"),
+            "claim": col("claim"),
+            "refunded": col("refunded"),
+            "lost_to_fraud": col("lost_to_fraud"),
+            "order_state": _names(col("order_state"), TERMINAL_STATES),
+            "settle_day": np.where(bought, keys["day"] + delay, -1),
+            "refund_cents": col("refund_cents").astype(np.int64),
+            "fraud_loss_cents": col("fraud_loss_cents").astype(np.int64),
+            "counterfeit_loss_cents": col("counterfeit_loss_cents").astype(np.int64),
+            "signal": col("signal"),
+            "harm": _names(col("harm"), HARM_NAMES),
         }
     )
 

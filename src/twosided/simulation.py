@@ -34,9 +34,15 @@ class Result:
         accounts: ledger balances per seed, day and account (cents); their sum never changes.
         flows: money moved per seed, day, platform and stream (cents).
         switches: buyers' moves between platforms per day, with the harm met before.
-        sessions: the session log (one row per session and listing shown), when asked for.
+        sessions: the session log's listings (one row per online session and listing
+            shown), when asked for (``metrics.sessions_table`` lists the columns).
         final_states: the engine state after the last day (batched over seeds).
         warmup: the first days left out of the tables (``after_warmup``); 0 for a whole run.
+        choices: with the session log, every session's platform choice (one row per
+            session drawn and option: each platform and offline; ``metrics.choices_table``).
+        session_outcomes: with the session log, one row per session drawn, offline ones
+            included: its order, price comparison, order fate and trust signal
+            (``metrics.session_outcomes_table``).
     """
 
     scenario: Scenario
@@ -48,6 +54,8 @@ class Result:
     sessions: pd.DataFrame | None = None
     final_states: State | None = None
     warmup: int = 0
+    choices: pd.DataFrame | None = None
+    session_outcomes: pd.DataFrame | None = None
 
     @property
     def platforms(self) -> list[str]:
@@ -89,6 +97,8 @@ class Result:
             flows=cut(self.flows),
             switches=cut(self.switches),
             sessions=cut(self.sessions),
+            choices=cut(self.choices),
+            session_outcomes=cut(self.session_outcomes),
             warmup=self.warmup + warmup,
         )
 
@@ -211,8 +221,9 @@ def simulate(
             together in one vmapped program.
         seed: the first seed (default: the scenario's ``seed``).
         overrides: ``["platforms.0.ranking.ads=2", ...]`` or a dict of the same.
-        log_sessions: also return the session log (small runs only: one row per session
-            and listing shown).
+        log_sessions: also return the session log (small runs only): ``sessions`` (one
+            row per online session and listing shown), ``choices`` (per session drawn and
+            platform-choice option) and ``session_outcomes`` (per session drawn).
         keep_state: keep the final engine state on the result.
         progress: called with the number of days done after each compiled chunk.
 
@@ -241,6 +252,10 @@ def result_from_arrays(
     """Build a Result from stacked engine metrics."""
     names = [p.name for p in sc.platforms]
     log = raw.get("log")
+
+    def from_log(table: Callable[..., pd.DataFrame]) -> pd.DataFrame | None:
+        return None if log is None else table(log, names, seeds, start_day)
+
     return Result(
         scenario=sc,
         seeds=seeds,
@@ -248,6 +263,8 @@ def result_from_arrays(
         accounts=tables.accounts_table(raw, names, seeds, start_day),
         flows=tables.flows_table(raw, names, seeds, start_day),
         switches=tables.switches_table(raw, names, seeds, start_day),
-        sessions=tables.sessions_table(log, names, seeds, start_day) if log is not None else None,
+        sessions=from_log(tables.sessions_table),
         final_states=states,
+        choices=from_log(tables.choices_table),
+        session_outcomes=from_log(tables.session_outcomes_table),
     )

@@ -243,3 +243,45 @@ def test_a_switch_is_counted_once_per_buyer_from_its_last_session_of_the_day():
     got = r.switches.groupby(["day", "from_platform", "to_platform"])["buyers"].sum()
     got = {k: int(v) for k, v in got.items() if v > 0}
     assert expected and got == expected
+
+
+# --------------------------------------------------------------------------- ad load
+
+
+def _trust_and_surplus(slots: int, cost: float) -> tuple[float, float]:
+    """Mean trust among searchers and consumer surplus per session over days 28-55 of a
+    small monopoly with ``slots`` sponsored slots and ad-load cost ``cost`` (two seeds)."""
+    result = cached_run(
+        "monopoly",
+        56,
+        2,
+        {
+            "market.buyers": 3000,
+            "market.categories": 4,
+            "market.seller_capacity": 32,
+            "market.initial_sellers": 16,
+            "platforms.0.fees.commission": 0.02,
+            "platforms.0.auction.slots": slots,
+            "buyers.sponsored_disutility": cost,
+        },
+    )
+    late = result.daily[result.daily.day >= 28]
+    return (
+        float(late.avg_trust.mean()),
+        float(late.consumer_surplus_cents.sum() / late.sessions.sum()),
+    )
+
+
+def test_with_an_ad_load_cost_more_sponsored_slots_cost_buyers_trust_and_surplus():
+    """Five sponsored slots instead of one: with a cost of 0.3 per sponsored position
+    examined, the expected nuisance of a page rises from 0.3 to 0.3 · Σ_{k<5} e_k = 0.78, so
+    trust (the learned mean of the session signal) and surplus fall by more than the ads
+    alone move them with no cost: the cost's own harm grows with the slots. Measured: the
+    cost takes 0.24 off trust with one slot and 0.62 with five (surplus per session 10.6
+    → 3.0 yuan and 9.2 → −10.4 yuan)."""
+    (t1, s1), (t5, s5) = _trust_and_surplus(1, 0.0), _trust_and_surplus(5, 0.0)
+    (c1, d1), (c5, d5) = _trust_and_surplus(1, 0.3), _trust_and_surplus(5, 0.3)
+    assert c1 < t1 and c5 < t5
+    assert (c5 - t5) < (c1 - t1) - 0.2  # half the 0.48 nuisance gap, at least
+    assert d5 < s5 and d1 < s1 and (d5 - s5) < (d1 - s1)
+    assert c5 < c1 and d5 < d1

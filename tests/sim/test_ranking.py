@@ -133,3 +133,44 @@ def test_paid_positions_are_charged_their_price_for_each_click():
     due = (clicks * np.asarray(r.pages.cpc)).reshape(dims.platforms, -1).sum(axis=1)
     assert np.asarray(r.clicks.flows.ads).tolist() == due.tolist()
     assert int(r.flows[ledger.S["ads"]].sum()) == int(due.sum())
+
+
+def test_uncharged_organic_positions_keep_their_place_and_pay_nothing():
+    """``auction.charge_organic = False``: the bid still lifts listings in the organic
+    ranking (the same page), no organic position pays, sponsored prices are unchanged."""
+    ads = {"platforms.0.ranking.ads": 2.0}
+    _, _, _, charged = _pages(ads)
+    _, _, _, free = _pages({**ads, "platforms.0.auction.charge_organic": False})
+    sponsored = np.asarray(charged.sponsored)
+    np.testing.assert_array_equal(np.asarray(free.listing), np.asarray(charged.listing))
+    np.testing.assert_array_equal(np.asarray(free.sponsored), sponsored)
+    assert np.any(np.asarray(charged.cpc)[~sponsored] > 0)  # organic positions were sold
+    assert np.all(np.asarray(free.cpc)[~sponsored] == 0)
+    np.testing.assert_array_equal(
+        np.asarray(free.cpc)[sponsored], np.asarray(charged.cpc)[sponsored]
+    )
+
+
+def test_uncharged_organic_clicks_earn_no_ad_revenue_on_a_day():
+    """A day of a taobao world that weights bids heavily: with ``charge_organic = False``
+    on every platform the day's ad revenue is exactly its sponsored clicks' revenue under
+    today's rule (the clicks are the same: buyers never see prices per click)."""
+    from .conftest import one_day
+
+    world = {
+        "market.buyers": 3000,
+        "market.seller_capacity": 30,
+        "market.initial_sellers": 30,
+        **{f"platforms.{p}.ranking.ads": 2.0 for p in range(3)},
+    }
+    _, _, _, _, charged = one_day("taobao", world)
+    free_all = {f"platforms.{p}.auction.charge_organic": False for p in range(3)}
+    _, _, _, _, free = one_day("taobao", {**world, **free_all})
+    sponsored = np.asarray(charged.pages.sponsored)
+    np.testing.assert_array_equal(np.asarray(free.clicks.clicks), np.asarray(charged.clicks.clicks))
+    paid = np.asarray(charged.clicks.ad_cents)
+    assert paid[~sponsored].sum() > 0  # organic clicks were charged under today's rule
+    assert np.all(np.asarray(free.clicks.ad_cents)[~sponsored] == 0)
+    np.testing.assert_array_equal(np.asarray(free.clicks.ad_cents)[sponsored], paid[sponsored])
+    sponsored_revenue = (paid * sponsored).reshape(3, -1).sum(axis=1)
+    np.testing.assert_array_equal(np.asarray(free.clicks.flows.ads), sponsored_revenue)

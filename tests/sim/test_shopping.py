@@ -191,3 +191,36 @@ def test_the_shopping_stage_buys_only_what_an_online_buyer_clicked_at_its_page_p
         np.asarray(s.listing)[bought], np.asarray(pages.listing)[market, position]
     )
     assert not np.asarray(s.clicked)[~np.asarray(s.online)].any()
+
+
+def test_ad_load_costs_each_session_its_expected_sponsored_examinations():
+    """``sponsored_disutility`` takes ``d · Σ_k e_k · [k sponsored]`` off an online
+    session's trust signal and ``ref / β_price`` times that off its surplus, and changes
+    nothing else on the day (same pages, clicks and purchases); 0 is today's outcome."""
+    from .conftest import one_day
+
+    d = 0.4
+    _, params, state, _, base = one_day("taobao")
+    _, _, _, _, costly = one_day("taobao", {"buyers.sponsored_disutility": d})
+    s, c = base.session, costly.session
+    for field in ("clicked", "bought", "price", "listing", "platform", "online"):
+        np.testing.assert_array_equal(np.asarray(getattr(s, field)), np.asarray(getattr(c, field)))
+    examined = np.sum(
+        np.asarray(params.buyers.examination)[None, :] * np.asarray(base.pages.sponsored), axis=1
+    )
+    online = np.asarray(s.online)
+    nuisance = np.where(online, d * examined[np.asarray(s.market)], 0.0)
+    assert nuisance[online].min() > 0  # every taobao page carries ads
+    np.testing.assert_allclose(
+        np.asarray(s.signal) - np.asarray(c.signal), nuisance, rtol=1e-5, atol=1e-5
+    )
+    ref = np.exp(np.asarray(state.market.log_ref_price))[np.asarray(s.category)]
+    np.testing.assert_allclose(
+        np.asarray(s.surplus) - np.asarray(c.surplus),
+        ref / np.asarray(s.price_sens) * nuisance,
+        rtol=1e-3,
+        atol=1e-2 * ref.max() / 100,
+    )
+    # the stage's own function, called with no cost, gives exactly the signal of today
+    zero = shopping.ad_nuisance(base.pages, s.market, s.online, params)
+    assert float(jnp.abs(zero).max()) == 0.0

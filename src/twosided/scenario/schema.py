@@ -213,6 +213,20 @@ class Buyers(_Model):
         le=20.0,
         description="Weight of the listing's log relative price in its attractiveness logit.",
     )
+    sponsored_disutility: float = Field(
+        0.0,
+        ge=0.0,
+        le=20.0,
+        description="Utility a buyer loses per sponsored position it examines (in "
+        "expectation: Σ_k e_k over the page's sponsored positions), the cost of ad load to "
+        "users: it lowers the session's realized utility, so its trust signal and consumer "
+        "surplus, but not the choice among the listings clicked (the ads are already seen). "
+        "Annoying or intrusive ads cost users measurably (Goldstein, McAfee & Suri 2013) and "
+        "more ads drive users away (Huang, Reiley & Riabov 2018), which makes the number of "
+        "sponsored slots a trade-off between ad revenue and buyers. 0 (the default): ads "
+        "cost buyers nothing beyond the listings they displace, as before this setting "
+        "existed.",
+    )
     # platform choice
     trust_weight: float = Field(
         3.0,
@@ -393,6 +407,19 @@ class Sellers(_Model):
         "a 25-40% gross margin is typical of online retail.",
     )
     markup_sd: float = Field(0.1, ge=0.0, le=5.0, description="Spread of initial markups.")
+    fee_pass_through: Probability = Field(
+        0.0,
+        description="Share θ of the platform's fees that a seller passes on to its price "
+        "there: price = cost × (1 + markup) / (1 − θ × fee share of price), the fee share "
+        "being the category's commission rate, the expected affiliate fee per order "
+        "(affiliate_order_share × affiliate_fee_rate) and the listing's ad spend per unit "
+        "of sales over its last revision period. θ = 1 keeps the seller's markup over cost "
+        "after fees (full pass-through of an ad valorem fee, as under competition with "
+        "constant costs; Weyl & Fabinger 2013); with θ > 0 a platform's fees reach buyers "
+        "as prices, so the price structure is not neutral (Rochet & Tirole 2006; Wang & "
+        "Wright 2017). 0 (the default) prices on cost alone and leaves fees to the "
+        "markup's imitation, as before this setting existed.",
+    )
     ad_intensity_mean: float = Field(
         0.3,
         ge=0.0,
@@ -569,6 +596,14 @@ class Auction(_Model):
     )
     increment_cents: Cents = Field(
         1, description="Added to the GSP price ('next price plus one cent', Taobao's rule)."
+    )
+    charge_organic: bool = Field(
+        True,
+        description="Charge per click the organic positions a listing holds only thanks to "
+        "its bid (ranking.ads > 0), at the least bid that would have held them (GSP on the "
+        "blended ranking). False: the bid still lifts a listing in the organic ranking but "
+        "its organic clicks are free, so only sponsored slots earn ad revenue. True (the "
+        "default) is the engine's rule before this setting existed.",
     )
 
 

@@ -14,6 +14,7 @@ where
            − quality_gap_weight · β_quality · max(0, shown − delivered)    (unless refunded)
            − fraud_penalty · [paid, got nothing, no refund]
            + protection_bonus · [claim refunded]
+           − sponsored_disutility · Σ_k e_k · [position k sponsored]      (ad load)
 
 and between visits trust fades toward the buyer's general trust, its mean over the
 platforms it has used, which is also what it expects of a platform it has never used
@@ -79,8 +80,12 @@ def experience(
     price_sens: jax.Array,
     quality_sens: jax.Array,
     params: Params,
+    ad_nuisance: jax.Array | float = 0.0,
 ) -> tuple[jax.Array, jax.Array]:
-    """Trust signal of each session and the harm it carries (HARM_* codes)."""
+    """Trust signal of each session and the harm it carries (HARM_* codes).
+
+    ``ad_nuisance`` is the utility the session lost to the sponsored positions it examined
+    (``shopping.ad_nuisance``; 0 when ads cost buyers nothing)."""
     gap = jnp.where(refunded, 0.0, quality_gap)
     signal = (
         params.buyers.surplus_weight * inclusive_value
@@ -89,7 +94,7 @@ def experience(
         - params.buyers.quality_gap_weight * quality_sens * gap
         - params.buyers.fraud_penalty * lost_to_fraud.astype(F32)
         + params.buyers.protection_bonus * refunded.astype(F32)
-    )
+    ) - ad_nuisance
     harm = jnp.where(
         lost_to_fraud,
         HARM_FRAUD,

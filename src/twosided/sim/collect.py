@@ -25,7 +25,7 @@ from twosided.sim.pytree import pytree_dataclass
 from twosided.sim.ranking import Clicks, Pages
 from twosided.sim.sellers import Accounts, Turnover
 from twosided.sim.shopping import Session
-from twosided.sim.state import HONEST, TERMINAL_STATES, State
+from twosided.sim.state import HONEST, NON_SHIPPER, TERMINAL_STATES, State
 from twosided.sim.streams import revenue_column
 
 Metrics = dict[str, jax.Array]
@@ -224,17 +224,65 @@ def daily(
     )
 
 
-def session_log(r: DayRecords) -> dict[str, jax.Array]:
-    """The day's session log (one entry per session and position): ``metrics.sessions_table``."""
+def session_log(r: DayRecords, dims: Dims) -> dict[str, jax.Array]:
+    """The day's session log: ``metrics.sessions_table`` (one entry per session and
+    position), ``metrics.choices_table`` (per session and platform-choice option) and
+    ``metrics.session_outcomes_table`` (per session). Every drawn session is logged,
+    offline ones included (``platform`` −1); the order and trust fields are masked to the
+    sessions that bought (−1, NaN or 0 otherwise, as each table documents)."""
     s, pages, L = r.session, r.pages, r.session.clicked.shape[1]
+    P, C = dims.platforms, dims.categories
+    x, cmp, fate, bought = s.log, s.log.comparison, s.fate, s.bought
+    online = s.online
+    compared = online & cmp.compared
+    nan = jnp.float32(jnp.nan)
+
+    def if_bought(value: jax.Array, empty: float | int) -> jax.Array:
+        return jnp.where(bought, value, empty)
+
+    refunded = bought & fate.upheld
     return {
+        # per session and position ([S, L]): the listings shown
         "buyer": s.buyer,
-        "platform": jnp.where(s.online, s.platform, -1),
+        "platform": jnp.where(online, s.platform, -1),
         "category": s.category,
         "listing": s.page_listing,
         "clicked": s.clicked,
-        "purchased": (jnp.arange(L)[None, :] == s.position[:, None]) & s.bought[:, None],
+        "purchased": (jnp.arange(L)[None, :] == s.position[:, None]) & bought[:, None],
         "price": pages.price[s.market],
         "rating": pages.rating[s.market],
         "sponsored": pages.sponsored[s.market],
+        "log_rel_price": pages.log_rel_price[s.market],
+        # per session ([S]) and option ([S, P + 1]): the platform choice
+        "ref_price": x.ref_price,
+        "utility": x.utilities,
+        "trust": s.trust,
+        "n_listed": pages.n_listed.reshape(P, C)[:, s.category].T,
+        "last_platform": s.last_platform.astype(I32),
+        # per session ([S]): what happened, and what the buyer made of it
+        "position": if_bought(s.position, -1),
+        "bought_listing": if_bought(s.listing, -1),
+        "paid": s.price,
+        "inclusive_value": jnp.where(online, x.inclusive, nan),
+        "compared": compared,
+        "compared_platform": jnp.where(compared, cmp.other, -1),
+        "price_seen": jnp.where(compared, cmp.seen, nan),
+        "price_considered": jnp.where(compared, cmp.considered, nan),
+        "overpay": jnp.where(online, cmp.overpay, nan),
+        "claimed_quality": if_bought(s.claimed, nan),
+        "delivered_quality": if_bought(s.delivered, nan),
+        "quality_gap": jnp.where(online, x.quality_gap, nan),
+        "seller_honesty": if_bought(x.honesty.astype(I32), -1),
+        "claim": bought & fate.claim,
+        "refunded": refunded,
+        "lost_to_fraud": bought & (x.honesty == NON_SHIPPER) & ~fate.upheld,
+        "order_state": if_bought(fate.state, -1),
+        "settle_delay": if_bought(fate.delay, -1),
+        "refund_cents": if_bought(fate.book.refund_cents, 0),
+        "fraud_loss_cents": if_bought(fate.book.fraud_loss_cents, 0),
+        "counterfeit_loss_cents": if_bought(fate.book.counterfeit_loss_cents, 0),
+        "signal": jnp.where(online, s.signal, nan),
+        "harm": jnp.where(online, s.harm.astype(I32), -1),
+        "price_sens": s.price_sens,
+        "quality_sens": s.quality_sens,
     }

@@ -94,5 +94,5 @@ def step(
     state, records = stages(state, params, key, dims)
     metrics = collect.daily(state, params, dims, day=day, r=records).columns()
     if log_sessions:
-        metrics["log"] = collect.session_log(records)
+        metrics["log"] = collect.session_log(records, dims)
     return replace(state, day=day + 1), metrics

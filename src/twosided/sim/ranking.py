@@ -16,10 +16,12 @@ searches there that day (rankings are not personalized). It has two parts:
    revenue from sellers (customers). Listings already shown as ads are not repeated. An
    organic position that a listing holds only thanks to its bid is paid per click at the
    least bid that would have held it (``organic_prices``): the generalized-second-price
-   rule applied to the blended ranking, so weighting ad spend monetizes organic traffic.
+   rule applied to the blended ranking, so weighting ad spend monetizes organic traffic;
+   a platform with ``auction.charge_organic = False`` does not charge them (the bid still
+   lifts the listing, its organic clicks are free).
 
 Listing features (price, public rating, predicted click rate, bid) are computed here too,
-since both the auction and the ranking use them.
+since both the auction and the ranking use them; the price is ``pricing.listed_prices``.
 """
 
 from __future__ import annotations
@@ -29,16 +31,15 @@ from typing import TYPE_CHECKING
 import jax
 import jax.numpy as jnp
 
+from twosided.sim import pricing
 from twosided.sim.auction import auction_core
 from twosided.sim.ledger import flow_record
 from twosided.sim.params import F32, I32, I64, Dims, Params
 from twosided.sim.pytree import pytree_dataclass
-from twosided.sim.state import Sellers, State, unit_cost, unit_price_basis
+from twosided.sim.state import Sellers, State, unit_cost
 
 if TYPE_CHECKING:
     from twosided.sim.shopping import Session
-
-MIN_MARKUP = -0.9  # prices never fall below a tenth of the cost basis
 
 
 @pytree_dataclass
@@ -94,15 +95,14 @@ def listing_features(
 ) -> Listings:
     """Prices, ratings, click rates and bids of every listing on every platform."""
     category = jnp.arange(dims.sellers, dtype=I32) // dims.seller_capacity
-    basis = unit_price_basis(sellers, params)[None, :]
-    markup = jnp.maximum(sellers.markup + params.platform.markup_shift[:, None], MIN_MARKUP)
-    price = jnp.maximum(jnp.round(basis * (1.0 + markup)), 1.0).astype(I64)
+    price, passed = pricing.listed_prices(sellers, params, dims)
     price_f = price.astype(F32)
     log_rel = jnp.log(price_f) - log_ref_price[category][None, :]
     rating = public_rating(sellers, params)
     attract = attractiveness(rating, log_rel, params)
     cost = unit_cost(sellers, params)[None, :]
-    margin = jnp.maximum(price_f - cost, 0.0)
+    # a click is worth the margin the seller keeps of the price, not the fees it passed on
+    margin = jnp.maximum(price_f * (1.0 - passed) - cost, 0.0)
     bid = sellers.ad_intensity * margin * params.sellers.conversion_estimate
     open_ = day >= params.platform.entry_day
     candidate = sellers.listed & sellers.active[None, :] & open_[:, None]
@@ -197,12 +197,14 @@ def _market_page(
     reserve,
     vcg,
     increment,
+    charge_organic,
     page_length,
 ):
     """One keyword market's page: sponsored winners on top, then organic results.
 
     Returns the listing at each position, whether it is a sponsored slot, and the price
-    per click each position pays (sponsored slots and organic positions bought by bids).
+    per click each position pays (sponsored slots, and organic positions bought by bids
+    where ``charge_organic``).
     """
     n = candidate.shape[0]
     ad_bid = jnp.where(candidate, bid, 0.0)
@@ -222,7 +224,7 @@ def _market_page(
     shown = jnp.isfinite(org_score[:page_length])
     idx = jnp.clip(organic[:page_length], 0, n - 1)
     org_cpc = jnp.where(
-        shown,
+        shown & charge_organic,
         organic_prices(base[idx], org_score[1:], w_a, mean_bid, ad_bid[idx], reserve),
         0.0,
     )
@@ -274,11 +276,11 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
 
     page_fn = jax.vmap(  # over categories
         _market_page,
-        in_axes=(0, 0, 0, 0, 0, 0, 0, None, None, None, None, None, None),
+        in_axes=(0, 0, 0, 0, 0, 0, 0, None, None, None, None, None, None, None),
     )
     page_fn = jax.vmap(  # over platforms
         page_fn,
-        in_axes=(0, 0, 0, 0, 0, 0, 0, (0, 0, 0, 0), 0, 0, 0, 0, None),
+        in_axes=(0, 0, 0, 0, 0, 0, 0, (0, 0, 0, 0), 0, 0, 0, 0, 0, None),
     )
     local, sponsored, cpc = page_fn(
         per_market(listings.candidate),
@@ -293,6 +295,7 @@ def build_pages(key: jax.Array, listings: Listings, params: Params, dims: Dims) 
         params.platform.auction.reserve_cents.astype(F32),
         params.platform.auction.vcg,
         params.platform.auction.increment_cents.astype(F32),
+        params.platform.auction.charge_organic,
         L,
     )  # [P, C, L] local index within the category block
     valid = local >= 0

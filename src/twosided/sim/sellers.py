@@ -9,6 +9,10 @@
   way toward the peer's. On total profit across platforms it imitates the peer's quality,
   and with probability ``type_imitation_rate`` its honesty type. Then every strategy is
   perturbed by a small mutation (experimentation).
+* Prices: the markup is over cost; with ``fee_pass_through`` > 0 a share of the
+  platform's fees is added on top (``pricing``). Each revision records the listing's ad
+  spend per cent of sales over the period that ends (``ad_cost_share``), the ad part of
+  those fees.
 * Exit: a listing that lost money or sold nothing for ``exit_after_periods`` periods in a
   row is withdrawn; a seller listed nowhere leaves the market (its slot becomes free).
 * Multi-homing: a seller lists on an open platform where listings of its category earned
@@ -24,7 +28,7 @@ from typing import TYPE_CHECKING
 import jax
 import jax.numpy as jnp
 
-from twosided.sim import draws, fees, governance
+from twosided.sim import draws, fees, governance, pricing
 from twosided.sim.ledger import flow_record
 from twosided.sim.params import F32, I32, I64, Dims, Params
 from twosided.sim.pytree import pytree_dataclass, replace
@@ -192,6 +196,9 @@ def revise(
         last_profit=profit,
         period_profit=jnp.zeros_like(profit),
         period_orders=jnp.zeros_like(profit),
+        ad_cost_share=jnp.where(apply, 0.0, pricing.ad_cost_share(sellers)),
+        period_ad_cents=jnp.zeros_like(profit),
+        period_sales_cents=jnp.zeros_like(profit),
         loss_streak=jnp.where(new_listed & ~apply, streak, 0).astype(I32),
         year_sales=jnp.where(apply, 0, sellers.year_sales),
     )
@@ -274,6 +281,9 @@ def enter(
         loss_streak=pick(jnp.zeros((P, M), I32), sellers.loss_streak),
         year_sales=pick(jnp.zeros((P, M), I64), sellers.year_sales),
         year_fee=pick(jnp.zeros((P, M), I64), sellers.year_fee),
+        period_ad_cents=pick(zf, sellers.period_ad_cents),
+        period_sales_cents=pick(zf, sellers.period_sales_cents),
+        ad_cost_share=pick(zf, sellers.ad_cost_share),
     )
     return entered, new
 
@@ -322,6 +332,11 @@ def account(
     profit = per_listing[..., 3] - ad_spend - jnp.where(live, fees.daily_overhead(params), 0.0)
     sellers = record_sales(
         sellers, per_listing[..., 0], per_listing[..., 1], per_listing[..., 2], profit, sales
+    )
+    sellers = replace(  # what fee pass-through prices on (``pricing.ad_cost_share``)
+        sellers,
+        period_ad_cents=sellers.period_ad_cents + ad_spend,
+        period_sales_cents=sellers.period_sales_cents + sales.astype(F32),
     )
 
     def per_platform(x: jax.Array) -> jax.Array:

@@ -14,6 +14,10 @@ category by the Zipf popularity of keywords. Then, for every session at once:
 3. Purchase: multinomial logit among the clicked listings with an outside option,
    ``P(j) = exp(u_bj) / (exp(u_0) + Σ_clicked exp(u_bk))``, with
    ``u_bj = β_quality,b · (rating_j − q_ref) − β_price,b · log(price_j / reference price)``.
+4. Ad load: examining sponsored positions costs the buyer ``sponsored_disutility`` per
+   position examined, in expectation ``Σ_k e_k · [k sponsored]`` (``ad_nuisance``); it is
+   taken off the session's realized utility (trust signal, consumer surplus), not off the
+   choice among listings.
 """
 
 from __future__ import annotations
@@ -169,6 +173,14 @@ def draw_buyers_and_categories(
     return buyer, jnp.minimum(category, dims.categories - 1).astype(I32)
 
 
+def ad_nuisance(pages: Pages, market: jax.Array, online: jax.Array, params: Params) -> jax.Array:
+    """Utility each session loses to the ads on its page ([S]): ``sponsored_disutility``
+    per sponsored position examined, in expectation (``Σ_k e_k · [k sponsored]``, the
+    examination curve of the position-based model); 0 offline."""
+    examined = jnp.sum(params.buyers.examination[None, :] * pages.sponsored, axis=-1)  # [G]
+    return jnp.where(online, params.buyers.sponsored_disutility * examined[market], 0.0)
+
+
 @pytree_dataclass
 class PageRows:
     """The page each session sees before it buys ([S, L] float32 per field): the values of
@@ -197,6 +209,34 @@ def page_rows(pages: Pages, market: jax.Array) -> PageRows:
 def at_position(x: jax.Array, market: jax.Array, position: jax.Array) -> jax.Array:
     """The value of a ``[G, L]`` page field at each session's position ([S] gather)."""
     return x[market, position]
+
+
+@pytree_dataclass
+class PriceComparison:
+    """What a session's price comparison saw ([S] per field): whether the buyer compared,
+    on which platform, the cheapest price there, the price it set against it (paid, or the
+    cheapest listing clicked) and the overpayment found (``_compare_prices``)."""
+
+    compared: jax.Array  # bool
+    other: jax.Array  # i32 the platform looked up (drawn for every session)
+    seen: jax.Array  # f32 cents: lowest price on that platform's page (inf if it has none)
+    considered: jax.Array  # f32 cents: paid, or the cheapest clicked (inf if neither)
+    overpay: jax.Array  # f32 max(0, log(considered / seen)) when compared, else 0
+
+
+@pytree_dataclass
+class SessionLogFields:
+    """Values of a session that only the session log reads ([S] unless noted): what the
+    platform-choice logit and the trust update used that the day's other stages do not
+    keep. Every program computes them, but a run without the log never reads them, so
+    the compiler drops them (``log_sessions`` is a static flag of the compiled day)."""
+
+    utilities: jax.Array  # f32[S, P + 1] systematic utilities of the platforms and offline
+    inclusive: jax.Array  # f32 the page's logit inclusive value (the signal's first term)
+    comparison: PriceComparison
+    honesty: jax.Array  # i8 honesty type of the slot bought from (slot 0's if nothing)
+    quality_gap: jax.Array  # f32 max(0, rating shown − delivered) of a purchase, else 0
+    ref_price: jax.Array  # f32 cents: the category's reference price
 
 
 @pytree_dataclass
@@ -229,6 +269,7 @@ class Session:
     surplus: jax.Array  # f32 consumer surplus, cents
     price_sens: jax.Array  # f32 β_price of the buyer
     quality_sens: jax.Array  # f32 β_quality of the buyer
+    log: SessionLogFields  # read by the session log only (``collect.session_log``)
 
 
 def _compare_prices(
@@ -244,8 +285,9 @@ def _compare_prices(
     open_: jax.Array,
     params: Params,
     dims: Dims,
-) -> jax.Array:
-    """Overpayment found by comparing: log(considered price / cheapest elsewhere), ≥ 0.
+) -> PriceComparison:
+    """Overpayment found by comparing: log(considered price / cheapest elsewhere), ≥ 0
+    (``overpay``), with what the comparison saw.
 
     A comparing buyer looks up the same keyword on another open platform and sets what it
     paid (or, if it bought nothing, the cheapest listing it looked at) against the
@@ -268,10 +310,13 @@ def _compare_prices(
         & open_[other]
         & jnp.isfinite(seen)
     )
-    return jnp.where(
+    overpay = jnp.where(
         compare,
         jnp.maximum(jnp.log(jnp.where(compare, considered / seen, 1.0)), 0.0),
         0.0,
+    )
+    return PriceComparison(
+        compared=compare, other=other, seen=seen, considered=considered, overpay=overpay
     )
 
 
@@ -319,7 +364,7 @@ def stage(
     honesty = sellers.honesty[listing]
     claimed = sellers.quality[listing]
     delivered = jnp.where(bought, delivered_quality(honesty, claimed, params), 0.0)
-    overpay = _compare_prices(
+    comparison = _compare_prices(
         u[:, L + 3 : L + 5],
         platform,
         category,
@@ -340,21 +385,24 @@ def stage(
     refunded = bought & fate.upheld
     lost_to_fraud = bought & (honesty == NON_SHIPPER) & ~fate.upheld
     quality_gap = jnp.where(bought, jnp.maximum(shown - delivered, 0.0), 0.0)
+    nuisance = ad_nuisance(pages, market, online, params)
     signal, harm = buyer_memory.experience(
         inclusive_value=inclusive,
         bought=bought,
-        overpay=overpay,
+        overpay=comparison.overpay,
         quality_gap=quality_gap,
         lost_to_fraud=lost_to_fraud,
         refunded=refunded,
         price_sens=price_sens,
         quality_sens=quality_sens,
         params=params,
+        ad_nuisance=nuisance,
     )
     # consumer surplus in cents: the logit inclusive value (Small & Rosen 1981) at the
-    # category's reference price, less the quality shortfall of unrefunded purchases
+    # category's reference price, less the quality shortfall of unrefunded purchases and
+    # the ad load's nuisance
     ref_price = jnp.exp(state.market.log_ref_price[category])
-    lost_utility = jnp.where(refunded, 0.0, quality_sens * quality_gap)
+    lost_utility = jnp.where(refunded, 0.0, quality_sens * quality_gap) + nuisance
     surplus = jnp.where(online, ref_price / price_sens * (inclusive - lost_utility), 0.0)
     session = Session(
         buyer=buyer,
@@ -382,5 +430,13 @@ def stage(
         surplus=surplus,
         price_sens=price_sens,
         quality_sens=quality_sens,
+        log=SessionLogFields(
+            utilities=utilities,
+            inclusive=inclusive,
+            comparison=comparison,
+            honesty=honesty,
+            quality_gap=quality_gap,
+            ref_price=ref_price,
+        ),
     )
     return state, session

@@ -114,6 +114,9 @@ class Sellers:
     loss_streak: jax.Array  # i32[P, M] consecutive losing periods
     year_sales: jax.Array  # i64[P, M] sales this fee year, cents
     year_fee: jax.Array  # i64[P, M] service fee paid this fee year, cents
+    period_ad_cents: jax.Array  # f32[P, M] ad spend in the current revision period, cents
+    period_sales_cents: jax.Array  # f32[P, M] sales (net of refunds) in the period, cents
+    ad_cost_share: jax.Array  # f32[P, M] ad spend / sales in the last period with sales
 
 
 @pytree_dataclass
@@ -283,6 +286,9 @@ def init_sellers(key: jax.Array, dims: Dims, params: Params, log_cost_level: jax
         loss_streak=jnp.zeros((P, M), I32),
         year_sales=zi,
         year_fee=zi,
+        period_ad_cents=zf,
+        period_sales_cents=zf,
+        ad_cost_share=zf,
     )
 
 
