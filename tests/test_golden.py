@@ -71,7 +71,7 @@ GOLDEN: dict[str, dict[str, str]] = {
         "switches": "5880317d89261f19",
         "sessions": "65f9ec1dbac9b601",
         "choices": "38cac36fed8712fc",
-        "session_outcomes": "9c080f1e42a3dec8",
+        "session_outcomes": "bf01a509d8e8133c",
     },
     "taobao_year": {
         "daily": "b7bd106d288d5639",

@@ -18,12 +18,14 @@ from twosided.sim.params import build
 from twosided.sim.state import is_open
 
 # three platforms, one without escrow: fraud losses, refunds and counterfeits all happen
-# within a short run; several sessions per buyer and day, so that the trust update sums
+# within a short run; several sessions per buyer and day, so that the trust update sums;
+# sponsored positions cost buyers a little, so that the ad load's part of the signal shows
 DAYS = 16
 SMALL = {
     "market.buyers": 1500,
     "market.sessions_per_buyer_per_day": 1.5,
     "platforms.1.escrow.enabled": False,
+    "buyers.sponsored_disutility": 0.2,
 }
 
 
@@ -222,7 +224,9 @@ def test_the_logged_events_reproduce_the_trust_signal_and_update(run, built):
         price_sens=col("beta_price"),
         quality_sens=col("beta_quality"),
         params=params,
+        ad_nuisance=col("ad_nuisance"),
     )
+    assert (on["ad_nuisance"] > 0).mean() > 0.5  # pages carry sponsored slots
     np.testing.assert_allclose(np.asarray(signal), on["signal"], rtol=1e-5, atol=1e-5)
     names = np.asarray(["none", "price", "quality", "fraud"], dtype=object)
     assert (names[np.asarray(harm)] == on["harm"].to_numpy()).all()

@@ -395,7 +395,7 @@ def session_outcomes_table(
     trust_learning_rate · Σ (signal − trust)``), with ``signal = surplus_weight ·
     inclusive_value − no_purchase_penalty · [not bought] − overpay_weight · beta_price ·
     overpay − quality_gap_weight · beta_quality · quality_gap · [not refunded] −
-    fraud_penalty · lost_to_fraud + protection_bonus · refunded``. An order's money
+    fraud_penalty · lost_to_fraud + protection_bonus · refunded − ad_nuisance``. An order's money
     settles on ``settle_day`` (the daily table's refunds and losses count it then).
     Columns (docs/model.md §3.4 "Session log" has the same list; "none" is −1 for
     integers, NaN for floats, None for names):
@@ -432,6 +432,10 @@ def session_outcomes_table(
                                      delivered (NaN none)
     quality_gap             float32  max(0, rating shown − delivered quality) of a
                                      purchase, 0 without one (NaN offline)
+    ad_nuisance             float32  utility the session lost to the sponsored positions
+                                     it examined, ``buyers.sponsored_disutility · Σ_k
+                                     e_k · [k sponsored]`` (0 when ads cost nothing;
+                                     NaN offline)
     seller_type             str      "honest", "counterfeiter" or "non_shipper" (None)
     counterfeit             bool     bought from a counterfeiter
     claim                   bool     the buyer (or, under escrow, the missing delivery
@@ -489,6 +493,7 @@ def session_outcomes_table(
             "claimed_quality": col("claimed_quality"),
             "delivered_quality": col("delivered_quality"),
             "quality_gap": col("quality_gap"),
+            "ad_nuisance": col("ad_nuisance"),
             "seller_type": _names(honesty, HONESTY_NAMES),
             "counterfeit": honesty == HONESTY_NAMES.index("counterfeiter"),
             "claim": col("claim"),

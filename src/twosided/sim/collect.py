@@ -272,6 +272,7 @@ def session_log(r: DayRecords, dims: Dims) -> dict[str, jax.Array]:
         "claimed_quality": if_bought(s.claimed, nan),
         "delivered_quality": if_bought(s.delivered, nan),
         "quality_gap": jnp.where(online, x.quality_gap, nan),
+        "ad_nuisance": jnp.where(online, x.ad_nuisance, nan),
         "seller_honesty": if_bought(x.honesty.astype(I32), -1),
         "claim": bought & fate.claim,
         "refunded": refunded,

@@ -237,6 +237,7 @@ class SessionLogFields:
     honesty: jax.Array  # i8 honesty type of the slot bought from (slot 0's if nothing)
     quality_gap: jax.Array  # f32 max(0, rating shown − delivered) of a purchase, else 0
     ref_price: jax.Array  # f32 cents: the category's reference price
+    ad_nuisance: jax.Array  # f32 utility lost to the sponsored positions examined
 
 
 @pytree_dataclass
@@ -437,6 +438,7 @@ def stage(
             honesty=honesty,
             quality_gap=quality_gap,
             ref_price=ref_price,
+            ad_nuisance=nuisance,
         ),
     )
     return state, session
