@@ -261,3 +261,12 @@ def test_the_commented_toml_loads_back_to_the_same_scenario():
         text = scenario.to_toml(comments=True)
         assert "# Number of buyers (users)." in text
         assert sc.scenario_from_dict(tomllib.loads(text)) == scenario
+
+
+def test_an_unset_optional_number_is_a_comment_and_a_set_one_round_trips():
+    scenario = sc.load_scenario("taobao")
+    text = scenario.to_toml(comments=True)
+    assert "# daily_sessions_per_category (a number) is unset: Markets that scale" in text
+    scaled = sc.apply_overrides(scenario, ["market.daily_sessions_per_category=250"])
+    again = sc.scenario_from_dict(tomllib.loads(scaled.to_toml(comments=True)))
+    assert again == scaled and again.market.daily_sessions_per_category == 250.0

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from twosided.scenario import Platform, apply_overrides, load_scenario
-from twosided.sim.params import RECORDS, SECTIONS, _leaves, build, leaf_dtype, leaf_paths
+from twosided.sim.params import (
+    RECORDS,
+    SECTIONS,
+    _leaves,
+    build,
+    category_copies,
+    leaf_dtype,
+    leaf_paths,
+)
 
 
 def _scenario():
@@ -113,3 +121,56 @@ def test_records_are_generated_from_the_schema():
     assert "platform.ranking.ads" in paths and "platform.fees.commission" in paths
     assert len(paths) == len(set(paths))
     assert "name" not in _leaves(Platform)  # names and choices are not numbers
+
+
+def _scaled(buyers: int, target: float | None = 250.0):
+    return apply_overrides(
+        _scenario(), {"market.buyers": buyers, "market.daily_sessions_per_category": target}
+    )
+
+
+def test_a_market_that_scales_holds_copies_of_each_category_class():
+    # 20,000 buyers x 0.2 sessions = 4,000 a day over 8 classes: 2 copies of 250 each
+    sc = _scaled(20_000)
+    layout = category_copies(sc)
+    assert (layout.copies, layout.factor) == (2, pytest.approx(1.0))
+    dims, params = build(sc)
+    assert dims.categories == 16 and dims.seller_capacity == sc.market.seller_capacity
+    assert int(params.market.initial_sellers) == sc.market.initial_sellers
+    commission = np.asarray(params.platform.fees.commission)
+    # class-major: category c belongs to class c // copies
+    assert commission[2].tolist() == pytest.approx([0.01 * (c // 2 + 1) for c in range(16)])
+    assert commission[1].tolist() == pytest.approx([sc.platforms[1].fees.commission] * 16)
+    _, unscaled = build(_scaled(20_000, None))
+    shares = np.asarray(params.platform.seller_types)
+    np.testing.assert_array_equal(shares, np.repeat(unscaled.platform.seller_types, 2, axis=1))
+    # each copy draws half its class's searches: the classes keep their Zipf shares
+    weights = np.exp(np.asarray(params.market.category_log_weights)).reshape(8, 2)
+    np.testing.assert_allclose(weights[:, 0], weights[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(
+        weights.sum(axis=1), np.exp(np.asarray(unscaled.market.category_log_weights)), rtol=1e-5
+    )
+
+
+def test_the_demand_left_after_whole_copies_scales_a_copys_sellers():
+    # 15,000 buyers: 1.5 copies' worth of searches -> 2 copies at 0.75 of the target each
+    layout = category_copies(_scaled(15_000))
+    assert (layout.copies, layout.factor) == (2, pytest.approx(0.75))
+    assert (layout.initial_sellers, layout.seller_capacity) == (36, 96)
+    dims, params = build(_scaled(15_000))
+    assert (dims.categories, dims.seller_capacity) == (16, 96)
+    assert int(params.market.initial_sellers) == 36
+    # below the target: one copy, thinner in proportion (400 sessions a day against
+    # 8 x 2,500), but never without a seller
+    small = category_copies(_scaled(2_000, 2_500.0))
+    assert (small.copies, small.factor) == (1, pytest.approx(0.02))
+    assert (small.initial_sellers, small.seller_capacity) == (1, 3)
+
+
+def test_without_a_target_the_categories_are_fixed_whatever_the_size():
+    for buyers in (2_000, 200_000):
+        sc = _scaled(buyers, None)
+        dims, params = build(sc)
+        assert category_copies(sc).copies == 1
+        assert (dims.categories, dims.seller_capacity) == (8, sc.market.seller_capacity)
+        assert int(params.market.initial_sellers) == sc.market.initial_sellers

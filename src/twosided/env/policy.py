@@ -34,6 +34,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from twosided.scenario import Auction, Governance, Ranking, Scenario
+from twosided.sim.params import commission_rates  # [P, C]: the scale of commission actions
 
 F32 = jnp.float32
 MAX_COMMISSION_RATE = 1.0  # Fees._commission_in_range: every rate lies in [0, 1]
@@ -74,16 +75,6 @@ def schema_bounds(model: type[BaseModel], field: str) -> tuple[float, float]:
     if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError(f"{model.__name__}.{field} has no finite bounds in the schema")
     return low, high
-
-
-def commission_rates(scenario: Scenario) -> np.ndarray:
-    """Each platform's per-category commission rates ``[P, C]`` (the scale's base)."""
-    C = scenario.market.categories
-    rows = []
-    for p in scenario.platforms:
-        rate = p.fees.commission
-        rows.append(list(rate) if isinstance(rate, list) else [rate] * C)
-    return np.asarray(rows, dtype=np.float32)
 
 
 def bounds(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,8 @@ import pandas as pd
 
 from twosided.outcomes import CENTS_PER_YUAN, revenue_stream_columns, stream_name
 from twosided.report import series as S
+from twosided.scenario import Scenario
+from twosided.sim.params import category_copies
 from twosided.simulation import Result
 
 
@@ -24,6 +26,14 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(names)
 
 
+def _categories(sc: Scenario) -> str:
+    """The categories, as copies of classes in a market that scales."""
+    classes, copies = sc.market.categories, category_copies(sc).copies
+    if sc.market.daily_sessions_per_category is None:
+        return f"{classes} categories"
+    return f"{classes * copies} categories ({copies} of each of {classes} classes)"
+
+
 def scenario_line(run: Result) -> str:
     """What ran: the market, its platforms, the length and the seeds."""
     sc = run.scenario
@@ -32,8 +42,8 @@ def scenario_line(run: Result) -> str:
     platforms = [p.name for p in sc.platforms]
     return (
         f"Scenario '{sc.name}': {len(platforms)} platform{'s' * (len(platforms) > 1)} "
-        f"({_names(platforms)}), {sc.market.buyers:,} buyers, {sc.market.categories} "
-        f"categories, {days} days, {seeds} seed{'s' * (seeds > 1)}"
+        f"({_names(platforms)}), {sc.market.buyers:,} buyers, {_categories(sc)}, "
+        f"{days} days, {seeds} seed{'s' * (seeds > 1)}"
         + (" (lines are means over seeds, bands the range)." if seeds > 1 else ".")
     )
 

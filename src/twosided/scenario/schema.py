@@ -60,6 +60,18 @@ class Market(_Model):
         description="Keyword markets (categories). Each has its own results page and auction "
         "per platform. 8 is enough to carry category-level commission rates.",
     )
+    daily_sessions_per_category: float | None = Field(
+        None,
+        gt=0.0,
+        le=1e9,
+        description="Markets that scale (docs/model.md §3.6): when set, the `categories` are "
+        "category classes and the market holds as many copies of each as keep a copy's "
+        "daily searches near this mean (copies = round(sessions per day / (categories × "
+        "this)), at least 1); day-0 sellers and seller slots per copy follow the rest of "
+        "the demand. 250 makes 10k, 20k, 50k and 200k buyers at 0.2 sessions a day "
+        "1, 2, 5 and 20 copies of one market. Unset: a fixed `categories` whatever the "
+        "market size, so a smaller market is a thinner one (0.1 behaviour).",
+    )
     category_popularity_exponent: float = Field(
         0.8,
         ge=0.0,

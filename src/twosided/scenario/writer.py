@@ -9,6 +9,7 @@ import textwrap
 from typing import Any
 
 import tomlkit
+from pydantic import BaseModel
 
 # a TOML basic string escapes the backslash, the quote and every control character
 _TOML_ESCAPES = {
@@ -85,6 +86,12 @@ def _add_comments(container: Any, text: str, blank_after: bool = False) -> None:
         container.add(tomlkit.nl())
 
 
+def _is_table(annotation: Any) -> bool:
+    """Whether an optional field holds a section (a pydantic model), not a number."""
+    args = getattr(annotation, "__args__", (annotation,))
+    return any(isinstance(a, type) and issubclass(a, BaseModel) for a in args)
+
+
 def _fill(container: Any, model: Any) -> None:
     """Write a pydantic model's fields into a tomlkit container: scalars first (TOML needs
     them before sub-tables), each under its description; then tables, then arrays of
@@ -94,7 +101,8 @@ def _fill(container: Any, model: Any) -> None:
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
         if value is None:
-            _add_comments(container, f"{name} (a table) is unset: {field.description or ''}")
+            kind = "a table" if _is_table(field.annotation) else "a number"
+            _add_comments(container, f"{name} ({kind}) is unset: {field.description or ''}")
         elif hasattr(value, "model_fields"):
             tables.append((name, field, value))
         elif isinstance(value, list) and value and all(hasattr(v, "model_fields") for v in value):

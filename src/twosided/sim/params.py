@@ -165,14 +165,64 @@ def horizon(scenario: Scenario) -> int:
     return longest + 1
 
 
+@dataclasses.dataclass(frozen=True)
+class CategoryCopies:
+    """How a market that scales is laid out (``market.daily_sessions_per_category``).
+
+    The scenario's ``categories`` are category *classes*; the market holds ``copies`` of
+    each (category ``c`` belongs to class ``c // copies``), each with ``initial_sellers``
+    day-0 sellers in ``seller_capacity`` slots. With ``demand`` the day's searches per
+    copy of a mean class over the target, ``copies = max(1, round(demand))`` and the
+    sellers of a copy are scaled by ``factor = demand / copies``: so a copy faces the same
+    searches per seller at any market size, and markets whose size is a multiple of the
+    target's are copies of one market (the same in law per copy; only precision grows).
+    Unset, there is one copy and no scaling."""
+
+    copies: int
+    factor: float
+    initial_sellers: int
+    seller_capacity: int
+
+
+def category_copies(scenario: Scenario) -> CategoryCopies:
+    """The copies of each category class and the sellers of a copy (``CategoryCopies``)."""
+    m = scenario.market
+    target = m.daily_sessions_per_category
+    if target is None:
+        return CategoryCopies(1, 1.0, m.initial_sellers, m.seller_capacity)
+    demand = scenario.sessions_per_day / (m.categories * target)
+    copies = max(1, round(demand))
+    factor = demand / copies
+    initial = max(1, round(m.initial_sellers * factor))
+    return CategoryCopies(copies, factor, initial, max(initial, round(m.seller_capacity * factor)))
+
+
+def per_category(rows: np.ndarray, copies: int) -> np.ndarray:
+    """Per-class values (last axis) laid out per category: each class's value repeated for
+    its ``copies`` (class-major, as ``CategoryCopies`` numbers the categories)."""
+    return np.repeat(np.asarray(rows), copies, axis=-1)
+
+
+def commission_rates(scenario: Scenario) -> np.ndarray:
+    """Each platform's commission rate in each category ``[P, C]`` (float32; one rate
+    for all, or one per category class repeated over its copies)."""
+    C, copies = scenario.market.categories, category_copies(scenario).copies
+    rows = []
+    for p in scenario.platforms:
+        rate = p.fees.commission
+        rows.append(list(rate) if isinstance(rate, list) else [rate] * C)
+    return per_category(np.asarray(rows, dtype=F32), copies)
+
+
 def dims_of(scenario: Scenario) -> Dims:
     """The static sizes of a scenario."""
     m, plats = scenario.market, scenario.platforms
+    layout = category_copies(scenario)
     return Dims(
         buyers=m.buyers,
         platforms=len(plats),
-        categories=m.categories,
-        seller_capacity=m.seller_capacity,
+        categories=m.categories * layout.copies,
+        seller_capacity=layout.seller_capacity,
         sessions=scenario.sessions_per_day,
         page_length=m.page_length,
         ad_slots=max(1, max(p.auction.slots for p in plats)),
@@ -184,27 +234,36 @@ def _derived(scenario: Scenario) -> dict[str, dict[str, np.ndarray]]:
     """The hand-written quantities (``DERIVED``), by record path."""
     m, b, s, plats = scenario.market, scenario.buyers, scenario.sellers, scenario.platforms
     C = m.categories
+    layout = category_copies(scenario)
     ranks = np.arange(1, C + 1, dtype=np.float64)
     weights = ranks ** (-m.category_popularity_exponent)
-    weights /= weights.sum()
+    weights = per_category(weights / weights.sum(), layout.copies) / layout.copies
     positions = np.arange(m.page_length, dtype=np.float64)
 
     def type_shares(p: Platform) -> list[list[float]]:
         mix = p.seller_types if p.seller_types is not None else s
         return type_share_table(mix.honest_share, mix.counterfeiter_share, mix.non_shipper_share, C)
 
-    def commission_rates(p: Platform) -> list[float]:
-        rate = p.fees.commission
-        return list(rate) if isinstance(rate, list) else [rate] * C
-
     def per_platform(get: Any, dtype: Any) -> np.ndarray:
         return np.asarray([get(p) for p in plats], dtype=dtype)
 
     return {
-        "market": {"category_log_weights": np.asarray(np.log(weights), F32)},
+        "market": {
+            "category_log_weights": np.asarray(np.log(weights), F32),
+            "initial_sellers": np.asarray(layout.initial_sellers, I32),
+        },
         "buyers": {"examination": np.asarray((positions + 1.0) ** (-b.examination_decay), F32)},
-        "platform": {"seller_types": np.asarray([type_shares(p) for p in plats], F32)},
-        "platform.fees": {"commission": np.asarray([commission_rates(p) for p in plats], F32)},
+        "platform": {
+            "seller_types": np.moveaxis(
+                per_category(
+                    np.moveaxis(np.asarray([type_shares(p) for p in plats], F32), 1, 2),
+                    layout.copies,
+                ),
+                2,
+                1,
+            )
+        },
+        "platform.fees": {"commission": commission_rates(scenario)},
         "platform.auction": {"vcg": per_platform(lambda p: p.auction.mechanism == "vcg", bool)},
         "platform.escrow": {
             "buyer_first": per_platform(lambda p: p.escrow.dispute_policy == "buyer_first", bool)
