@@ -204,7 +204,8 @@ def test_the_session_buyer_is_uniform_over_buyers(buyers):
     params = SimpleNamespace(market=SimpleNamespace(category_log_weights=jnp.zeros(4)))
     k_buyer, k_u = jax.random.split(run.day_keys(2, 0, 1)[0])  # as shopping.stage splits
     u = draws.uniform16(k_u, (N,))
-    buyer, category = shopping.draw_buyers_and_categories(k_buyer, u, params, dims)
+    buyer = shopping.draw_buyers(k_buyer, dims)
+    category = shopping.draw_categories(u, params, dims)
     counts = np.bincount(np.asarray(buyer), minlength=buyers)
     assert len(counts) == buyers  # every index in [0, buyers)
     assert stats.chisquare(counts).pvalue > ALPHA
@@ -292,3 +293,24 @@ def test_key_data_round_trips_through_numpy():
     assert data.shape == (2,) and data.dtype == np.uint32
     back = jax.random.wrap_key_data(jnp.asarray(data), impl=draws.KEY_IMPL)
     np.testing.assert_array_equal(draws.uniform16(back, (33,)), draws.uniform16(key, (33,)))
+
+
+@pytest.mark.parametrize("width", [22, 13])
+def test_a_block_of_rows_drawn_alone_is_those_rows_of_the_whole_draw(width):
+    # the session blocks' promise: a session's uniforms do not depend on its block
+    key = draws.root_key(5)
+    whole = np.asarray(draws.uniform16(key, (1000, width)))
+    for first, rows in [(0, 8), (8, 16), (200, 800), (992, 8)]:
+        got = np.asarray(draws.uniform16_rows(key, first, rows, width))
+        np.testing.assert_array_equal(got, whole[first : first + rows])
+    traced = jax.jit(lambda i: draws.uniform16_rows(key, i * 16, 16, width))(3)
+    np.testing.assert_array_equal(np.asarray(traced), whole[48:64])
+    past = np.asarray(draws.uniform16_rows(key, 1000, 8, width))  # past the whole draw
+    assert np.isin(past, whole).mean() < 1.0  # new draws, not a repeat of earlier rows
+
+
+def test_a_block_must_start_and_end_on_whole_philox_blocks():
+    key = draws.root_key(5)
+    for first, rows in [(4, 8), (0, 12)]:
+        with pytest.raises(ValueError, match="multiples of 8"):
+            draws.uniform16_rows(key, first, rows, 22)

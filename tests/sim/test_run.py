@@ -154,3 +154,26 @@ def test_the_cli_run_traces_the_day_once_and_compiles_two_programs(
         status = cli.run_app(["run", "--days", "4", "-o", str(tmp_path), *sets])
     assert status == 0, capsys.readouterr().err
     assert names == ["jit(_init_states)", "jit(_run_chunk)"], names
+
+
+def test_blocks_of_sessions_change_no_count_or_cent_of_a_run(monkeypatch):
+    # 20 days of 3,000 buyers (600 sessions a day) in one block and in 10 blocks of 64
+    sc = apply_overrides(load_scenario("taobao"), {"market.buyers": 3000})
+    dims, params = build(apply_overrides(sc, {"session_block": 0}))
+    blocked_dims, _ = build(apply_overrides(sc, {"session_block": 64}))
+    assert (dims.session_blocks, blocked_dims.session_blocks) == (1, 10)
+    _, whole = run.simulate_arrays(dims, params, [4, 5], days=20, chunk_days=10)
+    counted = chex.assert_max_traces(day.step, n=1)  # the blocked day is still traced once
+    monkeypatch.setattr(run, "step", counted)
+    run._run_chunk.clear_cache()
+    try:
+        _, blocked = run.simulate_arrays(blocked_dims, params, [4, 5], days=20, chunk_days=10)
+    finally:
+        run._run_chunk.clear_cache()
+    assert whole.keys() == blocked.keys()
+    for name in whole:
+        a, b = np.asarray(whole[name]), np.asarray(blocked[name])
+        if a.dtype.kind == "f":  # float32 per-session values may round differently
+            np.testing.assert_allclose(b, a, rtol=1e-6, err_msg=name)
+        else:
+            np.testing.assert_array_equal(b, a, err_msg=name)

@@ -164,6 +164,25 @@ def uniform16(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     return ((halves.astype(jnp.float32) + 0.5) * _SCALE).reshape(shape)
 
 
+# uniforms per Philox block: four 32-bit words of two 16-bit halves each
+UNIFORMS_PER_BLOCK = 8
+
+
+def uniform16_rows(key: jax.Array, first_row: jax.Array | int, rows: int, width: int) -> jax.Array:
+    """Rows ``first_row .. first_row + rows`` of ``uniform16(key, (n, width))`` for any
+    ``n`` past them, bit for bit, drawn alone: Philox is counter-based (Salmon et al.
+    2011), so a block of rows is its own counters. ``first_row`` and ``rows`` must be
+    multiples of ``UNIFORMS_PER_BLOCK`` (8); ``first_row`` may be traced (a block's index
+    in a loop), and is then not checked."""
+    if rows % UNIFORMS_PER_BLOCK or (isinstance(first_row, int) and first_row % UNIFORMS_PER_BLOCK):
+        raise ValueError(f"first_row and rows must be multiples of {UNIFORMS_PER_BLOCK}")
+    start = jnp.asarray(first_row, U32) // np.uint32(UNIFORMS_PER_BLOCK) * np.uint32(width)
+    index = start + lax.iota(U32, rows * width // UNIFORMS_PER_BLOCK)
+    words = jnp.stack(_blocks(jax.random.key_data(key), index, _BITS), axis=-1).reshape(-1)
+    halves = jnp.stack([words & 0xFFFF, words >> 16], axis=-1).reshape(-1)
+    return ((halves.astype(jnp.float32) + 0.5) * _SCALE).reshape(rows, width)
+
+
 def categorical(u: jax.Array, logits: jax.Array) -> jax.Array:
     """Inverse-CDF draw of one index per row of ``logits`` (last axis) given uniforms ``u``.
 

@@ -33,6 +33,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from twosided.scenario import Buyers, Market, Platform, Scenario, Sellers, type_share_table
+from twosided.sim.draws import UNIFORMS_PER_BLOCK
 from twosided.sim.precision import with_x64
 from twosided.sim.pytree import pytree_dataclass
 
@@ -53,6 +54,22 @@ class Dims:
     page_length: int
     ad_slots: int  # the most sponsored slots of any platform
     horizon: int  # days an order may stay in flight, plus one
+    session_block: int = 0  # sessions simulated together (0: the whole day in one block)
+
+    @property
+    def session_blocks(self) -> int:
+        """Blocks of sessions that cover the day: as few as keep each within
+        ``session_block`` (one when it is 0 or the day is smaller)."""
+        if self.session_block <= 0:
+            return 1
+        return -(-self.sessions // self.session_block)
+
+    @property
+    def session_rows(self) -> int:
+        """Sessions per block: the day split evenly over ``session_blocks``, rounded up to a
+        multiple of 8 (``draws.uniform16_rows``); the last block is padded."""
+        even = -(-self.sessions // self.session_blocks)
+        return -(-even // UNIFORMS_PER_BLOCK) * UNIFORMS_PER_BLOCK
 
     @property
     def sellers(self) -> int:
@@ -227,6 +244,7 @@ def dims_of(scenario: Scenario) -> Dims:
         page_length=m.page_length,
         ad_slots=max(1, max(p.auction.slots for p in plats)),
         horizon=horizon(scenario),
+        session_block=scenario.session_block,
     )
 
 

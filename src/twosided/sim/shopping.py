@@ -27,9 +27,9 @@ import jax.numpy as jnp
 
 from twosided.sim import buyers as buyer_memory
 from twosided.sim import escrow
-from twosided.sim.draws import categorical, uniform16
+from twosided.sim.draws import categorical, uniform16_rows
 from twosided.sim.params import F32, I32, Dims, Params
-from twosided.sim.pytree import pytree_dataclass
+from twosided.sim.pytree import pytree_dataclass, replace
 from twosided.sim.ranking import Pages
 from twosided.sim.state import NEVER, NON_SHIPPER, State, delivered_quality, is_open, unit_cost
 
@@ -163,14 +163,17 @@ def choose_listing(u: jax.Array, weights: jax.Array) -> tuple[jax.Array, jax.Arr
     return bought, jnp.where(bought, position, 0).astype(I32)
 
 
-def draw_buyers_and_categories(
-    key: jax.Array, u_category: jax.Array, params: Params, dims: Dims
-) -> tuple[jax.Array, jax.Array]:
-    """Who searches today (uniform over buyers) and for which keyword (Zipf popularity)."""
-    buyer = jax.random.randint(key, (dims.sessions,), 0, dims.buyers, dtype=I32)
+def draw_buyers(key: jax.Array, dims: Dims) -> jax.Array:
+    """Who searches today: ``dims.sessions`` draws uniform over buyers (so a buyer's
+    sessions per day are close to Poisson)."""
+    return jax.random.randint(key, (dims.sessions,), 0, dims.buyers, dtype=I32)
+
+
+def draw_categories(u_category: jax.Array, params: Params, dims: Dims) -> jax.Array:
+    """For which keyword each session searches (Zipf popularity, by inverse CDF)."""
     cum = jnp.cumsum(jnp.exp(params.market.category_log_weights))
     category = jnp.searchsorted(cum / cum[-1], u_category, side="right")
-    return buyer, jnp.minimum(category, dims.categories - 1).astype(I32)
+    return jnp.minimum(category, dims.categories - 1).astype(I32)
 
 
 def ad_nuisance(pages: Pages, market: jax.Array, online: jax.Array, params: Params) -> jax.Array:
@@ -327,15 +330,49 @@ def stage(
     """The day's sessions: who searches for what, platform choice, examination and clicks,
     purchase, price comparison, each order's path, and what the buyer makes of it.
 
-    The state is unchanged (buyers remember in ``buyers.stage``)."""
-    P, C, L, S = dims.platforms, dims.categories, dims.page_length, dims.sessions
+    Sessions are independent given the state and the pages, so they are simulated in
+    blocks of ``dims.session_rows`` (a loop over blocks when there are several): the
+    block's temporaries, not the day's, set the memory the kernel needs. A session's
+    uniforms are its own row of one counter-based stream (``uniform16_rows``), so the
+    outcomes do not depend on the block size. The state is unchanged (buyers remember in
+    ``buyers.stage``)."""
+    S, rows, blocks = dims.sessions, dims.session_rows, dims.session_blocks
+    open_ = is_open(state.day, params)
+    k_buyer, k_u = jax.random.split(key)
+    buyer = jnp.pad(draw_buyers(k_buyer, dims), (0, rows * blocks - S))
+
+    def block(first_row: jax.Array, buyers: jax.Array) -> Session:
+        u = uniform16_rows(k_u, first_row, rows, dims.page_length + N_EXTRA_UNIFORMS)
+        return sessions(state, params, dims, pages, open_, buyers, u)
+
+    if blocks == 1:
+        session = block(jnp.int32(0), buyer)
+    else:
+        first = jnp.arange(blocks, dtype=I32) * rows
+        stacked = jax.lax.map(lambda a: block(*a), (first, buyer.reshape(blocks, rows)))
+        session = jax.tree.map(lambda x: x.reshape(blocks * rows, *x.shape[2:]), stacked)
+    session = jax.tree.map(lambda x: x[:S], session)
+    last_of_day = buyer_memory.last_session_of_day(session.buyer, session.online, dims.buyers)
+    return state, replace(session, last_of_day=last_of_day)
+
+
+def sessions(
+    state: State,
+    params: Params,
+    dims: Dims,
+    pages: Pages,
+    open_: jax.Array,
+    buyer: jax.Array,
+    u: jax.Array,
+) -> Session:
+    """A block of sessions: ``buyer`` [B] who searches, ``u`` [B, L + N_EXTRA_UNIFORMS]
+    their uniforms (one per page position, then the category, platform, purchase, price
+    comparison and order fate). ``last_of_day`` is left False: it needs the whole day
+    (``stage`` sets it)."""
+    P, C, L = dims.platforms, dims.categories, dims.page_length
     day = state.day
     b_state, sellers = state.buyers, state.sellers
-    open_ = is_open(day, params)
-    k_buyer, k_u = jax.random.split(key)
-    u = uniform16(k_u, (S, L + N_EXTRA_UNIFORMS))
-
-    buyer, category = draw_buyers_and_categories(k_buyer, u[:, L], params, dims)
+    category = draw_categories(u[:, L], params, dims)
     trust = decayed_trust(b_state.trust[buyer], b_state.last_visit[buyer], day, params)
     n_listed = pages.n_listed.reshape(P, C)[:, category].T  # [S, P]
     last = b_state.last_platform[buyer]
@@ -405,7 +442,7 @@ def stage(
     ref_price = jnp.exp(state.market.log_ref_price[category])
     lost_utility = jnp.where(refunded, 0.0, quality_sens * quality_gap) + nuisance
     surplus = jnp.where(online, ref_price / price_sens * (inclusive - lost_utility), 0.0)
-    session = Session(
+    return Session(
         buyer=buyer,
         category=category,
         platform=platform,
@@ -414,7 +451,7 @@ def stage(
         trust=trust,
         last_platform=last,
         last_harm=b_state.last_harm[buyer],
-        last_of_day=buyer_memory.last_session_of_day(buyer, online, dims.buyers),
+        last_of_day=jnp.zeros_like(online),
         page_listing=pages.listing[market],  # read by the session log only
         clicked=clicked,
         bought=bought,
@@ -441,4 +478,3 @@ def stage(
             ad_nuisance=nuisance,
         ),
     )
-    return state, session
